@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator: a deterministic discrete-event model of PRI devices, the PCIe fabric and an
+ * abstract IOMMU, plus the checker that watches every request and response on the wire.
+ *
+ * Internal to the project (not exported from libprqdrain): prqdrain-sim and the tests link it
+ * from libprqdrain-internal. Single-threaded: one world is driven by one thread, and the
+ * library calls into it through the platform table sim_world_platform() returns (simulated
+ * clock; relax() runs the next event) and through the "sim" backend.
+ *
+ * Time is in simulated nanoseconds from 0. Everything random comes from the world's seed, so
+ * the same seed and the same calls give the same run.
+ */
+#ifndef PRQD_SIM_H
+#define PRQD_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prqdrain.h"
+#include "lib/backend.h"
+
+struct sim_world;
+struct sim_dev;
+
+/* ---- world ---------------------------------------------------------------------------- */
+
+struct sim_config {
+	uint64_t fabric_lat_min_ns; /* posted path latency, uniform in [min, max] (200, 2000) */
+	uint64_t fabric_lat_max_ns;
+	uint64_t resp_lat_ns;       /* response / invalidation downstream latency (500) */
+	uint64_t relax_step_ns;     /* time relax() advances when no event is due (1000) */
+};
+/* The IOMMU model's own settings are the sim backend's parameters, applied when the backend
+ * is initialised: sim.queue_size (entries, default 256), sim.overflow_response (success |
+ * invalid: the auto-response to Last requests dropped in overflow, default success as Intel
+ * describes VT-d), sim.ite_timeout_us (the model reports a device-TLB invalidation timeout
+ * after this long; 0 = never, default 0). */
+
+/* Fill @cfg with the defaults above. */
+void sim_config_default(struct sim_config *cfg);
+
+/* Create a world. @host supplies real memory; the world counts the library's allocations
+ * made through sim_world_platform() so the checker can report leaks. Returns 0 or -ENOMEM. */
+int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct sim_config *cfg,
+		  struct sim_world **out);
+void sim_world_free(struct sim_world *w);
+
+/* The platform to give prqd_ctx_new()/prqd_iommu_open(): simulated clock, relax() runs due
+ * events (or advances time by relax_step_ns when none), counted allocation, no locks,
+ * backend_data("sim") = the world. Valid while the world lives. */
+const struct prqd_platform *sim_world_platform(struct sim_world *w);
+
+uint64_t sim_now(const struct sim_world *w);
+/* Deterministic random numbers from the world's seed. */
+uint64_t sim_rand(struct sim_world *w);
+/* Uniform in [lo, hi]. */
+uint64_t sim_rand_range(struct sim_world *w, uint64_t lo, uint64_t hi);
+
+/* Schedule a callback at absolute time @at (>= now). Events at equal times run in the order
+ * they were scheduled. Returns 0 or -ENOMEM. */
+typedef void (*sim_event_fn)(struct sim_world *w, void *arg, uint64_t arg2);
+int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, uint64_t arg2);
+
+/* Run events until none is due at or before @t, then set the clock to @t. Returns the number
+ * of events run. */
+uint64_t sim_run_until(struct sim_world *w, uint64_t t);
+/* Run the next event (advancing the clock to it). Returns false if there is none. */
+bool sim_step(struct sim_world *w);
+/* True while any event is pending. */
+bool sim_busy(const struct sim_world *w);
+
+/* ---- devices ---------------------------------------------------------------------------- */
+
+enum sim_atc_mode {
+	SIM_ATC_ANSWER = 0, /* answers invalidations after atc_lat_ns */
+	SIM_ATC_SLOW = 1,   /* answers after 100 * atc_lat_ns */
+	SIM_ATC_NEVER = 2,  /* never answers (the IOMMU's ITE timeout, if any, fires) */
+};
+
+enum sim_misbehaviour {
+	SIM_BAD_EXCEED_CREDITS = 1u << 0, /* issues past its allocation */
+	SIM_BAD_NO_LAST = 1u << 1,        /* sometimes never sends the Last request of a group */
+	SIM_BAD_REUSE_INDEX = 1u << 2,    /* sometimes reuses an outstanding PRG index */
+	SIM_BAD_GARBAGE = 1u << 3,        /* sometimes sends malformed requests */
+};
+
+struct sim_dev_cfg {
+	uint16_t rid;
+	uint32_t capacity;           /* outstanding page requests allowed */
+	bool prg_resp_pasid_required;
+	bool uses_stop_markers;
+	uint8_t pasid_width;         /* 0..20 */
+	uint8_t atc_mode;            /* enum sim_atc_mode */
+	uint64_t atc_lat_ns;         /* default 1000 */
+	uint16_t refault_permille;   /* after Success, chance of faulting the page again */
+	uint32_t misbehave;          /* enum sim_misbehaviour */
+	uint16_t misbehave_permille; /* how often a misbehaviour triggers */
+};
+
+void sim_dev_cfg_default(struct sim_dev_cfg *cfg);
+
+/* Add a device model. Returns 0, -EEXIST (rid in use), -EINVAL, -ENOMEM. */
+int sim_dev_add(struct sim_world *w, const struct sim_dev_cfg *cfg, struct sim_dev **out);
+struct sim_dev *sim_dev_find(struct sim_world *w, uint16_t rid);
+/* The library's view of the device, for prqd_dev_add(). */
+void sim_dev_info(const struct sim_dev *d, struct prqd_dev_info *out);
+
+/* Access kinds for sim_dev_fault(). */
+enum sim_access { SIM_R = 1, SIM_W = 2, SIM_X = 4, SIM_P = 8 };
+
+/* The device faults @pages pages starting at @addr for @pasid (PRQD_NO_PASID for none): one
+ * page request group, sent now on the posted path. Returns 0, -EAGAIN (no credits or no free
+ * index: nothing sent), -ESHUTDOWN (PRI disabled after Response Failure, device removed, or
+ * the PASID is stopped at the device). */
+int sim_dev_fault(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
+		  unsigned access);
+
+/* The device's stop-PASID mechanism (PCIe §10.4.1.2). With a marker: outstanding groups of
+ * the PASID become stale (their responses still return credits) and a Stop Marker is sent.
+ * Without: the device finishes its groups and waits for their responses. Either way it issues
+ * nothing more for the PASID until sim_dev_start_pasid(). */
+int sim_dev_stop_pasid(struct sim_dev *d, uint32_t pasid, bool marker);
+/* True when the stop completed (without marker: no group of the PASID outstanding). */
+bool sim_dev_pasid_stopped(const struct sim_dev *d, uint32_t pasid);
+int sim_dev_start_pasid(struct sim_dev *d, uint32_t pasid);
+/* FLR: every outstanding group is forgotten by the device (responses to them are stale, not
+ * violations), credits and indices reset, PRI Response Failure cleared. */
+int sim_dev_flr(struct sim_dev *d);
+/* Surprise removal: the link goes down, requests in the fabric are lost, responses vanish. */
+int sim_dev_remove(struct sim_dev *d);
+
+/* Device-side counters. */
+struct sim_dev_stats {
+	uint64_t groups_sent, requests_sent, stop_markers_sent;
+	uint64_t responses[3], auto_responses, stale_responses;
+	uint64_t unexpected_index; /* UPRGI events */
+	bool response_failure;     /* RF set: PRI disabled */
+	uint32_t outstanding_groups, credits_used;
+};
+void sim_dev_stats(const struct sim_dev *d, struct sim_dev_stats *out);
+
+/* ---- harness notifications (for the checker) ------------------------------------------- */
+
+/* The library bound (rid, pasid) with generation @gen: requests issued from now on for that
+ * PASID belong to it. gen 0 = no bond (call at the start of unbind). */
+void sim_set_epoch(struct sim_world *w, uint16_t rid, uint32_t pasid, uint32_t gen);
+/* A handler received a group for bond generation @gen: every request's tag must have been
+ * issued in that generation. */
+void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *group);
+/* A drain began at @start_ns and returned 0 just now for (rid, pasid) or, with
+ * PRQD_SCOPE_DEVICE, the whole device: no request of that scope issued before @start_ns may
+ * still be in the fabric or the IOMMU queue. */
+void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uint32_t pasid,
+			  uint64_t start_ns);
+/* End of run: every group answered (except on removed devices and FLR'd ones), no live
+ * allocation of the library. Call after closing the library's objects. */
+void sim_check_finish(struct sim_world *w);
+
+/* ---- checker results -------------------------------------------------------------------- */
+
+enum sim_violation_kind {
+	SIM_V_DOUBLE_RESPONSE = 0, /* a group answered twice (auto-responses count) */
+	SIM_V_NO_RESPONSE,         /* a group never answered */
+	SIM_V_STOP_MARKER_ANSWERED,
+	SIM_V_WRONG_TARGET,        /* response with wrong RID / PASID / index */
+	SIM_V_WRONG_GENERATION,    /* request delivered to a bond generation not its own */
+	SIM_V_DRAIN_INCOMPLETE,    /* drain returned with a pre-drain request in flight */
+	SIM_V_LEAK,                /* library memory live at the end */
+	SIM_V_NR
+};
+
+const char *sim_violation_name(unsigned kind);
+
+struct sim_violation {
+	uint32_t kind;
+	uint64_t time_ns;
+	uint16_t rid;
+	uint32_t pasid;
+	uint16_t prg_index;
+	char detail[96];
+};
+
+/* Violations found so far (the first 64 are kept in full; all are counted). */
+unsigned sim_violation_count(const struct sim_world *w, unsigned kind);
+unsigned sim_violation_total(const struct sim_world *w);
+const struct sim_violation *sim_violation_get(const struct sim_world *w, unsigned i);
+
+/* Library allocations through the world's platform: live count and bytes, for leak checks
+ * and the allocation-failure sweep. */
+struct sim_alloc_stats {
+	uint64_t allocs, frees, live, live_bytes, failed;
+};
+void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
+/* Make the @n-th allocation from now (1-based) fail; 0 disables. */
+void sim_fail_alloc_after(struct sim_world *w, uint64_t n);
+
+/* IOMMU model counters. */
+struct sim_iommu_stats {
+	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
+	uint64_t drains_started, drains_completed, drains_failed;
+	uint32_t queue_depth, queue_high_water;
+};
+void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out);
+
+/* The "sim" backend (backends/sim/sim-backend.c). */
+extern const struct prqd_backend prqd_backend_sim;
+
+#endif /* PRQD_SIM_H */

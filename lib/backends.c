@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The backends compiled in, in probing order. */
+#include "lib/private.h"
+
+#if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
+extern const struct prqd_backend prqd_backend_sim;
+#endif
+
+const struct prqd_backend *const prqd_backends[] = {
+#if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
+	&prqd_backend_sim,
+#endif
+	NULL,
+};

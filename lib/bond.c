@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bonds and their state machine (DESIGN §4):
+ *
+ *   bind -> ACTIVE -stop-> STOPPING -drain-> DRAINING -> STOPPED -resume-> ACTIVE
+ *   unbind from any state: stop and drain as needed (unless flags say otherwise) -> FREED.
+ *
+ * A drain that fails returns the bond to STOPPING. `busy` marks a bond owned by a running
+ * drain or unbind, so a second one is refused instead of interleaving.
+ */
+#include "lib/private.h"
+
+void prqd__bond_set_state(struct prqd_bond *b, int state)
+{
+	int from = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	if (from == state)
+		return;
+	atomic_store_explicit(&b->state, (unsigned)state, memory_order_release);
+	prqd__trace_bond(b, PRQD_TR_BOND_STATE, from, state, 0, 0);
+}
+
+static bool bond_dead(int state)
+{
+	return state == PRQD_BOND_UNBINDING || state == PRQD_BOND_FREED;
+}
+
+static void gate(struct prqd_bond *b, bool enable)
+{
+	struct prqd_iommu *iommu = b->dev->iommu;
+	int rc = iommu->ops.gate(iommu->priv, b->dev->be_priv, b->pasid, enable);
+	if (rc < 0 && rc != -PRQD_EOPNOTSUPP)
+		prqd_warn(iommu->ctx, "gating pasid %u %s failed: %d", (unsigned)b->pasid,
+			  enable ? "on" : "off", rc);
+}
+
+PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn handler,
+			  void *cookie, struct prqd_bond **out)
+{
+	if (!dev || !handler || !out)
+		return -PRQD_EINVAL;
+	if (pasid != PRQD_NO_PASID &&
+	    (dev->info.pasid_width == 0 || pasid >= (1u << dev->info.pasid_width)))
+		return -PRQD_EINVAL;
+	struct prqd_iommu *iommu = dev->iommu;
+	const struct prqd_plat *pl = &iommu->plat;
+
+	prqd__lock(pl, dev->lock);
+	/* Writers of the table hold the device lock, so reading it here is stable. */
+	struct prqd_bond *existing =
+		pasid == PRQD_NO_PASID ? dev->rid_bond : prqd__pasid_get(&dev->table, pasid);
+	if (existing) {
+		prqd__unlock(pl, dev->lock);
+		return -PRQD_EEXIST;
+	}
+	struct prqd_bond **leaf = NULL;
+	int rc = pasid == PRQD_NO_PASID ? 0 : prqd__pasid_leaf_prepare(pl, &dev->table, pasid, &leaf);
+	struct prqd_bond *b = rc < 0 ? NULL : prqd__bond_alloc(dev);
+	if (!b) {
+		prqd__plat_free(pl, leaf, PRQD_PASID_LEAF_SIZE * sizeof(*leaf));
+		prqd__unlock(pl, dev->lock);
+		return rc < 0 ? rc : -PRQD_ENOMEM;
+	}
+
+	b->dev = dev;
+	b->handler = handler;
+	b->cookie = cookie;
+	b->pasid = pasid;
+	if (++dev->next_gen == 0) /* 0 means "no bond" to the consumer */
+		++dev->next_gen;
+	b->gen = dev->next_gen;
+	b->held = b->partials = NULL;
+	b->hw_op = NULL;
+	b->outstanding = 0;
+	b->busy = 0;
+	atomic_store_explicit(&b->marker_seen, false, memory_order_relaxed);
+	atomic_store_explicit(&b->lock, 0, memory_order_relaxed);
+	atomic_store_explicit(&b->state, PRQD_BOND_ACTIVE, memory_order_release);
+	b->prev = NULL;
+	b->next = dev->bonds;
+	if (dev->bonds)
+		dev->bonds->prev = b;
+	dev->bonds = b;
+	dev->nbonds++;
+
+	prqd__lock(pl, iommu->queue_lock);
+	if (pasid == PRQD_NO_PASID)
+		dev->rid_bond = b;
+	else
+		prqd__pasid_set(&dev->table, pasid, b, leaf);
+	prqd__unlock(pl, iommu->queue_lock);
+	prqd__unlock(pl, dev->lock);
+
+	gate(b, true);
+	prqd__trace_bond(b, PRQD_TR_BOND_STATE, 0, PRQD_BOND_ACTIVE, 0, 0);
+	prqd_dbg(iommu->ctx, "bound %04x pasid %u gen %u", dev->info.rid, (unsigned)pasid,
+		 (unsigned)b->gen);
+	*out = b;
+	return 0;
+}
+
+PRQD_EXPORT int prqd_bond_state(const struct prqd_bond *bond)
+{
+	return bond ? (int)atomic_load_explicit(&((struct prqd_bond *)bond)->state,
+						memory_order_acquire)
+		    : -PRQD_EINVAL;
+}
+
+PRQD_EXPORT uint32_t prqd_bond_gen(const struct prqd_bond *bond)
+{
+	return bond ? bond->gen : 0;
+}
+
+PRQD_EXPORT uint32_t prqd_bond_pasid(const struct prqd_bond *bond)
+{
+	return bond ? bond->pasid : PRQD_NO_PASID;
+}
+
+PRQD_EXPORT struct prqd_dev *prqd_bond_dev(const struct prqd_bond *bond)
+{
+	return bond ? bond->dev : NULL;
+}
+
+PRQD_EXPORT unsigned prqd_bond_outstanding(const struct prqd_bond *bond)
+{
+	if (!bond)
+		return 0;
+	struct prqd_bond *b = (struct prqd_bond *)bond;
+	prqd_spin_lock(&b->lock);
+	unsigned n = b->outstanding;
+	prqd_spin_unlock(&b->lock);
+	return n;
+}
+
+PRQD_EXPORT const char *prqd_bond_state_name(int state)
+{
+	switch (state) {
+	case PRQD_BOND_ACTIVE: return "active";
+	case PRQD_BOND_STOPPING: return "stopping";
+	case PRQD_BOND_DRAINING: return "draining";
+	case PRQD_BOND_STOPPED: return "stopped";
+	case PRQD_BOND_UNBINDING: return "unbinding";
+	case PRQD_BOND_FREED: return "freed";
+	default: return "?";
+	}
+}
+
+PRQD_EXPORT int prqd_stop(struct prqd_bond *b, unsigned flags)
+{
+	if (!b || (flags & ~(unsigned)PRQD_STOP_ABANDON))
+		return -PRQD_EINVAL;
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	if (bond_dead(state)) {
+		prqd_spin_unlock(&b->lock);
+		return -PRQD_ESTALE;
+	}
+	bool was_active = state == PRQD_BOND_ACTIVE;
+	if (was_active)
+		prqd__bond_set_state(b, PRQD_BOND_STOPPING);
+	prqd_spin_unlock(&b->lock);
+
+	if (was_active)
+		gate(b, false);
+	if (flags & PRQD_STOP_ABANDON)
+		prqd__abandon_held(b);
+	return 0;
+}
+
+PRQD_EXPORT int prqd_drain(struct prqd_bond *b, unsigned flags, uint32_t timeout_ms)
+{
+	if (!b || (flags & ~(unsigned)PRQD_DRAIN_ABANDON))
+		return -PRQD_EINVAL;
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	int rc = bond_dead(state) ? -PRQD_ESTALE : b->busy ? -PRQD_EBUSY : 0;
+	bool done = rc == 0 && state == PRQD_BOND_STOPPED;
+	if (rc == 0 && !done)
+		b->busy = 1;
+	prqd_spin_unlock(&b->lock);
+	if (rc < 0 || done)
+		return rc;
+
+	rc = prqd__drain(b->dev, b, flags, timeout_ms);
+	prqd_spin_lock(&b->lock);
+	b->busy = 0;
+	prqd_spin_unlock(&b->lock);
+	return rc;
+}
+
+PRQD_EXPORT int prqd_resume(struct prqd_bond *b)
+{
+	if (!b)
+		return -PRQD_EINVAL;
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	int rc = 0;
+	if (bond_dead(state))
+		rc = -PRQD_ESTALE;
+	else if (state == PRQD_BOND_STOPPED && !b->busy) {
+		atomic_store_explicit(&b->marker_seen, false, memory_order_relaxed);
+		prqd__bond_set_state(b, PRQD_BOND_ACTIVE);
+	} else if (state != PRQD_BOND_ACTIVE)
+		rc = -PRQD_EINVAL;
+	prqd_spin_unlock(&b->lock);
+	if (rc == 0 && state == PRQD_BOND_STOPPED)
+		gate(b, true);
+	return rc;
+}
+
+/* Remove a bond that nothing else owns any more, and free its slot. */
+static void bond_teardown(struct prqd_bond *b)
+{
+	struct prqd_dev *dev = b->dev;
+	struct prqd_iommu *iommu = dev->iommu;
+	const struct prqd_plat *pl = &iommu->plat;
+
+	prqd__abandon_held(b);
+	prqd__lock(pl, dev->lock);
+	prqd__lock(pl, iommu->queue_lock);
+	if (b->pasid == PRQD_NO_PASID)
+		dev->rid_bond = NULL;
+	else
+		prqd__pasid_set(&dev->table, b->pasid, NULL, NULL);
+	prqd__discard_partials(dev, b);
+	prqd__unlock(pl, iommu->queue_lock);
+
+	if (b->hw_op) {
+		/* A step still in flight is handed to the IOMMU, which tracks it until the
+		 * hardware can no longer write its completion. */
+		prqd__orphan_add(iommu, b->hw_op);
+		b->hw_op = NULL;
+	}
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		dev->bonds = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = NULL;
+	dev->nbonds--;
+	prqd_spin_lock(&b->lock);
+	prqd__bond_set_state(b, PRQD_BOND_FREED);
+	b->busy = 0;
+	prqd_spin_unlock(&b->lock);
+	prqd__bond_free(dev, b);
+	prqd__unlock(pl, dev->lock);
+}
+
+PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
+{
+	const unsigned known = PRQD_UNBIND_STOP_MARKER | PRQD_UNBIND_FORCE | PRQD_UNBIND_NO_DRAIN;
+	if (!b || (flags & ~known))
+		return -PRQD_EINVAL;
+	if ((flags & PRQD_UNBIND_NO_DRAIN) && (flags & PRQD_UNBIND_STOP_MARKER))
+		return -PRQD_EINVAL;
+
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	int rc = bond_dead(state) ? -PRQD_ESTALE : b->busy ? -PRQD_EBUSY : 0;
+	if (rc == 0)
+		b->busy = 1;
+	prqd_spin_unlock(&b->lock);
+	if (rc < 0)
+		return rc;
+
+	struct prqd_iommu *iommu = b->dev->iommu;
+	if (flags & PRQD_UNBIND_FORCE) {
+		/* The device is gone: nothing device-facing that could only time out. Held
+		 * groups are still answered: a response is a posted message, it cannot hang. */
+		prqd_info(iommu->ctx, "forced unbind of %04x pasid %u", b->dev->info.rid,
+			  (unsigned)b->pasid);
+	} else if (flags & PRQD_UNBIND_NO_DRAIN) {
+		prqd__lock(&iommu->plat, iommu->queue_lock);
+		bool partials = b->partials != NULL;
+		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		if (partials || prqd_bond_outstanding(b)) {
+			prqd_spin_lock(&b->lock);
+			b->busy = 0;
+			prqd_spin_unlock(&b->lock);
+			return -PRQD_EBUSY;
+		}
+	} else if (state != PRQD_BOND_STOPPED) {
+		unsigned dflags = PRQD_DRAIN_ABANDON;
+		if (flags & PRQD_UNBIND_STOP_MARKER)
+			dflags |= PRQD__DRAIN_WAIT_MARKER;
+		rc = prqd__drain(b->dev, b, dflags, 0);
+		if (rc < 0) {
+			prqd_spin_lock(&b->lock);
+			b->busy = 0;
+			prqd_spin_unlock(&b->lock);
+			return rc;
+		}
+	}
+
+	prqd_spin_lock(&b->lock);
+	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
+	prqd_spin_unlock(&b->lock);
+	gate(b, false);
+	bond_teardown(b);
+	return 0;
+}
+
+/* ---- device-wide operations ---------------------------------------------------------------- */
+
+PRQD_EXPORT int prqd_dev_stop(struct prqd_dev *dev, unsigned flags)
+{
+	if (!dev || (flags & ~(unsigned)PRQD_STOP_ABANDON))
+		return -PRQD_EINVAL;
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	prqd__lock(pl, dev->lock);
+	for (struct prqd_bond *b = dev->bonds; b; b = b->next)
+		prqd_stop(b, flags);
+	prqd__unlock(pl, dev->lock);
+	return 0;
+}
+
+/* Release bonds a device-wide drain owned: from @first up to (not including) @end. */
+static void release_busy(struct prqd_bond *first, struct prqd_bond *end)
+{
+	for (struct prqd_bond *b = first; b != end; b = b->next) {
+		prqd_spin_lock(&b->lock);
+		b->busy = 0;
+		prqd_spin_unlock(&b->lock);
+	}
+}
+
+PRQD_EXPORT int prqd_dev_drain(struct prqd_dev *dev, unsigned flags, uint32_t timeout_ms)
+{
+	if (!dev || (flags & ~(unsigned)PRQD_DRAIN_ABANDON))
+		return -PRQD_EINVAL;
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	prqd__lock(pl, dev->lock);
+	if (dev->dev_busy) {
+		prqd__unlock(pl, dev->lock);
+		return -PRQD_EBUSY;
+	}
+	/* Own every bond for the duration, or none: a bond already draining or unbinding
+	 * alone makes the device-wide drain wait for the caller to retry. */
+	for (struct prqd_bond *b = dev->bonds; b; b = b->next) {
+		prqd_spin_lock(&b->lock);
+		bool taken = b->busy || bond_dead((int)atomic_load_explicit(&b->state,
+									     memory_order_relaxed));
+		if (!taken)
+			b->busy = 1;
+		prqd_spin_unlock(&b->lock);
+		if (taken) {
+			release_busy(dev->bonds, b);
+			prqd__unlock(pl, dev->lock);
+			return -PRQD_EBUSY;
+		}
+	}
+	dev->dev_busy = 1;
+	dev->drain_first = dev->bonds;
+	prqd__unlock(pl, dev->lock);
+
+	int rc = prqd__drain(dev, NULL, flags, timeout_ms);
+
+	prqd__lock(pl, dev->lock);
+	release_busy(dev->drain_first, NULL);
+	dev->drain_first = NULL;
+	dev->dev_busy = 0;
+	prqd__unlock(pl, dev->lock);
+	return rc;
+}
+
+PRQD_EXPORT int prqd_dev_resume(struct prqd_dev *dev)
+{
+	if (!dev)
+		return -PRQD_EINVAL;
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	int first_error = 0;
+	prqd__lock(pl, dev->lock);
+	for (struct prqd_bond *b = dev->bonds; b; b = b->next) {
+		int rc = prqd_resume(b);
+		if (rc < 0 && !first_error)
+			first_error = rc;
+	}
+	prqd__unlock(pl, dev->lock);
+	return first_error;
+}
+
+PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
+{
+	if (!dev)
+		return -PRQD_EINVAL;
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	int first_error = 0;
+	/* Unbind takes the device lock itself, so walk by picking the next candidate each time;
+	 * a bond that refuses is skipped by remembering how many refused before it. */
+	for (unsigned skip = 0;;) {
+		prqd__lock(pl, dev->lock);
+		struct prqd_bond *b = dev->bonds;
+		for (unsigned i = 0; b && i < skip; i++)
+			b = b->next;
+		prqd__unlock(pl, dev->lock);
+		if (!b)
+			break;
+		int rc = prqd_unbind(b, flags);
+		if (rc < 0) {
+			if (!first_error)
+				first_error = rc;
+			skip++;
+		}
+	}
+	return first_error;
+}

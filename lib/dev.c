@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* Devices: registration, pools, and the bond slabs that keep bond memory type-stable. */
+#include "lib/private.h"
+
+#define BONDS_PER_SLAB 64
+
+struct prqd_bond *prqd__bond_alloc(struct prqd_dev *dev)
+{
+	if (!dev->bond_free_head) {
+		size_t size = sizeof(struct prqd_bond_slab) + BONDS_PER_SLAB * sizeof(struct prqd_bond);
+		struct prqd_bond_slab *slab = prqd__plat_alloc(&dev->iommu->plat, size);
+		if (!slab)
+			return NULL;
+		slab->count = BONDS_PER_SLAB;
+		slab->next = dev->slabs;
+		dev->slabs = slab;
+		for (uint32_t i = 0; i < BONDS_PER_SLAB; i++) {
+			struct prqd_bond *b = &slab->bonds[i];
+			atomic_init(&b->state, PRQD_BOND_FREED);
+			b->free_next = i + 1 < BONDS_PER_SLAB ? &slab->bonds[i + 1] : NULL;
+		}
+		dev->bond_free_head = &slab->bonds[0];
+		dev->bond_free_tail = &slab->bonds[BONDS_PER_SLAB - 1];
+	}
+	struct prqd_bond *b = dev->bond_free_head;
+	dev->bond_free_head = b->free_next;
+	if (!dev->bond_free_head)
+		dev->bond_free_tail = NULL;
+	b->free_next = NULL;
+	return b;
+}
+
+/*
+ * Freed bonds go to the tail: a stale handle keeps reading FREED for as long as possible
+ * before its slot is handed out again.
+ */
+void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b)
+{
+	b->free_next = NULL;
+	if (dev->bond_free_tail)
+		dev->bond_free_tail->free_next = b;
+	else
+		dev->bond_free_head = b;
+	dev->bond_free_tail = b;
+}
+
+static void dev_free(struct prqd_dev *dev)
+{
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	while (dev->slabs) {
+		struct prqd_bond_slab *s = dev->slabs;
+		dev->slabs = s->next;
+		prqd__plat_free(pl, s,
+				sizeof(*s) + s->count * sizeof(struct prqd_bond));
+	}
+	prqd__pools_fini(dev);
+	prqd__pasid_table_fini(pl, &dev->table);
+	prqd__lock_free(pl, dev->lock);
+	prqd__plat_free(pl, dev, sizeof(*dev));
+}
+
+PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_info *info,
+			     struct prqd_dev **out)
+{
+	if (!iommu || !info || !out)
+		return -PRQD_EINVAL;
+	if (info->size < offsetof(struct prqd_dev_info, ats_queue_depth) +
+				 sizeof(info->ats_queue_depth) ||
+	    info->pri_capacity == 0 || info->pasid_width > 20)
+		return -PRQD_EINVAL;
+
+	const struct prqd_plat *pl = &iommu->plat;
+	struct prqd_dev *dev = prqd__plat_alloc(pl, sizeof(*dev));
+	if (!dev)
+		return -PRQD_ENOMEM;
+	dev->iommu = iommu;
+	dev->info = *info;
+	dev->info.size = sizeof(dev->info);
+	if (dev->info.pri_alloc == 0 || dev->info.pri_alloc > dev->info.pri_capacity)
+		dev->info.pri_alloc = dev->info.pri_capacity;
+
+	uint64_t pool = dev->info.pri_alloc;
+	if (pool > iommu->params[PRQD_P_POOL_MAX])
+		pool = iommu->params[PRQD_P_POOL_MAX];
+	pool += iommu->params[PRQD_P_POOL_SLACK];
+
+	int rc = prqd__lock_new(pl, &dev->lock);
+	if (rc < 0) {
+		dev->lock = NULL;
+		goto fail;
+	}
+	rc = prqd__pasid_table_init(pl, &dev->table, info->pasid_width);
+	if (rc < 0)
+		goto fail;
+	rc = prqd__pools_init(dev, (uint32_t)pool);
+	if (rc < 0)
+		goto fail;
+	rc = iommu->ops.dev_attach(iommu->priv, &dev->info, &dev->be_priv);
+	if (rc < 0) {
+		prqd_err(iommu->ctx, "backend refused device %04x: %d", info->rid, rc);
+		goto fail;
+	}
+
+	prqd__lock(pl, iommu->queue_lock);
+	bool exists = prqd__dev_lookup(iommu, info->rid) != NULL;
+	if (!exists)
+		prqd__dev_hash_insert(iommu, dev);
+	prqd__unlock(pl, iommu->queue_lock);
+	if (exists) {
+		iommu->ops.dev_detach(iommu->priv, dev->be_priv);
+		rc = -PRQD_EEXIST;
+		goto fail;
+	}
+	prqd_info(iommu->ctx, "device %04x added: capacity %u, pool %u", info->rid,
+		  (unsigned)info->pri_capacity, (unsigned)pool);
+	*out = dev;
+	return 0;
+fail:
+	dev_free(dev);
+	return rc;
+}
+
+PRQD_EXPORT int prqd_dev_remove(struct prqd_dev *dev)
+{
+	if (!dev)
+		return -PRQD_EINVAL;
+	struct prqd_iommu *iommu = dev->iommu;
+	const struct prqd_plat *pl = &iommu->plat;
+	prqd__lock(pl, dev->lock);
+	bool busy = dev->nbonds != 0 || dev->dev_busy;
+	prqd__unlock(pl, dev->lock);
+	if (busy)
+		return -PRQD_EBUSY;
+
+	prqd__lock(pl, iommu->queue_lock);
+	prqd__dev_hash_remove(iommu, dev);
+	/* Partial groups of PASIDs without a bond can no longer complete. */
+	prqd__discard_partials(dev, NULL);
+	prqd__unlock(pl, iommu->queue_lock);
+
+	if (dev->hw_op)
+		prqd__orphan_add(iommu, dev->hw_op);
+	iommu->ops.dev_detach(iommu->priv, dev->be_priv);
+	prqd_info(iommu->ctx, "device %04x removed", dev->info.rid);
+	dev_free(dev);
+	return 0;
+}
+
+PRQD_EXPORT uint16_t prqd_dev_rid(const struct prqd_dev *dev)
+{
+	return dev ? dev->info.rid : 0;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The drain loop (DESIGN §4, VT-d §7.10 as the model):
+ *
+ *  1. stop the bond(s): from now on their groups are answered Invalid on arrival;
+ *  2. (unbind with stop-marker) wait until the device's Stop Marker was read;
+ *  3. hardware step: the backend makes everything the device issued before it visible in
+ *     the queue and says up to which queue position;
+ *  4. consume the queue up to there, serving every other bond normally;
+ *  5. if the queue overflowed since the drain began, consume until empty so the overflow is
+ *     acknowledged and partial groups discarded, then repeat from 3;
+ *  6. wait until the handler answered every group it holds (or take them back);
+ *  7. discard the bond's partial groups: their Last will never come.
+ *
+ * Everything is bounded by one deadline. Running out leaves the bond STOPPING; a hardware
+ * step still in flight stays recorded on the bond (or device) and the next drain polls it
+ * instead of issuing a new one, so a late completion is never mistaken for a newer step.
+ */
+#include "lib/private.h"
+
+struct drain_run {
+	struct prqd_iommu *iommu;
+	struct prqd_dev *dev;
+	struct prqd_bond *bond; /* NULL: every bond of dev (owned through busy) */
+	uint64_t deadline;
+	uint64_t start_ns;
+};
+
+static bool expired(const struct drain_run *run)
+{
+	return prqd__now(&run->iommu->plat) >= run->deadline;
+}
+
+/* One polling iteration: keep the queue moving for everyone, then let time pass. */
+static void wait_a_little(const struct drain_run *run)
+{
+	prqd__consume_some(run->iommu);
+	prqd__poll_orphans(run->iommu);
+	run->iommu->plat.p.relax(run->iommu->plat.p.user);
+}
+
+#define FOR_EACH_DRAINED(run, b)                                                               \
+	for (struct prqd_bond *b = (run)->bond ? (run)->bond : (run)->dev->drain_first; b;      \
+	     b = (run)->bond ? NULL : b->next)
+
+static void trace_drain(const struct drain_run *run, uint32_t type, int result, uint64_t value)
+{
+	if (!prqd__tracing(run->iommu))
+		return;
+	if (run->bond) {
+		prqd__trace_bond(run->bond, type, 0, 0, result, value);
+		return;
+	}
+	struct prqd_trace_event ev = {
+		.type = type, .rid = run->dev->info.rid, .result = result, .value = value,
+	};
+	prqd__trace(run->iommu, &ev);
+}
+
+static struct prqd_hw_drain **step_slot(const struct drain_run *run)
+{
+	return run->bond ? &run->bond->hw_op : &run->dev->hw_op;
+}
+
+/* Step 3: issue (or resume) a hardware step and poll it. Returns 0 with *mark set. */
+static int hw_step(const struct drain_run *run, uint64_t *mark)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	struct prqd_hw_drain **slot = step_slot(run);
+	if (!*slot) {
+		struct prqd_hw_drain *op = prqd__plat_alloc(&iommu->plat, iommu->drain_op_size);
+		if (!op)
+			return -PRQD_ENOMEM;
+		if (!run->bond) {
+			op->scope = PRQD_SCOPE_DEVICE;
+			op->pasid = PRQD_NO_PASID;
+		} else if (run->bond->pasid == PRQD_NO_PASID) {
+			op->scope = PRQD_SCOPE_RID;
+			op->pasid = PRQD_NO_PASID;
+		} else {
+			op->scope = PRQD_SCOPE_PASID;
+			op->pasid = run->bond->pasid;
+		}
+		op->rid = run->dev->info.rid;
+		op->dev_priv = run->dev->be_priv;
+		int rc = iommu->ops.drain_start(iommu->priv, op);
+		if (rc < 0) {
+			prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
+			return rc;
+		}
+		*slot = op;
+		prqd_stat_inc(iommu, drain_rounds);
+		prqd_stat_add(iommu, hw_descriptors, op->descriptors);
+		prqd_stat_add(iommu, hw_doorbells, op->doorbells);
+		trace_drain(run, PRQD_TR_DRAIN_HW_START, 0, op->scope);
+	}
+	for (;;) {
+		int rc = iommu->ops.drain_poll(iommu->priv, *slot);
+		if (rc == 0)
+			break;
+		if (rc != -PRQD_EINPROGRESS) {
+			/* The backend says nothing of the step is in flight any more. */
+			prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
+			*slot = NULL;
+			trace_drain(run, PRQD_TR_DRAIN_HW_DONE, rc, 0);
+			return rc;
+		}
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+		wait_a_little(run);
+	}
+	*mark = (*slot)->queue_mark;
+	prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
+	*slot = NULL;
+	trace_drain(run, PRQD_TR_DRAIN_HW_DONE, 0, *mark);
+	return 0;
+}
+
+/* Step 4: consume until every position below @mark was read. */
+static int consume_to(const struct drain_run *run, uint64_t mark)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	for (;;) {
+		prqd__lock(&iommu->plat, iommu->queue_lock);
+		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
+		int n = consumed < mark ? prqd__consume_locked(iommu, iommu->batch_size) : 0;
+		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
+		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		if (consumed >= mark)
+			return 0;
+		if (n < 0)
+			return n;
+		if (n == 0) {
+			prqd_err(iommu->ctx, "queue empty at %llu before drain mark %llu",
+				 (unsigned long long)consumed, (unsigned long long)mark);
+			return -PRQD_EIO;
+		}
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+	}
+}
+
+/* Step 5's first half: an overflow is acknowledged only with the queue empty. */
+static int settle_overflow(const struct drain_run *run)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	for (;;) {
+		prqd__lock(&iommu->plat, iommu->queue_lock);
+		int pending = iommu->ops.overflow_pending(iommu->priv);
+		if (pending == 1) {
+			prqd__consume_locked(iommu, 0);
+			pending = iommu->ops.overflow_pending(iommu->priv);
+		}
+		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		if (pending != 1)
+			return pending < 0 ? pending : 0;
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+		wait_a_little(run);
+	}
+}
+
+static int hw_rounds(const struct drain_run *run)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
+	for (unsigned round = 0;; round++) {
+		uint64_t mark = 0;
+		int rc = hw_step(run, &mark);
+		if (rc == 0)
+			rc = consume_to(run, mark);
+		if (rc == 0)
+			rc = settle_overflow(run);
+		if (rc < 0)
+			return rc;
+		unsigned now_epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
+		if (now_epoch == epoch)
+			return 0;
+		/* Requests of ours may have been dropped and auto-answered, and the device may
+		 * have retried them since: the guarantee of this step no longer covers them. */
+		epoch = now_epoch;
+		prqd_stat_inc(iommu, drain_repeats);
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+	}
+}
+
+static unsigned held_total(const struct drain_run *run)
+{
+	unsigned n = 0;
+	FOR_EACH_DRAINED(run, b)
+	n += prqd_bond_outstanding(b);
+	return n;
+}
+
+static int wait_marker(const struct drain_run *run)
+{
+	while (!atomic_load_explicit(&run->bond->marker_seen, memory_order_acquire)) {
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+		wait_a_little(run);
+	}
+	return 0;
+}
+
+/* Move every drained bond that is still alive to @state. */
+static void set_states(const struct drain_run *run, int state)
+{
+	FOR_EACH_DRAINED(run, b)
+	{
+		prqd_spin_lock(&b->lock);
+		int now = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+		if (now != PRQD_BOND_UNBINDING && now != PRQD_BOND_FREED)
+			prqd__bond_set_state(b, state);
+		prqd_spin_unlock(&b->lock);
+	}
+}
+
+int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms)
+{
+	struct prqd_iommu *iommu = dev->iommu;
+	uint64_t timeout_ns = (uint64_t)(timeout_ms ? timeout_ms
+						    : iommu->params[PRQD_P_DRAIN_TIMEOUT_MS]) *
+			      1000000u;
+	struct drain_run run = {
+		.iommu = iommu,
+		.dev = dev,
+		.bond = bond,
+		.start_ns = prqd__now(&iommu->plat),
+	};
+	run.deadline = run.start_ns + timeout_ns;
+
+	/* Step 1: whatever the state, the drained bonds stop taking groups now. */
+	FOR_EACH_DRAINED(&run, b)
+	prqd_stop(b, 0);
+	set_states(&run, PRQD_BOND_DRAINING);
+	if (flags & PRQD_DRAIN_ABANDON) {
+		FOR_EACH_DRAINED(&run, b)
+		prqd__abandon_held(b);
+	}
+	trace_drain(&run, PRQD_TR_DRAIN_BEGIN, 0, 0);
+
+	int rc = 0;
+	if (bond && (flags & PRQD__DRAIN_WAIT_MARKER))
+		rc = wait_marker(&run);
+	if (rc == 0)
+		rc = hw_rounds(&run);
+	while (rc == 0 && held_total(&run)) {
+		if (expired(&run))
+			rc = -PRQD_ETIMEDOUT;
+		else
+			wait_a_little(&run);
+	}
+	if (rc == 0) {
+		prqd__lock(&iommu->plat, iommu->queue_lock);
+		prqd__discard_partials(dev, bond); /* NULL: all of the device's */
+		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		set_states(&run, PRQD_BOND_STOPPED);
+		prqd_stat_inc(iommu, drains);
+	} else {
+		set_states(&run, PRQD_BOND_STOPPING);
+		if (rc == -PRQD_ETIMEDOUT)
+			prqd_stat_inc(iommu, drain_timeouts);
+		else
+			prqd_stat_inc(iommu, drain_errors);
+		prqd_info(iommu->ctx, "drain of %04x pasid %u failed: %d", dev->info.rid,
+			  bond ? (unsigned)bond->pasid : PRQD_NO_PASID, rc);
+	}
+	trace_drain(&run, PRQD_TR_DRAIN_END, rc, prqd__now(&iommu->plat) - run.start_ns);
+	return rc;
+}

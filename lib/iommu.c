@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* An IOMMU: backend selection, the queue consumer, overflow handling, statistics. */
+#include "lib/private.h"
+
+static const struct prqd_backend *backend_by_name(const char *name)
+{
+	for (unsigned i = 0; prqd_backends[i]; i++)
+		if (prqd__strcmp(prqd_backends[i]->name, name) == 0)
+			return prqd_backends[i];
+	return NULL;
+}
+
+/* Pick by name, by PRQDRAIN_BACKEND, or by probing in table order. */
+static int select_backend(struct prqd_ctx *ctx, const char *name, const struct prqd_platform *plat,
+			  const struct prqd_backend **out)
+{
+	if (!name && !(ctx->flags & PRQD_CTX_IGNORE_ENV))
+		name = ctx->plat.p.getenv(ctx->plat.p.user, "PRQDRAIN_BACKEND");
+	if (name && *name) {
+		*out = backend_by_name(name);
+		if (!*out) {
+			prqd_err(ctx, "no backend named '%s'", name);
+			return -PRQD_ENOENT;
+		}
+		return 0;
+	}
+	for (unsigned i = 0; prqd_backends[i]; i++) {
+		struct prqd_backend_ops ops;
+		prqd__backend_fill_ops(&ops, &prqd_backends[i]->ops);
+		if (ops.probe(plat) == 0) {
+			*out = prqd_backends[i];
+			return 0;
+		}
+	}
+	prqd_err(ctx, "no backend found usable hardware");
+	return -PRQD_ENODEV;
+}
+
+static void iommu_free(struct prqd_iommu *iommu)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	prqd__plat_free(pl, iommu->batch, iommu->batch_size * sizeof(*iommu->batch));
+	prqd__plat_free(pl, iommu->priv, iommu->be ? iommu->be->priv_size : 0);
+	prqd__plat_free(pl, iommu->params, iommu->ctx->nparams * sizeof(uint64_t));
+	prqd__lock_free(pl, iommu->queue_lock);
+	prqd__lock_free(pl, iommu->orphan_lock);
+	struct prqd_ctx *ctx = iommu->ctx;
+	prqd__plat_free(pl, iommu, sizeof(*iommu));
+	prqd_ctx_unref(ctx);
+}
+
+int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
+			     const struct prqd_platform *platform, struct prqd_iommu **out)
+{
+	struct prqd_plat plat;
+	int rc = prqd__plat_fill(&plat, platform ? platform : &ctx->plat.p);
+	if (rc < 0)
+		return rc;
+	struct prqd_iommu *iommu = prqd__plat_alloc(&plat, sizeof(*iommu));
+	if (!iommu)
+		return -PRQD_ENOMEM;
+	iommu->ctx = prqd_ctx_ref(ctx);
+	iommu->plat = plat;
+	iommu->be = be;
+	prqd__backend_fill_ops(&iommu->ops, &be->ops);
+	iommu->drain_op_size = sizeof(struct prqd_hw_drain) + be->drain_priv_size;
+
+	rc = -PRQD_ENOMEM;
+	iommu->params = prqd__plat_alloc(&plat, ctx->nparams * sizeof(uint64_t));
+	if (!iommu->params)
+		goto fail;
+	prqd__memcpy(iommu->params, ctx->param_values, ctx->nparams * sizeof(uint64_t));
+	iommu->batch_size = (uint32_t)iommu->params[PRQD_P_FETCH_BATCH];
+	iommu->batch = prqd__plat_alloc(&plat, iommu->batch_size * sizeof(*iommu->batch));
+	if (!iommu->batch)
+		goto fail;
+	if (be->priv_size) {
+		iommu->priv = prqd__plat_alloc(&plat, be->priv_size);
+		if (!iommu->priv)
+			goto fail;
+	}
+	if ((rc = prqd__lock_new(&plat, &iommu->queue_lock)) < 0)
+		goto fail;
+	if ((rc = prqd__lock_new(&plat, &iommu->orphan_lock)) < 0)
+		goto fail;
+	rc = iommu->ops.init(iommu, iommu->priv);
+	if (rc < 0) {
+		prqd_err(ctx, "backend %s: init failed: %d", be->name, rc);
+		goto fail;
+	}
+	prqd_info(ctx, "iommu opened with backend %s", be->name);
+	*out = iommu;
+	return 0;
+fail:
+	iommu_free(iommu);
+	return rc;
+}
+
+PRQD_EXPORT int prqd_iommu_open(struct prqd_ctx *ctx, const char *backend,
+				const struct prqd_platform *platform, struct prqd_iommu **out)
+{
+	if (!ctx || !out)
+		return -PRQD_EINVAL;
+	const struct prqd_backend *be;
+	int rc = select_backend(ctx, backend, platform ? platform : &ctx->plat.p, &be);
+	if (rc < 0)
+		return rc;
+	return prqd__iommu_open_backend(ctx, be, platform, out);
+}
+
+PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
+{
+	if (!iommu)
+		return -PRQD_EINVAL;
+	if (iommu->ndevs)
+		return -PRQD_EBUSY;
+	/* Steps given up on are released now: the backend's fini owns whatever is left. */
+	while (iommu->orphans) {
+		struct prqd_orphan_drain *o = iommu->orphans;
+		iommu->orphans = o->next;
+		iommu->ops.drain_release(iommu->priv, o->op);
+		prqd__plat_free(&iommu->plat, o->op, o->size);
+		prqd__plat_free(&iommu->plat, o, sizeof(*o));
+	}
+	iommu->ops.fini(iommu, iommu->priv);
+	iommu_free(iommu);
+	return 0;
+}
+
+PRQD_EXPORT const char *prqd_iommu_backend(const struct prqd_iommu *iommu)
+{
+	return iommu ? iommu->be->name : NULL;
+}
+
+const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu)
+{
+	return &iommu->plat.p;
+}
+
+struct prqd_ctx *prqd_iommu_ctx(const struct prqd_iommu *iommu)
+{
+	return iommu->ctx;
+}
+
+uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name)
+{
+	int idx = prqd__param_find(name);
+	return idx < 0 ? 0 : iommu->params[idx];
+}
+
+static unsigned rid_bucket(uint16_t rid)
+{
+	return (rid ^ (rid >> 8)) & (PRQD_RID_HASH - 1);
+}
+
+struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid)
+{
+	for (struct prqd_dev *d = iommu->rid_hash[rid_bucket(rid)]; d; d = d->hnext)
+		if (d->info.rid == rid)
+			return d;
+	return NULL;
+}
+
+void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev)
+{
+	unsigned b = rid_bucket(dev->info.rid);
+	dev->hnext = iommu->rid_hash[b];
+	iommu->rid_hash[b] = dev;
+	iommu->ndevs++;
+}
+
+void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
+{
+	for (struct prqd_dev **pp = &iommu->rid_hash[rid_bucket(dev->info.rid)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == dev) {
+			*pp = dev->hnext;
+			iommu->ndevs--;
+			return;
+		}
+	}
+}
+
+/*
+ * The queue is empty: if it overflowed, groups whose Last was dropped (and auto-answered by
+ * the hardware) can never complete, and the device may reuse their indices, so every partial
+ * group is thrown away before the overflow is acknowledged.
+ */
+static void handle_overflow(struct prqd_iommu *iommu)
+{
+	if (iommu->ops.overflow_pending(iommu->priv) != 1)
+		return;
+	int rc = iommu->ops.overflow_ack(iommu->priv);
+	if (rc < 0) {
+		prqd_dbg(iommu->ctx, "overflow acknowledge refused: %d", rc);
+		return;
+	}
+	uint32_t discarded = 0;
+	for (unsigned b = 0; b < PRQD_RID_HASH; b++)
+		for (struct prqd_dev *d = iommu->rid_hash[b]; d; d = d->hnext)
+			discarded += prqd__discard_partials(d, NULL);
+	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
+	prqd_stat_inc(iommu, overflows);
+	prqd_info(iommu->ctx, "queue overflow acknowledged, %u partial groups discarded",
+		  (unsigned)discarded);
+	if (prqd__tracing(iommu)) {
+		struct prqd_trace_event ev = { .type = PRQD_TR_OVERFLOW, .value = discarded };
+		prqd__trace(iommu, &ev);
+	}
+}
+
+int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget)
+{
+	unsigned total = 0;
+	for (;;) {
+		unsigned want = iommu->batch_size;
+		if (budget && budget - total < want)
+			want = budget - total;
+		int got = iommu->ops.fetch(iommu->priv, iommu->batch, want);
+		if (got < 0)
+			return total ? (int)total : got;
+		for (int i = 0; i < got; i++) {
+			prqd__handle_request(iommu, &iommu->batch[i]);
+			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[i].seq + 1,
+					      memory_order_release);
+		}
+		total += (unsigned)got;
+		if ((unsigned)got < want) {
+			handle_overflow(iommu);
+			break;
+		}
+		if (budget && total >= budget)
+			break;
+	}
+	return (int)total;
+}
+
+int prqd__consume_some(struct prqd_iommu *iommu)
+{
+	prqd__lock(&iommu->plat, iommu->queue_lock);
+	int n = prqd__consume_locked(iommu, iommu->batch_size);
+	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	return n;
+}
+
+void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op)
+{
+	if (iommu->ops.drain_release(iommu->priv, op) == 0) {
+		prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
+		return;
+	}
+	struct prqd_orphan_drain *o = prqd__plat_alloc(&iommu->plat, sizeof(*o));
+	if (!o) {
+		/* Keeping the step is what matters: leaking it beats freeing memory the hardware
+		 * may still write. Counted as an error and left to the backend's fini. */
+		prqd_err(iommu->ctx, "no memory to track an abandoned drain step");
+		prqd_stat_inc(iommu, drain_errors);
+		return;
+	}
+	o->op = op;
+	o->size = iommu->drain_op_size;
+	prqd__lock(&iommu->plat, iommu->orphan_lock);
+	o->next = iommu->orphans;
+	iommu->orphans = o;
+	prqd__unlock(&iommu->plat, iommu->orphan_lock);
+}
+
+void prqd__poll_orphans(struct prqd_iommu *iommu)
+{
+	if (!iommu->orphans)
+		return;
+	prqd__lock(&iommu->plat, iommu->orphan_lock);
+	for (struct prqd_orphan_drain **pp = &iommu->orphans; *pp;) {
+		struct prqd_orphan_drain *o = *pp;
+		int rc = iommu->ops.drain_poll(iommu->priv, o->op);
+		if (rc != -PRQD_EINPROGRESS || iommu->ops.drain_release(iommu->priv, o->op) == 0) {
+			*pp = o->next;
+			prqd__plat_free(&iommu->plat, o->op, o->size);
+			prqd__plat_free(&iommu->plat, o, sizeof(*o));
+		} else {
+			pp = &o->next;
+		}
+	}
+	prqd__unlock(&iommu->plat, iommu->orphan_lock);
+}
+
+PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
+{
+	if (!iommu)
+		return -PRQD_EINVAL;
+	prqd__lock(&iommu->plat, iommu->queue_lock);
+	int n = prqd__consume_locked(iommu, budget);
+	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__poll_orphans(iommu);
+	return n;
+}
+
+PRQD_EXPORT int prqd_iommu_stats(const struct prqd_iommu *iommu, struct prqd_stats *out,
+				 size_t size)
+{
+	if (!iommu || !out || size % sizeof(uint64_t) || size > sizeof(struct prqd_stats))
+		return -PRQD_EINVAL;
+	uint64_t *dst = (uint64_t *)(void *)out;
+	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+		dst[i] = atomic_load_explicit(&iommu->stats.v[i], memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private structures of the core. Freestanding: only compiler-provided headers.
+ *
+ * Lock order (outer to inner): device lock -> IOMMU queue lock -> bond spinlock.
+ *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
+ *    (prqd_iommu_process or a drain). It also guards the RID hash, every device's PASID
+ *    table and partial-group hash, and per-bond partial lists: all of them are read on the
+ *    fast path by the consumer only, so they need no other lock.
+ *  - The device lock (platform lock) serialises bind/unbind and device-wide operations on
+ *    one device and guards its bond list.
+ *  - The bond spinlock guards a bond's state and its list of groups the handler holds. It
+ *    is held for a few instructions, never across a callback; unrelated PASIDs never share
+ *    it, which keeps the fast path free of device-wide locking.
+ */
+#ifndef PRQD_PRIVATE_H
+#define PRQD_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prqdrain.h"
+#include "lib/backend.h"
+#include "lib/fmt.h"
+#include "lib/spinlock.h"
+
+#define PRQD_EXPORT __attribute__((visibility("default")))
+#define PRQD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- platform with every optional callback filled ---------------------------------------- */
+
+struct prqd_plat {
+	struct prqd_platform p; /* all function pointers non-NULL after prqd__plat_fill() */
+	bool has_locks;
+};
+
+int prqd__plat_fill(struct prqd_plat *out, const struct prqd_platform *in);
+void *prqd__plat_alloc(const struct prqd_plat *pl, size_t size);
+void prqd__plat_free(const struct prqd_plat *pl, void *ptr, size_t size);
+/* A platform lock in its own allocation; without platform locks a shared dummy. */
+int prqd__lock_new(const struct prqd_plat *pl, void **lock);
+void prqd__lock_free(const struct prqd_plat *pl, void *lock);
+static inline void prqd__lock(const struct prqd_plat *pl, void *lock)
+{
+	pl->p.lock(pl->p.user, lock);
+}
+static inline void prqd__unlock(const struct prqd_plat *pl, void *lock)
+{
+	pl->p.unlock(pl->p.user, lock);
+}
+static inline uint64_t prqd__now(const struct prqd_plat *pl)
+{
+	return pl->p.now_ns(pl->p.user);
+}
+
+/* ---- context ----------------------------------------------------------------------------- */
+
+struct prqd_ctx {
+	atomic_uint refs;
+	struct prqd_plat plat;
+	uint32_t flags;
+	prqd_log_fn log_fn;
+	void *log_user;
+	int log_prio;
+	prqd_trace_fn trace_fn;
+	void *trace_user;
+	uint64_t *param_values; /* indexed like prqd__param_def() */
+	unsigned nparams;
+};
+
+/* Memory through the context's platform (used by trace-json.c too). */
+void *prqd__alloc(struct prqd_ctx *ctx, size_t size);
+void prqd__free(struct prqd_ctx *ctx, void *p, size_t size);
+
+/* ---- parameters ---------------------------------------------------------------------------- */
+
+/* Every parameter, core first, then each compiled-in backend's; NULL past the end. */
+const struct prqd_param_def *prqd__param_def(unsigned index);
+unsigned prqd__param_count(void);
+/* Index of a parameter by full name, or -ENOENT. */
+int prqd__param_find(const char *name);
+/* Parse @value for @def: 0 and *out, or -EINVAL. */
+int prqd__param_parse(const struct prqd_param_def *def, const char *value, uint64_t *out);
+
+/* Core parameter indices (their order in the core table). */
+enum {
+	PRQD_P_DRAIN_TIMEOUT_MS = 0,
+	PRQD_P_POOL_MAX,
+	PRQD_P_POOL_SLACK,
+	PRQD_P_FETCH_BATCH,
+};
+
+/* ---- logging ------------------------------------------------------------------------------ */
+
+void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* PRQDRAIN_LOG's value: a priority name ("debug") or digit; 0 (silent) if unknown. */
+int prqd__log_prio_parse(const char *s);
+
+#define prqd_log_cond(ctx, prio, ...)                                                          \
+	do {                                                                                   \
+		const struct prqd_ctx *log_ctx_ = (ctx);                                      \
+		if (log_ctx_->log_prio >= (prio))                                             \
+			prqd__log(log_ctx_, (prio), __FILE__, __LINE__, __func__, __VA_ARGS__); \
+	} while (0)
+#define prqd_err(ctx, ...) prqd_log_cond(ctx, PRQD_LOG_ERR, __VA_ARGS__)
+#define prqd_warn(ctx, ...) prqd_log_cond(ctx, PRQD_LOG_WARNING, __VA_ARGS__)
+#define prqd_info(ctx, ...) prqd_log_cond(ctx, PRQD_LOG_INFO, __VA_ARGS__)
+#define prqd_dbg(ctx, ...) prqd_log_cond(ctx, PRQD_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- statistics ---------------------------------------------------------------------------- */
+
+/* Counters as relaxed atomics: the consumer bumps most of them, responders the rest. */
+struct prqd_istats {
+	atomic_uint_least64_t v[sizeof(struct prqd_stats) / sizeof(uint64_t)];
+};
+#define PRQD_STAT_IDX(field) (offsetof(struct prqd_stats, field) / sizeof(uint64_t))
+#define prqd_stat_add(iommu, field, n)                                                         \
+	atomic_fetch_add_explicit(&(iommu)->stats.v[PRQD_STAT_IDX(field)], (n),               \
+				  memory_order_relaxed)
+#define prqd_stat_inc(iommu, field) prqd_stat_add(iommu, field, 1)
+
+/* ---- groups and requests -------------------------------------------------------------------- */
+
+struct prqd_req_node {
+	struct prqd_request req;
+	struct prqd_req_node *next;
+};
+
+enum prqd_group_state {
+	PRQD_G_FREE = 0,
+	PRQD_G_PARTIAL,   /* being assembled (consumer only) */
+	PRQD_G_HANDLER,   /* delivered, the handler owes one response */
+	PRQD_G_ANSWERING, /* the handler's response is being sent */
+	PRQD_G_ABANDONING, /* the library is answering it in the handler's place */
+	PRQD_G_ABANDONED, /* answered by the library; the handler's late answer releases it */
+};
+
+struct prqd_group {
+	struct prqd_dev *dev;
+	_Atomic(struct prqd_bond *) bond; /* owner while PARTIAL/HANDLER; NULL otherwise */
+	uint32_t bond_gen;                 /* generation live at the first request (0: none) */
+	atomic_uint state;                 /* enum prqd_group_state */
+	bool pasid_valid;
+	uint32_t pasid;
+	uint16_t index;
+	uint32_t count;
+	struct prqd_req_node *first, *last;
+	struct prqd_group *hnext;          /* partial hash chain */
+	struct prqd_group *bnext, *bprev;  /* bond's partial list or held list */
+	struct prqd_group *free_next;
+};
+
+/* ---- bonds ----------------------------------------------------------------------------------- */
+
+struct prqd_bond {
+	struct prqd_dev *dev;
+	prqd_handler_fn handler;
+	void *cookie;
+	struct prqd_bond *next, *prev;    /* device's bond list (device lock) */
+	struct prqd_group *held;          /* groups the handler holds (bond lock) */
+	struct prqd_group *partials;      /* partial groups (queue lock) */
+	struct prqd_hw_drain *hw_op;      /* hardware step in flight (busy owner) */
+	uint32_t pasid;                   /* PRQD_NO_PASID for RID-only */
+	uint32_t gen;
+	atomic_uint state;                /* enum prqd_bond_state */
+	prqd_spinlock_t lock;
+	uint32_t outstanding;             /* groups in held (bond lock) */
+	uint8_t busy;                     /* drain or unbind running (bond lock) */
+	atomic_bool marker_seen;          /* a stop marker arrived since bind or resume */
+	struct prqd_bond *free_next;      /* slab free list (device lock) */
+};
+
+/* ---- devices ---------------------------------------------------------------------------------- */
+
+/* Multi-producer single-consumer free list: anyone pushes, only the consumer pops. */
+struct prqd_group_freelist {
+	struct prqd_group *local;               /* consumer only */
+	_Atomic(struct prqd_group *) returned;  /* pushed by responders */
+};
+
+#define PRQD_PASID_LEAF_BITS 10
+#define PRQD_PASID_LEAF_SIZE (1u << PRQD_PASID_LEAF_BITS)
+
+struct prqd_pasid_table {
+	struct prqd_bond ***dir; /* dir[pasid >> 10][pasid & 1023]; leaves allocated on demand */
+	uint32_t ndir;
+	uint32_t nleaves;
+};
+
+struct prqd_bond_slab {
+	struct prqd_bond_slab *next;
+	uint32_t count;
+	struct prqd_bond bonds[];
+};
+
+struct prqd_dev {
+	struct prqd_iommu *iommu;
+	struct prqd_dev *hnext; /* IOMMU RID hash chain */
+	struct prqd_dev_info info;
+	void *be_priv;
+	void *lock;
+	uint32_t next_gen;
+
+	struct prqd_pasid_table table;
+	struct prqd_bond *rid_bond;
+	struct prqd_bond *bonds; /* all bonds (device lock) */
+	uint32_t nbonds;
+	struct prqd_bond_slab *slabs;
+	struct prqd_bond *bond_free_head, *bond_free_tail; /* FIFO: delays reuse of a handle */
+
+	/* request and group pools, allocated once at dev_add */
+	struct prqd_req_node *req_mem;
+	struct prqd_group *group_mem;
+	uint32_t pool_size;
+	struct prqd_req_node *req_free;      /* consumer only */
+	struct prqd_group_freelist groups;
+	struct prqd_group **partial_hash;
+	uint32_t partial_mask;
+	uint32_t npartial;
+
+	struct prqd_hw_drain *hw_op;         /* device-wide drain step in flight */
+	uint8_t dev_busy;                    /* device-wide drain running */
+	/* The bonds a device-wide drain owns: this one and all after it on the list, as they
+	 * were when it started. Bonds bound later are prepended, so the run is stable. */
+	struct prqd_bond *drain_first;
+};
+
+/* ---- IOMMU ------------------------------------------------------------------------------------ */
+
+#define PRQD_RID_HASH 256
+
+struct prqd_orphan_drain {
+	struct prqd_orphan_drain *next;
+	struct prqd_hw_drain *op;
+	size_t size;
+};
+
+struct prqd_iommu {
+	struct prqd_ctx *ctx;
+	const struct prqd_backend *be;
+	struct prqd_backend_ops ops; /* stubs filled in */
+	struct prqd_plat plat;
+	void *priv;
+	uint64_t *params;
+	void *queue_lock;
+	void *orphan_lock;
+	struct prqd_dev *rid_hash[PRQD_RID_HASH];
+	uint32_t ndevs;
+	struct prqd_hw_req *batch;
+	uint32_t batch_size;
+	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed */
+	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
+	struct prqd_orphan_drain *orphans;   /* hardware steps given up on, still tracked */
+	size_t drain_op_size;
+	struct prqd_istats stats;
+};
+
+/* ---- internal functions ---------------------------------------------------------------------- */
+
+/* backend-stubs.c: copy @in over the stubs, so every operation is set. */
+void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_backend_ops *in);
+
+/* iommu.c */
+/* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
+int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
+			     const struct prqd_platform *platform, struct prqd_iommu **out);
+struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid);
+/* RID hash changes, queue lock held. */
+void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
+void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev);
+/* Consume up to @budget requests (0: until empty) with the queue lock held. */
+int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget);
+/* Take the queue lock, consume a batch, release; for polling loops. */
+int prqd__consume_some(struct prqd_iommu *iommu);
+void prqd__poll_orphans(struct prqd_iommu *iommu);
+void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op);
+
+/* pasid-table.c (queue lock held for get/set) */
+int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
+void prqd__pasid_table_fini(const struct prqd_plat *pl, struct prqd_pasid_table *t);
+struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid);
+/* Device lock held, queue lock not: allocate the leaf @pasid needs into *leaf (NULL if it
+ * exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM. */
+int prqd__pasid_leaf_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
+			     uint32_t pasid, struct prqd_bond ***leaf);
+/* Queue lock held: install @leaf if not NULL, then point @pasid at @b (NULL to clear). */
+void prqd__pasid_set(struct prqd_pasid_table *t, uint32_t pasid, struct prqd_bond *b,
+		     struct prqd_bond **leaf);
+
+/* prg.c (consumer side, queue lock held unless stated) */
+int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size);
+void prqd__pools_fini(struct prqd_dev *dev);
+void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw);
+/* Discard partial groups: of one bond, or every one of the device (@bond NULL). */
+uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
+/* Release a group's memory to its device's pool: any thread. */
+void prqd__group_release(struct prqd_group *g);
+
+/* respond.c */
+/* Send the response for a group (@dev NULL: unknown requester), count and trace. A backend
+ * failure completes it locally (counted as PRQD_BY_LOCAL). */
+void prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+		  uint32_t gen, int code, int responder);
+/* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
+ * Returns how many. */
+uint32_t prqd__abandon_held(struct prqd_bond *bond);
+
+/* dev.c: bond memory (device lock held) */
+struct prqd_bond *prqd__bond_alloc(struct prqd_dev *dev);
+void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b);
+
+/* bond.c */
+/* Bond lock held: change state and trace it. */
+void prqd__bond_set_state(struct prqd_bond *b, int state);
+
+/* drain.c */
+/* Internal drain flag: wait for the bond's stop marker before the hardware step. */
+#define PRQD__DRAIN_WAIT_MARKER (1u << 16)
+/* Drain @bond, or every bond of @dev marked busy by the caller when @bond is NULL. The
+ * caller owns the bond(s) through their busy flag. */
+int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);
+
+/* trace.c */
+static inline bool prqd__tracing(const struct prqd_iommu *iommu)
+{
+	return iommu->ctx->trace_fn != NULL;
+}
+void prqd__trace(struct prqd_iommu *iommu, struct prqd_trace_event *ev);
+void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to, int result,
+		      uint64_t value);
+
+/* string helpers (freestanding) */
+int prqd__strcmp(const char *a, const char *b);
+size_t prqd__strlen(const char *s);
+void prqd__memset(void *p, int c, size_t n);
+void prqd__memcpy(void *d, const void *s, size_t n);
+
+#endif /* PRQD_PRIVATE_H */

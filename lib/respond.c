@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Responses: exactly one per group. A group the handler holds is answered either by the
+ * handler (prqd_respond) or by the library taking it back (abandon); the group's state word
+ * decides who, under the bond's lock, and the loser's answer is swallowed and counted.
+ */
+#include "lib/private.h"
+
+void prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+		  uint32_t gen, int code, int responder)
+{
+	int result = 0;
+	{
+		struct prqd_hw_resp resp = {
+			.rid = last->rid,
+			/* The device says whether it wants the PASID back; a requester we do not
+			 * know gets it whenever its request carried one. */
+			.pasid_present = last->pasid_valid &&
+					 (!dev || dev->info.prg_resp_pasid_required),
+			.pasid = last->pasid_valid ? last->pasid : 0,
+			.prg_index = last->prg_index,
+			.code = (uint8_t)code,
+			.priv_data_valid = last->priv_data_valid,
+			.priv_data = { last->priv_data[0], last->priv_data[1] },
+			.tag = last->tag,
+		};
+		result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+		if (result < 0) {
+			prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
+				 last->prg_index, result);
+			responder = PRQD_BY_LOCAL;
+		} else {
+			prqd_stat_inc(iommu, responses[code]);
+		}
+	}
+	prqd_stat_inc(iommu, by[responder]);
+	if (prqd__tracing(iommu)) {
+		struct prqd_trace_event ev = {
+			.type = PRQD_TR_RESPONSE,
+			.rid = last->rid,
+			.pasid_valid = last->pasid_valid,
+			.pasid = last->pasid,
+			.prg_index = last->prg_index,
+			.bond_gen = gen,
+			.code = (uint8_t)code,
+			.responder = (uint8_t)responder,
+			.result = result,
+		};
+		prqd__trace(iommu, &ev);
+	}
+}
+
+/* Bond lock held: unlink @g from the bond's held list. */
+static void held_unlink(struct prqd_bond *b, struct prqd_group *g)
+{
+	if (g->bprev)
+		g->bprev->bnext = g->bnext;
+	else
+		b->held = g->bnext;
+	if (g->bnext)
+		g->bnext->bprev = g->bprev;
+	g->bnext = g->bprev = NULL;
+	b->outstanding--;
+}
+
+static int late_answer(struct prqd_group *g)
+{
+	struct prqd_iommu *iommu = g->dev->iommu;
+	unsigned expect = PRQD_G_ABANDONED;
+	if (!atomic_compare_exchange_strong_explicit(&g->state, &expect, PRQD_G_FREE,
+						     memory_order_acq_rel, memory_order_acquire)) {
+		prqd_stat_inc(iommu, bad_responses);
+		return -PRQD_ESTALE;
+	}
+	prqd_stat_inc(iommu, late_responses);
+	if (prqd__tracing(iommu)) {
+		const struct prqd_request *last = &g->last->req;
+		struct prqd_trace_event ev = {
+			.type = PRQD_TR_LATE_RESPONSE, .rid = last->rid,
+			.pasid_valid = last->pasid_valid, .pasid = last->pasid,
+			.prg_index = last->prg_index,
+		};
+		prqd__trace(iommu, &ev);
+	}
+	prqd__group_release(g);
+	return -PRQD_EALREADY;
+}
+
+PRQD_EXPORT int prqd_respond(struct prqd_group *group, int code)
+{
+	if (!group || !group->dev)
+		return -PRQD_EINVAL;
+	struct prqd_iommu *iommu = group->dev->iommu;
+	if (code < PRQD_RESP_SUCCESS || code > PRQD_RESP_FAILURE) {
+		prqd_stat_inc(iommu, bad_responses);
+		return -PRQD_EINVAL;
+	}
+	for (;;) {
+		unsigned state = atomic_load_explicit(&group->state, memory_order_acquire);
+		if (state == PRQD_G_ABANDONING) {
+			/* The library is answering it right now; the outcome is a late answer. */
+			prqd_cpu_pause();
+			continue;
+		}
+		if (state == PRQD_G_ABANDONED)
+			return late_answer(group);
+		if (state != PRQD_G_HANDLER) {
+			prqd_stat_inc(iommu, bad_responses);
+			return -PRQD_ESTALE;
+		}
+		struct prqd_bond *b = atomic_load_explicit(&group->bond, memory_order_acquire);
+		if (!b)
+			continue;
+		/* Bond memory is type-stable (slabs live until the device goes), so taking its
+		 * lock is safe even if it was unbound meanwhile; the re-check decides. */
+		prqd_spin_lock(&b->lock);
+		if (atomic_load_explicit(&group->state, memory_order_relaxed) != PRQD_G_HANDLER ||
+		    atomic_load_explicit(&group->bond, memory_order_relaxed) != b) {
+			prqd_spin_unlock(&b->lock);
+			continue;
+		}
+		held_unlink(b, group);
+		atomic_store_explicit(&group->state, PRQD_G_ANSWERING, memory_order_relaxed);
+		uint32_t gen = b->gen;
+		prqd_spin_unlock(&b->lock);
+
+		prqd__answer(iommu, group->dev, &group->last->req, gen, code, PRQD_BY_HANDLER);
+		prqd__group_release(group);
+		return 0;
+	}
+}
+
+uint32_t prqd__abandon_held(struct prqd_bond *b)
+{
+	prqd_spin_lock(&b->lock);
+	struct prqd_group *list = b->held;
+	for (struct prqd_group *g = list; g; g = g->bnext) {
+		atomic_store_explicit(&g->state, PRQD_G_ABANDONING, memory_order_relaxed);
+		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
+	}
+	b->held = NULL;
+	b->outstanding = 0;
+	uint32_t gen = b->gen;
+	prqd_spin_unlock(&b->lock);
+
+	uint32_t n = 0;
+	struct prqd_iommu *iommu = b->dev->iommu;
+	while (list) {
+		struct prqd_group *g = list;
+		list = g->bnext;
+		g->bnext = g->bprev = NULL;
+		prqd__answer(iommu, g->dev, &g->last->req, gen, PRQD_RESP_INVALID,
+			     PRQD_BY_ABANDON);
+		/* From here the handler's late answer may release it at any moment. */
+		atomic_store_explicit(&g->state, PRQD_G_ABANDONED, memory_order_release);
+		n++;
+	}
+	return n;
+}
