@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "sim" backend: the steps of the backend contract (lib/backend.h) carried out on the
+ * world's abstract IOMMU model (sim-iommu.c). The world comes from the platform:
+ * backend_data(user, "sim"), which sim_world_platform() provides. One IOMMU may be open per
+ * world at a time.
+ */
+#include "backends/sim/sim-internal.h"
+
+struct sim_backend_priv {
+	struct sim_world *w;
+};
+
+/* The world behind a platform table, or NULL. Fields past the embedder's size are absent. */
+static struct sim_world *world_of(const struct prqd_platform *plat)
+{
+	if (!plat || plat->size < offsetof(struct prqd_platform, backend_data) +
+					  sizeof(plat->backend_data) ||
+	    !plat->backend_data)
+		return NULL;
+	struct sim_world *w = plat->backend_data(plat->user, "sim");
+	return w && w->magic == SIM_WORLD_MAGIC ? w : NULL;
+}
+
+static int sim_probe(const struct prqd_platform *plat)
+{
+	return world_of(plat) ? 0 : -ENODEV;
+}
+
+static int sim_init(struct prqd_iommu *iommu, void *priv)
+{
+	struct sim_backend_priv *bp = priv;
+	struct sim_world *w = world_of(prqd_iommu_platform(iommu));
+	if (!w)
+		return -ENODEV;
+	struct sim_iommu *im = &w->iommu;
+	if (im->backend_attached)
+		return -EBUSY; /* the world models one IOMMU */
+	/* The core checked the ranges when the parameters were set. */
+	im->queue_size = (uint32_t)prqd_iommu_param(iommu, "sim.queue_size");
+	im->overflow_response = (uint8_t)prqd_iommu_param(iommu, "sim.overflow_response");
+	im->ite_timeout_ns = prqd_iommu_param(iommu, "sim.ite_timeout_us") * 1000u;
+	if (im->queue_size == 0)
+		im->queue_size = 1;
+	im->backend_attached = true;
+	bp->w = w;
+	return 0;
+}
+
+static void sim_fini(struct prqd_iommu *iommu, void *priv)
+{
+	struct sim_backend_priv *bp = priv;
+	(void)iommu;
+	if (bp->w)
+		bp->w->iommu.backend_attached = false;
+}
+
+static int sim_dev_attach(void *priv, const struct prqd_dev_info *info, void **dev_priv)
+{
+	struct sim_backend_priv *bp = priv;
+	struct sim_dev *d = sim_dev_find(bp->w, info->rid);
+	if (!d)
+		return -ENODEV;
+	*dev_priv = d;
+	return 0;
+}
+
+static void sim_dev_detach(void *priv, void *dev_priv)
+{
+	(void)priv;
+	(void)dev_priv;
+}
+
+static int sim_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
+{
+	struct sim_backend_priv *bp = priv;
+	return sim_iommu_fetch(bp->w, out, max);
+}
+
+static int sim_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
+{
+	struct sim_backend_priv *bp = priv;
+	(void)dev_priv; /* routed by the response's requester ID, as on the wire */
+	return sim_iommu_respond(bp->w, resp);
+}
+
+static int sim_drain_start(void *priv, struct prqd_hw_drain *op)
+{
+	struct sim_backend_priv *bp = priv;
+	return sim_iommu_drain_start(bp->w, op->dev_priv, op);
+}
+
+static int sim_drain_poll(void *priv, struct prqd_hw_drain *op)
+{
+	struct sim_backend_priv *bp = priv;
+	return sim_iommu_drain_poll(bp->w, op);
+}
+
+static int sim_drain_release(void *priv, struct prqd_hw_drain *op)
+{
+	struct sim_backend_priv *bp = priv;
+	return sim_iommu_drain_release(bp->w, op);
+}
+
+static int sim_overflow_pending(void *priv)
+{
+	struct sim_backend_priv *bp = priv;
+	return bp->w->iommu.overflow ? 1 : 0;
+}
+
+static int sim_overflow_ack(void *priv)
+{
+	struct sim_backend_priv *bp = priv;
+	return sim_iommu_overflow_ack(bp->w);
+}
+
+static const char *const overflow_response_names[] = { "success", "invalid", NULL };
+
+static const struct prqd_param_def sim_params[] = {
+	{ "sim.queue_size", "simulated page request queue size in entries", 256, 1, 1u << 20,
+	  NULL },
+	{ "sim.overflow_response",
+	  "automatic response to a Last request dropped in a queue overflow", PRQD_RESP_SUCCESS,
+	  0, 1, overflow_response_names },
+	{ "sim.ite_timeout_us",
+	  "the model reports a device-TLB invalidation timeout (VT-d ITE) after this long; "
+	  "0 = never",
+	  0, 0, 1000000000, NULL },
+	{ NULL, NULL, 0, 0, 0, NULL },
+};
+
+const struct prqd_backend prqd_backend_sim = {
+	.name = "sim",
+	.help = "simulator: abstract IOMMU, PRI devices and fabric in a deterministic world",
+	.caps = PRQD_CAP_HW_DRAIN,
+	.priv_size = sizeof(struct sim_backend_priv),
+	.drain_priv_size = sizeof(struct sim_drain_priv),
+	.params = sim_params,
+	.ops = {
+		.probe = sim_probe,
+		.init = sim_init,
+		.fini = sim_fini,
+		.dev_attach = sim_dev_attach,
+		.dev_detach = sim_dev_detach,
+		.fetch = sim_fetch,
+		.respond = sim_respond,
+		.drain_start = sim_drain_start,
+		.drain_poll = sim_drain_poll,
+		.drain_release = sim_drain_release,
+		.overflow_pending = sim_overflow_pending,
+		.overflow_ack = sim_overflow_ack,
+	},
+};

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PCIe fabric between each device and the IOMMU.
+ *
+ * Upstream, page requests and ATS invalidation completions are posted writes on one path:
+ * they may take any time in [fabric_lat_min_ns, fabric_lat_max_ns], but never pass each
+ * other. A message's delivery time is max(the previous message's on this path, now + its
+ * latency), and events at equal times run in scheduling order, so a path delivers in the
+ * order it was fed. That is the property the VT-d page-drain relies on: an invalidation
+ * completion pushes every earlier page request of the device ahead of it into the IOMMU.
+ *
+ * Downstream, responses and invalidations take resp_lat_ns, also in order.
+ *
+ * Each path is a FIFO of messages plus one event per message; the event delivers the FIFO's
+ * head. When the link goes down the FIFOs are emptied, and the events still scheduled
+ * deliver nothing.
+ */
+#include "backends/sim/sim-internal.h"
+
+static void up_deliver(struct sim_world *w, void *arg, uint64_t arg2)
+{
+	struct sim_dev *d = arg;
+	(void)w;
+	(void)arg2;
+	if (!d->up.len) /* lost when the link went down */
+		return;
+	struct sim_up_msg m = *(struct sim_up_msg *)sim_ring_at(&d->up, 0);
+	sim_ring_pop(&d->up);
+	sim_iommu_receive(d, &m);
+}
+
+void sim_fabric_up(struct sim_dev *d, const struct sim_up_msg *m)
+{
+	struct sim_world *w = d->w;
+	if (d->removed)
+		return;
+	if (m->kind == SIM_UP_PAGE_REQ)
+		sim_chk_request_sent(d, m);
+	struct sim_up_msg *slot = sim_ring_push(w, &d->up);
+	*slot = *m;
+	uint64_t lat = sim_rand_range(w, w->cfg.fabric_lat_min_ns, w->cfg.fabric_lat_max_ns);
+	uint64_t at = sim_max_u64(d->up_last_at, w->now + lat);
+	d->up_last_at = at;
+	sim_schedule_or_die(w, at, up_deliver, d, 0);
+}
+
+static void down_deliver(struct sim_world *w, void *arg, uint64_t arg2)
+{
+	struct sim_dev *d = arg;
+	(void)w;
+	(void)arg2;
+	if (!d->down.len)
+		return;
+	struct sim_down_msg m = *(struct sim_down_msg *)sim_ring_at(&d->down, 0);
+	sim_ring_pop(&d->down);
+	sim_dev_receive(d, &m);
+}
+
+void sim_fabric_down(struct sim_dev *d, const struct sim_down_msg *m)
+{
+	struct sim_world *w = d->w;
+	if (d->removed) /* nobody at the other end: it vanishes */
+		return;
+	struct sim_down_msg *slot = sim_ring_push(w, &d->down);
+	*slot = *m;
+	uint64_t at = sim_max_u64(d->down_last_at, w->now + w->cfg.resp_lat_ns);
+	d->down_last_at = at;
+	sim_schedule_or_die(w, at, down_deliver, d, 0);
+}
+
+void sim_fabric_drop_all(struct sim_dev *d)
+{
+	sim_ring_clear(&d->up);
+	sim_ring_clear(&d->down);
+}

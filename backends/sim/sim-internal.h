@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private structures shared by the simulator's files. Nothing here is seen outside
+ * backends/sim/.
+ *
+ * Who owns what:
+ *  - sim-world.c: the world, its event heap, its random numbers, and the small containers
+ *    below (hash map, FIFO ring) every model uses.
+ *  - sim-platform.c: the platform table the library sees (counted allocation, simulated time).
+ *  - sim-device.c: the PRI endpoint (credits, PRG indices, stop, FLR, removal, ATC).
+ *  - sim-fabric.c: the posted upstream path and the downstream path of each device.
+ *  - sim-iommu.c: the abstract IOMMU (page request queue, overflow, drains, responses).
+ *  - sim-checker.c: the invariant checker.
+ *  - sim-backend.c: the "sim" backend the core drives.
+ *
+ * Memory: every container grows to the largest number of things in flight at once (messages
+ * on a path, queue entries, outstanding groups) and is reused, so a run that sends millions of
+ * requests uses as much memory as its busiest moment.
+ */
+#ifndef PRQD_SIM_INTERNAL_H
+#define PRQD_SIM_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backends/sim/sim.h"
+
+/* Tells sim_world_platform()'s backend_data apart from anything else handed to "sim". */
+#define SIM_WORLD_MAGIC 0x5349574fu /* "SIWO" */
+
+/* PRG indices are 9 bits. */
+#define SIM_PRG_INDICES 512u
+
+/* A device that never sends Last still holds the PRG index. Real devices time such groups out
+ * after a vendor-specific delay; the model releases the index after this long so a run can
+ * end. Long next to every default latency and drain deadline, so the library sees the group
+ * stay partial. */
+#define SIM_NO_LAST_RELEASE_NS 100000000ull /* 100 ms */
+
+/* SIM_ATC_SLOW answers this many times slower than atc_lat_ns. */
+#define SIM_ATC_SLOW_FACTOR 100u
+
+/* Violations kept in full; the rest are only counted. */
+#define SIM_VIOLATIONS_KEPT 64u
+
+/* Recent stop markers the checker remembers to recognise a response to one. Markers are
+ * rare (one per stop of a PASID) and a response to one comes soon after it, if ever. */
+#define SIM_MARKERS_KEPT 256u
+
+/* Epoch changes remembered per (rid, PASID). A request older than all of them belongs to a
+ * generation that is no longer remembered, hence not to any live bond. */
+#define SIM_EPOCH_HISTORY 8u
+
+/* ---- containers (sim-world.c) -------------------------------------------------------- */
+
+/* Host memory for the models themselves: not counted as library allocations, never
+ * failed on purpose. Allocation failure of the model aborts the run (it cannot go on
+ * faithfully). */
+void *sim_mem_alloc(struct sim_world *w, size_t size);
+void sim_mem_free(struct sim_world *w, void *ptr, size_t size);
+/* Grow an array of @elem-byte items from *cap to at least @need items (doubling). */
+void sim_mem_grow(struct sim_world *w, void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Open-addressing hash map uint64 -> uint64, linear probing, backward-shift deletion (no
+ * tombstones). Iteration is by slot, which depends only on the keys inserted: deterministic. */
+struct sim_map {
+	uint64_t *keys;
+	uint64_t *vals;
+	uint8_t *used;
+	size_t cap; /* 0 or a power of two */
+	size_t count;
+};
+
+void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val);
+bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val);
+bool sim_map_del(struct sim_map *m, uint64_t key);
+void sim_map_free(struct sim_world *w, struct sim_map *m);
+
+/* Growable FIFO of fixed-size items. */
+struct sim_ring {
+	unsigned char *buf;
+	size_t item_size;
+	size_t cap; /* items */
+	size_t head;
+	size_t len;
+};
+
+void sim_ring_init(struct sim_ring *r, size_t item_size);
+/* Append one zeroed item; returns it (valid until the next push). */
+void *sim_ring_push(struct sim_world *w, struct sim_ring *r);
+/* The @i-th item from the front. */
+void *sim_ring_at(const struct sim_ring *r, size_t i);
+void sim_ring_pop(struct sim_ring *r);
+void sim_ring_clear(struct sim_ring *r);
+void sim_ring_free(struct sim_world *w, struct sim_ring *r);
+
+/* Schedule, aborting on allocation failure (internal events must not be lost). */
+void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg,
+			 uint64_t arg2);
+
+/* ---- messages on the wire (sim-fabric.c) ----------------------------------------------- */
+
+enum sim_up_kind {
+	SIM_UP_PAGE_REQ = 1, /* page request or stop marker */
+	SIM_UP_INV_DONE = 2, /* ATS invalidation completion */
+};
+
+enum sim_req_flags {
+	SIM_RQ_READ = 1u << 0,
+	SIM_RQ_WRITE = 1u << 1,
+	SIM_RQ_EXEC = 1u << 2,
+	SIM_RQ_PRIV = 1u << 3,
+	SIM_RQ_LAST = 1u << 4,
+	SIM_RQ_PASID = 1u << 5,  /* PASID prefix present */
+	SIM_RQ_MARKER = 1u << 6, /* a Stop Marker (L=1, R=W=0, PASID): for the checker's books */
+};
+
+/* Device -> IOMMU, on the posted path. */
+struct sim_up_msg {
+	uint64_t issue_ns; /* when the device sent it (drain checks) */
+	uint64_t tag;      /* page request: world-unique serial; completion: 0 */
+	uint64_t addr;     /* page request: page address */
+	uint64_t drain_id; /* completion: the drain it answers */
+	uint32_t pasid;
+	uint16_t prg_index;
+	uint8_t kind;      /* enum sim_up_kind */
+	uint8_t flags;     /* enum sim_req_flags */
+};
+
+enum sim_down_kind {
+	SIM_DOWN_RESP = 1, /* PRG response */
+	SIM_DOWN_INV = 2,  /* ATS invalidation */
+};
+
+/* IOMMU -> device. */
+struct sim_down_msg {
+	uint64_t tag;      /* response: the Last request's tag (0 if the library gave none) */
+	uint64_t drain_id; /* invalidation: the drain waiting for it */
+	uint32_t pasid;
+	uint16_t rid;      /* the response's destination ID as sent */
+	uint16_t prg_index;
+	uint8_t kind;      /* enum sim_down_kind */
+	uint8_t code;      /* enum prqd_resp */
+	bool pasid_present;
+	bool is_auto;      /* the IOMMU's overflow auto-response */
+};
+
+/* Put a message on the device's upstream (posted, order-preserving) path. */
+void sim_fabric_up(struct sim_dev *d, const struct sim_up_msg *m);
+/* Put a message on the device's downstream path. */
+void sim_fabric_down(struct sim_dev *d, const struct sim_down_msg *m);
+/* The link went down: everything on both paths is lost. */
+void sim_fabric_drop_all(struct sim_dev *d);
+
+/* ---- device (sim-device.c) ---------------------------------------------------------- */
+
+/* One outstanding page request group as the device keeps it. */
+struct sim_dev_group {
+	uint64_t first_tag; /* names the group for the no-Last release timer */
+	uint64_t last_tag;  /* its final request's tag: what a response to it carries */
+	uint64_t addr;      /* first page: refaulted after Success */
+	uint32_t pasid;     /* PRQD_NO_PASID for none */
+	uint32_t pages;     /* credits it holds */
+	int32_t next;       /* next group on the same PRG index (FIFO), or the free list; -1 */
+	uint8_t access;     /* enum sim_access */
+	bool stale;         /* stopped with a marker: the response only returns credits */
+	bool no_last;       /* Last never sent (misbehaviour): released by a timer */
+};
+
+struct sim_dev {
+	struct sim_world *w;
+	struct sim_dev_cfg cfg;
+	bool removed;
+	bool response_failure; /* PRI status RF: PRI disabled until FLR */
+	uint64_t first_tag;    /* the world's next tag when the device was added */
+
+	/* Outstanding groups: a FIFO per PRG index (several only when the device misbehaves
+	 * by reusing an index), records from a pool with a free list. */
+	int32_t index_head[SIM_PRG_INDICES], index_tail[SIM_PRG_INDICES];
+	uint64_t index_busy[SIM_PRG_INDICES / 64]; /* bit set <=> the index FIFO is not empty */
+	struct sim_dev_group *groups;
+	size_t groups_cap;
+	int32_t groups_free;
+	uint32_t credits_used;
+	uint32_t outstanding;
+
+	/* PASIDs stopped at the device (PRQD_NO_PASID included): pasid -> marker (0/1). */
+	struct sim_map stopped;
+
+	/* Paths to and from the IOMMU (sim-fabric.c). */
+	struct sim_ring up, down;
+	uint64_t up_last_at, down_last_at;
+
+	struct sim_dev_stats stats;
+};
+
+/* A message reached the device on its downstream path. */
+void sim_dev_receive(struct sim_dev *d, const struct sim_down_msg *m);
+/* The device the world routes @rid to: the present one, else the last removed one (whose
+ * traffic vanishes), else NULL (no device ever had that RID). */
+struct sim_dev *sim_dev_route(struct sim_world *w, uint16_t rid);
+
+/* ---- IOMMU model (sim-iommu.c) --------------------------------------------------------- */
+
+/* A queue entry: the decoded request plus what the checker needs. */
+struct sim_qent {
+	struct prqd_hw_req hw;
+	uint64_t issue_ns;
+};
+
+enum sim_drain_state {
+	SIM_DRAIN_PENDING = 1, /* invalidation sent, completion not back */
+	SIM_DRAIN_DONE = 2,    /* completion arrived: mark valid */
+	SIM_DRAIN_FAILED = 3,  /* ITE: timed out, a late completion is ignored */
+};
+
+/* A drain step the model tracks; the core's prqd_hw_drain names it by id. */
+struct sim_drain_rec {
+	uint64_t id; /* 0 = free slot */
+	struct sim_dev *dev;
+	uint64_t mark;
+	uint8_t state; /* enum sim_drain_state */
+};
+
+/* What the backend keeps after struct prqd_hw_drain (drain_priv_size bytes). */
+struct sim_drain_priv {
+	uint64_t id;
+	/* Once the core has been told the outcome, it is kept here so a repeated poll answers
+	 * the same without the model's record. */
+	int32_t result; /* 0 none yet; 1 done; negative errno failed */
+};
+
+struct sim_iommu {
+	/* Parameters (the backend's, applied at init). */
+	uint32_t queue_size;
+	uint8_t overflow_response; /* enum prqd_resp: 0 success, 1 invalid */
+	uint64_t ite_timeout_ns;   /* 0 = never */
+	bool backend_attached;     /* one IOMMU per world */
+
+	struct sim_ring queue; /* struct sim_qent, head = next to fetch */
+	uint64_t next_seq;
+	bool overflow;
+
+	struct sim_drain_rec *drains;
+	size_t drains_cap;
+	uint64_t next_drain_id;
+
+	struct sim_iommu_stats stats;
+};
+
+void sim_iommu_init_defaults(struct sim_iommu *im);
+void sim_iommu_release(struct sim_world *w, struct sim_iommu *im);
+/* A message reached the IOMMU on @d's upstream path. */
+void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m);
+/* The backend's steps. */
+int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max);
+int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp);
+int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw_drain *op);
+int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op);
+int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op);
+int sim_iommu_overflow_ack(struct sim_world *w);
+
+/* ---- checker (sim-checker.c) ---------------------------------------------------------- */
+
+/* A group as the checker sees it on the wire: from its Last request to its one response. */
+struct sim_chk_group {
+	uint64_t tag; /* the Last request's tag */
+	uint32_t pasid;
+	uint16_t rid;
+	uint16_t prg_index;
+	bool pasid_valid;
+	bool forgiven; /* FLR or Response Failure: a response is stale, none is fine */
+	int32_t next_free;
+};
+
+struct sim_chk_marker {
+	uint64_t tag;
+	uint32_t pasid;
+	uint16_t rid;
+};
+
+struct sim_chk_epochs {
+	uint64_t first_tag[SIM_EPOCH_HISTORY]; /* requests from this tag on ... */
+	uint32_t gen[SIM_EPOCH_HISTORY];       /* ... belong to this generation */
+	uint32_t count;                        /* changes ever recorded */
+};
+
+struct sim_checker {
+	struct sim_map groups; /* Last tag -> pool slot */
+	struct sim_chk_group *pool;
+	size_t pool_cap;
+	int32_t pool_free;
+
+	struct sim_chk_marker markers[SIM_MARKERS_KEPT];
+	unsigned markers_next, markers_count;
+
+	struct sim_map epoch_index; /* rid << 32 | pasid -> slot in epochs */
+	struct sim_chk_epochs *epochs;
+	size_t epochs_len, epochs_cap;
+
+	unsigned counts[SIM_V_NR];
+	unsigned total;
+	struct sim_violation kept[SIM_VIOLATIONS_KEPT];
+	unsigned nkept;
+};
+
+enum sim_chk_verdict {
+	SIM_CHK_OK = 0,    /* the one response of a group */
+	SIM_CHK_STALE = 1, /* a response the device no longer expects (FLR, RF): ignored */
+	SIM_CHK_BAD = 2,   /* a violation was recorded */
+};
+
+void sim_chk_release(struct sim_world *w, struct sim_checker *c);
+/* A request left device @d (after its fields are final). */
+void sim_chk_request_sent(struct sim_dev *d, const struct sim_up_msg *m);
+/* A response reached device @d (auto-responses included). */
+enum sim_chk_verdict sim_chk_response(struct sim_dev *d, const struct sim_down_msg *m);
+/* The device answers no more for its outstanding groups (FLR, Response Failure). */
+void sim_chk_forgive_dev(struct sim_dev *d);
+/* The device is gone: forget its groups (nothing of it counts as never answered). */
+void sim_chk_drop_dev(struct sim_dev *d);
+/* Record a violation. */
+void sim_chk_violation(struct sim_world *w, unsigned kind, uint16_t rid, uint32_t pasid,
+		       uint16_t prg_index, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* ---- the world ------------------------------------------------------------------------ */
+
+struct sim_event {
+	uint64_t at;
+	uint64_t seq; /* ties at equal times run in scheduling order */
+	sim_event_fn fn;
+	void *arg;
+	uint64_t arg2;
+};
+
+struct sim_world {
+	uint32_t magic; /* SIM_WORLD_MAGIC */
+	struct sim_config cfg;
+
+	/* Memory for the models (the host's, uncounted). */
+	void *host_user;
+	void *(*host_alloc)(void *user, size_t size);
+	void (*host_free)(void *user, void *ptr, size_t size);
+
+	/* The table the library gets (sim-platform.c). */
+	struct prqd_platform plat;
+	struct sim_alloc_stats alloc;
+	uint64_t fail_countdown; /* the allocation that brings it to 0 fails; 0 = off */
+
+	uint64_t now;
+	uint64_t rng[4]; /* xoshiro256** state */
+
+	struct sim_event *heap;
+	size_t heap_len, heap_cap;
+	uint64_t event_seq;
+
+	uint64_t next_tag; /* request serials, from 1 */
+
+	/* Devices by RID, sorted: the present one, or the last removed one, per RID. */
+	struct sim_dev **devs;
+	size_t ndevs, devs_cap;
+	/* Every device ever added (freed with the world: events may still name them). */
+	struct sim_dev **all_devs;
+	size_t nall, all_cap;
+
+	struct sim_iommu iommu;
+	struct sim_checker chk;
+};
+
+/* sim-platform.c: fill w->plat. */
+void sim_platform_setup(struct sim_world *w);
+/* sim-device.c: free a device's memory (world teardown). */
+void sim_dev_release(struct sim_dev *d);
+
+static inline uint64_t sim_max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+#endif /* PRQD_SIM_INTERNAL_H */

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The abstract IOMMU: what the "sim" backend drives.
+ *
+ *  - A bounded page request queue of decoded requests, each with a sequence number that
+ *    only grows.
+ *  - Overflow as VT-d and SMMUv3 define it: a request arriving at a full queue sets the
+ *    overflow flag, and while the flag is set nothing is written. A dropped request with
+ *    Last=1 gets an automatic response (sim.overflow_response, Success by default as Intel
+ *    describes VT-d and as Arm specifies), a dropped Last=0 request or Stop Marker gets none.
+ *    Software clears the flag once it has emptied the queue.
+ *  - Malformed requests: a non-canonical page address.
+ *  - A drain step modelled on VT-d's: the invalidation goes down to the device, whose ATC
+ *    answers on the posted upstream path; when that completion reaches the IOMMU every
+ *    earlier request of the device is in the queue (or was dropped in an overflow), so the
+ *    queue position of the next entry is the step's mark. With sim.ite_timeout_us the step
+ *    fails as VT-d's ITE does when the device takes too long.
+ *  - Responses go down to the device.
+ */
+#include "backends/sim/sim-internal.h"
+
+void sim_iommu_init_defaults(struct sim_iommu *im)
+{
+	memset(im, 0, sizeof(*im));
+	im->queue_size = 256;
+	im->overflow_response = PRQD_RESP_SUCCESS;
+	sim_ring_init(&im->queue, sizeof(struct sim_qent));
+	im->next_seq = 1;
+	im->next_drain_id = 1;
+}
+
+void sim_iommu_release(struct sim_world *w, struct sim_iommu *im)
+{
+	sim_ring_free(w, &im->queue);
+	sim_mem_free(w, im->drains, im->drains_cap * sizeof(*im->drains));
+	im->drains = NULL;
+	im->drains_cap = 0;
+}
+
+void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+{
+	*out = w->iommu.stats;
+	out->queue_depth = (uint32_t)w->iommu.queue.len;
+}
+
+/* Bits 63:48 must repeat bit 47 (48-bit virtual addresses). */
+static bool canonical(uint64_t addr)
+{
+	return (uint64_t)((int64_t)(addr << 16) >> 16) == addr;
+}
+
+/* ---- drains ---------------------------------------------------------------------------------- */
+
+static struct sim_drain_rec *drain_find(struct sim_iommu *im, uint64_t id)
+{
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < im->drains_cap; i++)
+		if (im->drains[i].id == id)
+			return &im->drains[i];
+	return NULL;
+}
+
+static struct sim_drain_rec *drain_new(struct sim_world *w, struct sim_iommu *im)
+{
+	for (size_t i = 0; i < im->drains_cap; i++)
+		if (!im->drains[i].id)
+			return &im->drains[i];
+	size_t old = im->drains_cap;
+	sim_mem_grow(w, (void **)&im->drains, &im->drains_cap, old + 1, sizeof(*im->drains));
+	memset(&im->drains[old], 0, (im->drains_cap - old) * sizeof(*im->drains));
+	return &im->drains[old];
+}
+
+static void drain_forget(struct sim_drain_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* The device's invalidation completion reached the IOMMU. */
+static void drain_completion(struct sim_world *w, uint64_t id)
+{
+	struct sim_iommu *im = &w->iommu;
+	struct sim_drain_rec *rec = drain_find(im, id);
+	/* Unknown (released) or failed already (ITE): a late completion changes nothing. */
+	if (!rec || rec->state != SIM_DRAIN_PENDING)
+		return;
+	rec->state = SIM_DRAIN_DONE;
+	rec->mark = im->next_seq;
+	im->stats.drains_completed++;
+}
+
+static void ite_timeout(struct sim_world *w, void *arg, uint64_t id)
+{
+	(void)arg;
+	struct sim_drain_rec *rec = drain_find(&w->iommu, id);
+	if (!rec || rec->state != SIM_DRAIN_PENDING)
+		return;
+	rec->state = SIM_DRAIN_FAILED;
+	w->iommu.stats.drains_failed++;
+}
+
+int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw_drain *op)
+{
+	struct sim_iommu *im = &w->iommu;
+	if (!d || op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
+		return -EINVAL;
+	struct sim_drain_rec *rec = drain_new(w, im);
+	rec->id = im->next_drain_id++;
+	rec->dev = d;
+	rec->state = SIM_DRAIN_PENDING;
+	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
+	priv->id = rec->id;
+	priv->result = 0;
+	/* What VT-d spends per round: fence wait, PASID IOTLB and device-TLB invalidations,
+	 * page-drain wait; one tail write. */
+	op->descriptors = 4;
+	op->doorbells = 1;
+	im->stats.drains_started++;
+
+	/* A removed device never sees the invalidation (the fabric drops it), so the step
+	 * cannot complete: only the ITE timeout, if any, ends it. */
+	struct sim_down_msg m = { 0 };
+	m.kind = SIM_DOWN_INV;
+	m.rid = d->cfg.rid;
+	m.pasid = op->pasid;
+	m.pasid_present = op->scope == PRQD_SCOPE_PASID;
+	m.drain_id = rec->id;
+	sim_fabric_down(d, &m);
+	if (im->ite_timeout_ns)
+		sim_schedule_or_die(w, w->now + im->ite_timeout_ns, ite_timeout, NULL, rec->id);
+	return 0;
+}
+
+int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op)
+{
+	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
+	if (priv->result > 0)
+		return 0; /* told already; queue_mark still holds */
+	if (priv->result < 0)
+		return priv->result;
+	struct sim_drain_rec *rec = drain_find(&w->iommu, priv->id);
+	if (!rec)
+		return -EINVAL;
+	switch (rec->state) {
+	case SIM_DRAIN_DONE:
+		op->queue_mark = rec->mark;
+		priv->result = 1;
+		drain_forget(rec);
+		return 0;
+	case SIM_DRAIN_FAILED:
+		priv->result = -EIO;
+		drain_forget(rec);
+		return -EIO;
+	default:
+		return -EINPROGRESS;
+	}
+}
+
+int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op)
+{
+	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
+	if (priv->result != 0)
+		return 0;
+	struct sim_drain_rec *rec = drain_find(&w->iommu, priv->id);
+	if (!rec)
+		return 0;
+	if (rec->state == SIM_DRAIN_PENDING && !rec->dev->removed &&
+	    rec->dev->cfg.atc_mode != SIM_ATC_NEVER)
+		return -EBUSY; /* the device will answer, late: keep waiting for it */
+	/* Done, failed, or a completion that can never come: nothing more will be written. */
+	drain_forget(rec);
+	return 0;
+}
+
+/* ---- queue ---------------------------------------------------------------------------------- */
+
+static void auto_respond(struct sim_dev *d, const struct sim_up_msg *m)
+{
+	struct sim_iommu *im = &d->w->iommu;
+	struct sim_down_msg r = { 0 };
+	r.kind = SIM_DOWN_RESP;
+	r.rid = d->cfg.rid;
+	r.pasid_present = m->flags & SIM_RQ_PASID;
+	r.pasid = m->pasid;
+	r.prg_index = m->prg_index;
+	r.code = im->overflow_response;
+	r.tag = m->tag;
+	r.is_auto = true;
+	im->stats.auto_responses++;
+	sim_fabric_down(d, &r);
+}
+
+void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
+{
+	struct sim_world *w = d->w;
+	struct sim_iommu *im = &w->iommu;
+	if (m->kind == SIM_UP_INV_DONE) {
+		drain_completion(w, m->drain_id);
+		return;
+	}
+
+	if (im->overflow || im->queue.len >= im->queue_size) {
+		if (!im->overflow) {
+			im->overflow = true;
+			im->stats.overflows++;
+		}
+		im->stats.dropped_overflow++;
+		/* Judged by the wire encoding, as hardware does: L=1 with R=W=0 and a PASID
+		 * is a Stop Marker and is never answered. */
+		bool last = m->flags & SIM_RQ_LAST;
+		bool marker = last && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
+			      (m->flags & SIM_RQ_PASID);
+		if (last && !marker)
+			auto_respond(d, m);
+		return;
+	}
+
+	struct sim_qent *e = sim_ring_push(w, &im->queue);
+	struct prqd_request *r = &e->hw.req;
+	r->addr = m->addr;
+	r->read = m->flags & SIM_RQ_READ;
+	r->write = m->flags & SIM_RQ_WRITE;
+	r->exec = m->flags & SIM_RQ_EXEC;
+	r->priv = m->flags & SIM_RQ_PRIV;
+	r->last = m->flags & SIM_RQ_LAST;
+	r->prg_index = m->prg_index;
+	r->pasid_valid = m->flags & SIM_RQ_PASID;
+	r->pasid = r->pasid_valid ? m->pasid : 0;
+	r->rid = d->cfg.rid;
+	r->tag = m->tag;
+	e->hw.seq = im->next_seq++;
+	e->hw.malformed = !canonical(m->addr);
+	e->issue_ns = m->issue_ns;
+	im->stats.enqueued++;
+	if (im->queue.len > im->stats.queue_high_water)
+		im->stats.queue_high_water = (uint32_t)im->queue.len;
+}
+
+int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max)
+{
+	struct sim_iommu *im = &w->iommu;
+	unsigned n = 0;
+	while (n < max && im->queue.len) {
+		out[n++] = ((struct sim_qent *)sim_ring_at(&im->queue, 0))->hw;
+		sim_ring_pop(&im->queue);
+	}
+	return (int)n;
+}
+
+int sim_iommu_overflow_ack(struct sim_world *w)
+{
+	struct sim_iommu *im = &w->iommu;
+	if (im->queue.len)
+		return -EBUSY;
+	im->overflow = false;
+	return 0;
+}
+
+int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp)
+{
+	if (resp->code > PRQD_RESP_FAILURE || resp->prg_index >= SIM_PRG_INDICES)
+		return -EINVAL;
+	struct sim_dev *d = sim_dev_route(w, resp->rid);
+	if (!d) {
+		/* The message goes out; no function has that ID. */
+		sim_chk_violation(w, SIM_V_WRONG_TARGET, resp->rid,
+				  resp->pasid_present ? resp->pasid : PRQD_NO_PASID, resp->prg_index,
+				  "response to a requester ID with no device (tag %llu)",
+				  (unsigned long long)resp->tag);
+		return 0;
+	}
+	struct sim_down_msg m = { 0 };
+	m.kind = SIM_DOWN_RESP;
+	m.rid = resp->rid;
+	m.pasid_present = resp->pasid_present;
+	m.pasid = resp->pasid;
+	m.prg_index = resp->prg_index;
+	m.code = resp->code;
+	m.tag = resp->tag;
+	sim_fabric_down(d, &m); /* vanishes if the device was removed */
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The platform table the library sees when it runs in a world: memory from the host but
+ * counted (leak checks, the allocation-failure sweep), the simulated clock, and a relax()
+ * that lets the world move on while the library polls.
+ */
+#include "backends/sim/sim-internal.h"
+
+static void *plat_alloc(void *user, size_t size)
+{
+	struct sim_world *w = user;
+	if (w->fail_countdown && --w->fail_countdown == 0) {
+		w->alloc.failed++;
+		return NULL;
+	}
+	void *p = w->host_alloc(w->host_user, size);
+	if (!p) {
+		w->alloc.failed++;
+		return NULL;
+	}
+	w->alloc.allocs++;
+	w->alloc.live++;
+	w->alloc.live_bytes += size;
+	return p;
+}
+
+static void plat_free(void *user, void *ptr, size_t size)
+{
+	struct sim_world *w = user;
+	if (!ptr)
+		return;
+	w->alloc.frees++;
+	w->alloc.live--;
+	w->alloc.live_bytes -= size;
+	w->host_free(w->host_user, ptr, size);
+}
+
+static uint64_t plat_now_ns(void *user)
+{
+	const struct sim_world *w = user;
+	return w->now;
+}
+
+/*
+ * A polling loop's relax: the world runs its next event (jumping the clock to it), or, with
+ * nothing scheduled, the clock advances by relax_step_ns. Either way the loop's deadline
+ * comes closer, so a wait on something that never happens still times out.
+ */
+static void plat_relax(void *user)
+{
+	struct sim_world *w = user;
+	if (!sim_step(w))
+		w->now += w->cfg.relax_step_ns;
+}
+
+/* The simulated environment has no variables: a run never depends on the host's. */
+static const char *plat_getenv(void *user, const char *name)
+{
+	(void)user;
+	(void)name;
+	return NULL;
+}
+
+static void *plat_backend_data(void *user, const char *backend)
+{
+	if (backend && strcmp(backend, "sim") == 0)
+		return user;
+	return NULL;
+}
+
+void sim_platform_setup(struct sim_world *w)
+{
+	struct prqd_platform *p = &w->plat;
+	memset(p, 0, sizeof(*p));
+	p->size = sizeof(*p);
+	p->user = w;
+	p->alloc = plat_alloc;
+	p->free = plat_free;
+	p->now_ns = plat_now_ns;
+	p->relax = plat_relax;
+	/* No locks: one world is driven by one thread. */
+	p->getenv = plat_getenv;
+	p->backend_data = plat_backend_data;
+}
+
+const struct prqd_platform *sim_world_platform(struct sim_world *w)
+{
+	return &w->plat;
+}
+
+void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out)
+{
+	*out = w->alloc;
+}
+
+void sim_fail_alloc_after(struct sim_world *w, uint64_t n)
+{
+	w->fail_countdown = n;
+}

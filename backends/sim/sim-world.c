@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The world: simulated clock, event engine, random numbers, and the containers the models
+ * share.
+ *
+ * Events sit in a binary min-heap keyed by (time, sequence number). The sequence number is
+ * the scheduling order, so events at equal times run in the order they were scheduled: the
+ * fabric relies on it to keep a path's messages in order, and it makes a run a pure function
+ * of the seed and the calls.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "backends/sim/sim-internal.h"
+
+/* ---- model memory ----------------------------------------------------------------------- */
+
+static void *libc_alloc(void *user, size_t size)
+{
+	(void)user;
+	return calloc(1, size);
+}
+
+static void libc_free(void *user, void *ptr, size_t size)
+{
+	(void)user;
+	(void)size;
+	free(ptr);
+}
+
+void *sim_mem_alloc(struct sim_world *w, size_t size)
+{
+	void *p = w->host_alloc(w->host_user, size);
+	if (!p) {
+		/* The model cannot drop a message or an event and stay faithful to the run it
+		 * is simulating; a host out of memory ends the run loudly. */
+		fprintf(stderr, "prqdrain sim: out of memory (%zu bytes)\n", size);
+		abort();
+	}
+	return p;
+}
+
+void sim_mem_free(struct sim_world *w, void *ptr, size_t size)
+{
+	if (ptr)
+		w->host_free(w->host_user, ptr, size);
+}
+
+void sim_mem_grow(struct sim_world *w, void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return;
+	size_t ncap = *cap ? *cap : 8;
+	while (ncap < need)
+		ncap *= 2;
+	void *n = sim_mem_alloc(w, ncap * elem);
+	if (*arr)
+		memcpy(n, *arr, *cap * elem);
+	sim_mem_free(w, *arr, *cap * elem);
+	*arr = n;
+	*cap = ncap;
+}
+
+/* ---- hash map ------------------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
+{
+	struct sim_map n = { 0 };
+	n.cap = ncap;
+	n.keys = sim_mem_alloc(w, ncap * sizeof(*n.keys));
+	n.vals = sim_mem_alloc(w, ncap * sizeof(*n.vals));
+	n.used = sim_mem_alloc(w, ncap);
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->used[i])
+			continue;
+		size_t s = mix64(m->keys[i]) & (ncap - 1);
+		while (n.used[s])
+			s = (s + 1) & (ncap - 1);
+		n.used[s] = 1;
+		n.keys[s] = m->keys[i];
+		n.vals[s] = m->vals[i];
+	}
+	n.count = m->count;
+	sim_map_free(w, m);
+	*m = n;
+}
+
+void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val)
+{
+	/* Keep the load at most 1/2: probes stay short. */
+	if ((m->count + 1) * 2 > m->cap)
+		map_resize(w, m, m->cap ? m->cap * 2 : 16);
+	size_t s = mix64(key) & (m->cap - 1);
+	while (m->used[s] && m->keys[s] != key)
+		s = (s + 1) & (m->cap - 1);
+	if (!m->used[s]) {
+		m->used[s] = 1;
+		m->keys[s] = key;
+		m->count++;
+	}
+	m->vals[s] = val;
+}
+
+bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
+{
+	if (!m->cap)
+		return false;
+	size_t s = mix64(key) & (m->cap - 1);
+	while (m->used[s]) {
+		if (m->keys[s] == key) {
+			if (val)
+				*val = m->vals[s];
+			return true;
+		}
+		s = (s + 1) & (m->cap - 1);
+	}
+	return false;
+}
+
+bool sim_map_del(struct sim_map *m, uint64_t key)
+{
+	if (!m->cap)
+		return false;
+	size_t mask = m->cap - 1;
+	size_t s = mix64(key) & mask;
+	while (m->used[s] && m->keys[s] != key)
+		s = (s + 1) & mask;
+	if (!m->used[s])
+		return false;
+	/* Backward-shift deletion: pull later members of the probe run into the hole unless
+	 * their home slot lies cyclically in (hole, their slot]. */
+	size_t hole = s;
+	for (size_t j = (hole + 1) & mask; m->used[j]; j = (j + 1) & mask) {
+		size_t home = mix64(m->keys[j]) & mask;
+		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (stays)
+			continue;
+		m->keys[hole] = m->keys[j];
+		m->vals[hole] = m->vals[j];
+		hole = j;
+	}
+	m->used[hole] = 0;
+	m->count--;
+	return true;
+}
+
+void sim_map_free(struct sim_world *w, struct sim_map *m)
+{
+	sim_mem_free(w, m->keys, m->cap * sizeof(*m->keys));
+	sim_mem_free(w, m->vals, m->cap * sizeof(*m->vals));
+	sim_mem_free(w, m->used, m->cap);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- FIFO ring ---------------------------------------------------------------------------- */
+
+void sim_ring_init(struct sim_ring *r, size_t item_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->item_size = item_size;
+}
+
+void *sim_ring_at(const struct sim_ring *r, size_t i)
+{
+	return r->buf + ((r->head + i) & (r->cap - 1)) * r->item_size;
+}
+
+void *sim_ring_push(struct sim_world *w, struct sim_ring *r)
+{
+	if (r->len == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 16;
+		unsigned char *n = sim_mem_alloc(w, ncap * r->item_size);
+		for (size_t i = 0; i < r->len; i++)
+			memcpy(n + i * r->item_size, sim_ring_at(r, i), r->item_size);
+		sim_mem_free(w, r->buf, r->cap * r->item_size);
+		r->buf = n;
+		r->cap = ncap;
+		r->head = 0;
+	}
+	void *slot = sim_ring_at(r, r->len);
+	r->len++;
+	memset(slot, 0, r->item_size);
+	return slot;
+}
+
+void sim_ring_pop(struct sim_ring *r)
+{
+	if (!r->len)
+		return;
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->len--;
+}
+
+void sim_ring_clear(struct sim_ring *r)
+{
+	r->head = 0;
+	r->len = 0;
+}
+
+void sim_ring_free(struct sim_world *w, struct sim_ring *r)
+{
+	sim_mem_free(w, r->buf, r->cap * r->item_size);
+	sim_ring_init(r, r->item_size);
+}
+
+/* ---- random numbers ----------------------------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t sim_rand(struct sim_world *w)
+{
+	/* xoshiro256** (Blackman & Vigna). */
+	uint64_t *s = w->rng;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+uint64_t sim_rand_range(struct sim_world *w, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	uint64_t span = hi - lo + 1;
+	if (span == 0) /* [0, UINT64_MAX] */
+		return sim_rand(w);
+	/* Rejection sampling: no modulo bias, still a pure function of the seed. */
+	uint64_t limit = UINT64_MAX - UINT64_MAX % span;
+	uint64_t r;
+	do
+		r = sim_rand(w);
+	while (r >= limit);
+	return lo + r % span;
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static bool event_before(const struct sim_event *a, const struct sim_event *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, uint64_t arg2)
+{
+	if (!fn)
+		return -EINVAL;
+	if (w->heap_len == w->heap_cap) {
+		size_t ncap = w->heap_cap ? w->heap_cap * 2 : 64;
+		struct sim_event *n = w->host_alloc(w->host_user, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		if (w->heap)
+			memcpy(n, w->heap, w->heap_len * sizeof(*n));
+		sim_mem_free(w, w->heap, w->heap_cap * sizeof(*n));
+		w->heap = n;
+		w->heap_cap = ncap;
+	}
+	/* An event in the past runs now: time never goes backwards. */
+	struct sim_event ev = { .at = sim_max_u64(at, w->now), .seq = w->event_seq++, .fn = fn,
+				.arg = arg, .arg2 = arg2 };
+	size_t i = w->heap_len++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!event_before(&ev, &w->heap[parent]))
+			break;
+		w->heap[i] = w->heap[parent];
+		i = parent;
+	}
+	w->heap[i] = ev;
+	return 0;
+}
+
+void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg,
+			 uint64_t arg2)
+{
+	if (sim_schedule(w, at, fn, arg, arg2) < 0) {
+		fprintf(stderr, "prqdrain sim: out of memory scheduling an event\n");
+		abort();
+	}
+}
+
+static struct sim_event heap_pop(struct sim_world *w)
+{
+	struct sim_event top = w->heap[0];
+	struct sim_event last = w->heap[--w->heap_len];
+	size_t i = 0, n = w->heap_len;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && event_before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!event_before(&w->heap[c], &last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (n)
+		w->heap[i] = last;
+	return top;
+}
+
+bool sim_step(struct sim_world *w)
+{
+	if (!w->heap_len)
+		return false;
+	struct sim_event ev = heap_pop(w);
+	if (ev.at > w->now)
+		w->now = ev.at;
+	ev.fn(w, ev.arg, ev.arg2);
+	return true;
+}
+
+uint64_t sim_run_until(struct sim_world *w, uint64_t t)
+{
+	uint64_t ran = 0;
+	while (w->heap_len && w->heap[0].at <= t) {
+		sim_step(w);
+		ran++;
+	}
+	if (t > w->now)
+		w->now = t;
+	return ran;
+}
+
+bool sim_busy(const struct sim_world *w)
+{
+	return w->heap_len != 0;
+}
+
+uint64_t sim_now(const struct sim_world *w)
+{
+	return w->now;
+}
+
+/* ---- world life ------------------------------------------------------------------------------ */
+
+void sim_config_default(struct sim_config *cfg)
+{
+	cfg->fabric_lat_min_ns = 200;
+	cfg->fabric_lat_max_ns = 2000;
+	cfg->resp_lat_ns = 500;
+	cfg->relax_step_ns = 1000;
+}
+
+int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct sim_config *cfg,
+		  struct sim_world **out)
+{
+	struct sim_config def;
+	if (!cfg) {
+		sim_config_default(&def);
+		cfg = &def;
+	}
+	/* relax() must advance time, and the latency range must be a range. */
+	if (!out || cfg->relax_step_ns == 0 || cfg->fabric_lat_min_ns > cfg->fabric_lat_max_ns)
+		return -EINVAL;
+
+	void *(*halloc)(void *, size_t) = libc_alloc;
+	void (*hfree)(void *, void *, size_t) = libc_free;
+	void *huser = NULL;
+	if (host) {
+		if (host->size < offsetof(struct prqd_platform, now_ns) || !host->alloc ||
+		    !host->free)
+			return -EINVAL;
+		halloc = host->alloc;
+		hfree = host->free;
+		huser = host->user;
+	}
+	struct sim_world *w = halloc(huser, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	memset(w, 0, sizeof(*w));
+	w->magic = SIM_WORLD_MAGIC;
+	w->cfg = *cfg;
+	w->host_user = huser;
+	w->host_alloc = halloc;
+	w->host_free = hfree;
+	w->next_tag = 1;
+
+	uint64_t sm = seed;
+	for (int i = 0; i < 4; i++)
+		w->rng[i] = splitmix64(&sm);
+
+	sim_iommu_init_defaults(&w->iommu);
+	w->chk.pool_free = -1;
+	sim_platform_setup(w);
+	*out = w;
+	return 0;
+}
+
+void sim_world_free(struct sim_world *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->nall; i++)
+		sim_dev_release(w->all_devs[i]);
+	sim_mem_free(w, w->all_devs, w->all_cap * sizeof(*w->all_devs));
+	sim_mem_free(w, w->devs, w->devs_cap * sizeof(*w->devs));
+	sim_iommu_release(w, &w->iommu);
+	sim_chk_release(w, &w->chk);
+	sim_mem_free(w, w->heap, w->heap_cap * sizeof(*w->heap));
+	w->magic = 0;
+	void (*hfree)(void *, void *, size_t) = w->host_free;
+	hfree(w->host_user, w, sizeof(*w));
+}
