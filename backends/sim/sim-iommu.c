@@ -25,7 +25,8 @@ void sim_iommu_init_defaults(struct sim_iommu *im)
 	im->queue_size = 256;
 	im->overflow_response = PRQD_RESP_SUCCESS;
 	sim_ring_init(&im->queue, sizeof(struct sim_qent));
-	im->next_seq = 1;
+	/* Positions count from 0, as a hardware queue's do: a mark of 0 means "nothing". */
+	im->next_seq = 0;
 	im->next_drain_id = 1;
 }
 
