@@ -200,9 +200,9 @@ static bool match_by_index(const struct sim_dev *d, const struct sim_down_msg *m
 	const struct sim_checker *c = &d->w->chk;
 	uint64_t best_tag = 0, best_fit_tag = 0, best = 0, best_fit = 0;
 	for (size_t i = 0; i < c->groups.cap; i++) {
-		if (!c->groups.used[i])
+		if (c->groups.slots[i].key == SIM_MAP_EMPTY)
 			continue;
-		uint64_t slot = c->groups.vals[i];
+		uint64_t slot = c->groups.slots[i].val;
 		const struct sim_chk_group *g = &c->pool[slot];
 		if (g->rid != d->cfg.rid || g->prg_index != m->prg_index)
 			continue;
@@ -288,9 +288,9 @@ static size_t groups_of(struct sim_world *w, uint16_t rid, bool all, struct tagg
 	if (*room)
 		list = sim_mem_alloc(w, *room * sizeof(*list));
 	for (size_t i = 0; i < c->groups.cap; i++) {
-		if (!c->groups.used[i])
+		if (c->groups.slots[i].key == SIM_MAP_EMPTY)
 			continue;
-		uint64_t slot = c->groups.vals[i];
+		uint64_t slot = c->groups.slots[i].val;
 		if (all || c->pool[slot].rid == rid) {
 			list[n].tag = c->pool[slot].tag;
 			list[n].slot = slot;
@@ -307,8 +307,9 @@ void sim_chk_forgive_dev(struct sim_dev *d)
 {
 	struct sim_checker *c = &d->w->chk;
 	for (size_t i = 0; i < c->groups.cap; i++)
-		if (c->groups.used[i] && c->pool[c->groups.vals[i]].rid == d->cfg.rid)
-			c->pool[c->groups.vals[i]].forgiven = true;
+		if (c->groups.slots[i].key != SIM_MAP_EMPTY &&
+		    c->pool[c->groups.slots[i].val].rid == d->cfg.rid)
+			c->pool[c->groups.slots[i].val].forgiven = true;
 }
 
 void sim_chk_drop_dev(struct sim_dev *d)

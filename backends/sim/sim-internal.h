@@ -66,12 +66,19 @@ void sim_mem_free(struct sim_world *w, void *ptr, size_t size);
 void sim_mem_grow(struct sim_world *w, void **arr, size_t *cap, size_t need, size_t elem);
 
 /* Open-addressing hash map uint64 -> uint64, linear probing, backward-shift deletion (no
- * tombstones). Iteration is by slot, which depends only on the keys inserted: deterministic. */
+ * tombstones). Iteration is by slot, which depends only on the keys inserted: deterministic.
+ * SIM_MAP_EMPTY marks a free slot and is not a valid key (tags, PASIDs and RID/PASID pairs
+ * never reach it). */
+#define SIM_MAP_EMPTY UINT64_MAX
+
+struct sim_map_entry {
+	uint64_t key;
+	uint64_t val;
+};
+
 struct sim_map {
-	uint64_t *keys;
-	uint64_t *vals;
-	uint8_t *used;
-	size_t cap; /* 0 or a power of two */
+	struct sim_map_entry *slots; /* key and value side by side: one cache line per probe */
+	size_t cap;                  /* 0 or a power of two */
 	size_t count;
 };
 
@@ -90,7 +97,7 @@ struct sim_ring {
 };
 
 void sim_ring_init(struct sim_ring *r, size_t item_size);
-/* Append one zeroed item; returns it (valid until the next push). */
+/* Append one item, to be filled by the caller; returns it (valid until the next push). */
 void *sim_ring_push(struct sim_world *w, struct sim_ring *r);
 /* The @i-th item from the front. */
 void *sim_ring_at(const struct sim_ring *r, size_t i);
@@ -101,6 +108,13 @@ void sim_ring_free(struct sim_world *w, struct sim_ring *r);
 /* Schedule, aborting on allocation failure (internal events must not be lost). */
 void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg,
 			 uint64_t arg2);
+/* Take a place in the scheduling order now, for an event scheduled later with
+ * sim_schedule_reserved(): it then runs exactly where it would have had it been scheduled
+ * at the time of the reservation. The fabric uses this to keep one event per path (for the
+ * message at its head) instead of one per message, with the same order of events. */
+uint64_t sim_event_reserve(struct sim_world *w);
+void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
+			   void *arg, uint64_t arg2);
 
 /* ---- messages on the wire (sim-fabric.c) ----------------------------------------------- */
 
@@ -121,6 +135,8 @@ enum sim_req_flags {
 
 /* Device -> IOMMU, on the posted path. */
 struct sim_up_msg {
+	uint64_t deliver_at; /* set by the fabric */
+	uint64_t event_seq;  /* its place in the scheduling order (fabric) */
 	uint64_t issue_ns; /* when the device sent it (drain checks) */
 	uint64_t tag;      /* page request: world-unique serial; completion: 0 */
 	uint64_t addr;     /* page request: page address */
@@ -138,6 +154,8 @@ enum sim_down_kind {
 
 /* IOMMU -> device. */
 struct sim_down_msg {
+	uint64_t deliver_at; /* set by the fabric */
+	uint64_t event_seq;  /* its place in the scheduling order (fabric) */
 	uint64_t tag;      /* response: the Last request's tag (0 if the library gave none) */
 	uint64_t drain_id; /* invalidation: the drain waiting for it */
 	uint32_t pasid;

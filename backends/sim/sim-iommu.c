@@ -218,6 +218,7 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	}
 
 	struct sim_qent *e = sim_ring_push(w, &im->queue);
+	memset(e, 0, sizeof(*e));
 	struct prqd_request *r = &e->hw.req;
 	r->addr = m->addr;
 	r->read = m->flags & SIM_RQ_READ;

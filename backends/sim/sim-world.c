@@ -73,24 +73,25 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
+static struct sim_map_entry *map_alloc(struct sim_world *w, size_t cap)
+{
+	struct sim_map_entry *e = sim_mem_alloc(w, cap * sizeof(*e));
+	for (size_t i = 0; i < cap; i++)
+		e[i].key = SIM_MAP_EMPTY;
+	return e;
+}
+
 static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
 {
-	struct sim_map n = { 0 };
-	n.cap = ncap;
-	n.keys = sim_mem_alloc(w, ncap * sizeof(*n.keys));
-	n.vals = sim_mem_alloc(w, ncap * sizeof(*n.vals));
-	n.used = sim_mem_alloc(w, ncap);
+	struct sim_map n = { .slots = map_alloc(w, ncap), .cap = ncap, .count = m->count };
 	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->used[i])
+		if (m->slots[i].key == SIM_MAP_EMPTY)
 			continue;
-		size_t s = mix64(m->keys[i]) & (ncap - 1);
-		while (n.used[s])
+		size_t s = mix64(m->slots[i].key) & (ncap - 1);
+		while (n.slots[s].key != SIM_MAP_EMPTY)
 			s = (s + 1) & (ncap - 1);
-		n.used[s] = 1;
-		n.keys[s] = m->keys[i];
-		n.vals[s] = m->vals[i];
+		n.slots[s] = m->slots[i];
 	}
-	n.count = m->count;
 	sim_map_free(w, m);
 	*m = n;
 }
@@ -101,14 +102,13 @@ void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t 
 	if ((m->count + 1) * 2 > m->cap)
 		map_resize(w, m, m->cap ? m->cap * 2 : 16);
 	size_t s = mix64(key) & (m->cap - 1);
-	while (m->used[s] && m->keys[s] != key)
+	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & (m->cap - 1);
-	if (!m->used[s]) {
-		m->used[s] = 1;
-		m->keys[s] = key;
+	if (m->slots[s].key == SIM_MAP_EMPTY) {
+		m->slots[s].key = key;
 		m->count++;
 	}
-	m->vals[s] = val;
+	m->slots[s].val = val;
 }
 
 bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
@@ -116,10 +116,10 @@ bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
 	if (!m->cap)
 		return false;
 	size_t s = mix64(key) & (m->cap - 1);
-	while (m->used[s]) {
-		if (m->keys[s] == key) {
+	while (m->slots[s].key != SIM_MAP_EMPTY) {
+		if (m->slots[s].key == key) {
 			if (val)
-				*val = m->vals[s];
+				*val = m->slots[s].val;
 			return true;
 		}
 		s = (s + 1) & (m->cap - 1);
@@ -133,32 +133,29 @@ bool sim_map_del(struct sim_map *m, uint64_t key)
 		return false;
 	size_t mask = m->cap - 1;
 	size_t s = mix64(key) & mask;
-	while (m->used[s] && m->keys[s] != key)
+	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & mask;
-	if (!m->used[s])
+	if (m->slots[s].key == SIM_MAP_EMPTY)
 		return false;
 	/* Backward-shift deletion: pull later members of the probe run into the hole unless
 	 * their home slot lies cyclically in (hole, their slot]. */
 	size_t hole = s;
-	for (size_t j = (hole + 1) & mask; m->used[j]; j = (j + 1) & mask) {
-		size_t home = mix64(m->keys[j]) & mask;
+	for (size_t j = (hole + 1) & mask; m->slots[j].key != SIM_MAP_EMPTY; j = (j + 1) & mask) {
+		size_t home = mix64(m->slots[j].key) & mask;
 		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
 		if (stays)
 			continue;
-		m->keys[hole] = m->keys[j];
-		m->vals[hole] = m->vals[j];
+		m->slots[hole] = m->slots[j];
 		hole = j;
 	}
-	m->used[hole] = 0;
+	m->slots[hole].key = SIM_MAP_EMPTY;
 	m->count--;
 	return true;
 }
 
 void sim_map_free(struct sim_world *w, struct sim_map *m)
 {
-	sim_mem_free(w, m->keys, m->cap * sizeof(*m->keys));
-	sim_mem_free(w, m->vals, m->cap * sizeof(*m->vals));
-	sim_mem_free(w, m->used, m->cap);
+	sim_mem_free(w, m->slots, m->cap * sizeof(*m->slots));
 	memset(m, 0, sizeof(*m));
 }
 
@@ -189,7 +186,6 @@ void *sim_ring_push(struct sim_world *w, struct sim_ring *r)
 	}
 	void *slot = sim_ring_at(r, r->len);
 	r->len++;
-	memset(slot, 0, r->item_size);
 	return slot;
 }
 
@@ -250,13 +246,29 @@ uint64_t sim_rand_range(struct sim_world *w, uint64_t lo, uint64_t hi)
 	uint64_t span = hi - lo + 1;
 	if (span == 0) /* [0, UINT64_MAX] */
 		return sim_rand(w);
-	/* Rejection sampling: no modulo bias, still a pure function of the seed. */
+#ifdef __SIZEOF_INT128__
+	/* Lemire's multiply-and-shift with rejection: unbiased, and a division only on the
+	 * rare rejection path. */
+	__extension__ typedef unsigned __int128 u128;
+	u128 m = (u128)sim_rand(w) * span;
+	uint64_t low = (uint64_t)m;
+	if (low < span) {
+		uint64_t threshold = -span % span;
+		while (low < threshold) {
+			m = (u128)sim_rand(w) * span;
+			low = (uint64_t)m;
+		}
+	}
+	return lo + (uint64_t)(m >> 64);
+#else
+	/* Rejection sampling: no modulo bias. */
 	uint64_t limit = UINT64_MAX - UINT64_MAX % span;
 	uint64_t r;
 	do
 		r = sim_rand(w);
 	while (r >= limit);
 	return lo + r % span;
+#endif
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -266,10 +278,8 @@ static bool event_before(const struct sim_event *a, const struct sim_event *b)
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, uint64_t arg2)
+static int heap_push(struct sim_world *w, const struct sim_event *ev)
 {
-	if (!fn)
-		return -EINVAL;
 	if (w->heap_len == w->heap_cap) {
 		size_t ncap = w->heap_cap ? w->heap_cap * 2 : 64;
 		struct sim_event *n = w->host_alloc(w->host_user, ncap * sizeof(*n));
@@ -281,19 +291,42 @@ int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, u
 		w->heap = n;
 		w->heap_cap = ncap;
 	}
-	/* An event in the past runs now: time never goes backwards. */
-	struct sim_event ev = { .at = sim_max_u64(at, w->now), .seq = w->event_seq++, .fn = fn,
-				.arg = arg, .arg2 = arg2 };
 	size_t i = w->heap_len++;
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (!event_before(&ev, &w->heap[parent]))
+		if (!event_before(ev, &w->heap[parent]))
 			break;
 		w->heap[i] = w->heap[parent];
 		i = parent;
 	}
-	w->heap[i] = ev;
+	w->heap[i] = *ev;
 	return 0;
+}
+
+int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, uint64_t arg2)
+{
+	if (!fn)
+		return -EINVAL;
+	/* An event in the past runs now: time never goes backwards. */
+	struct sim_event ev = { .at = sim_max_u64(at, w->now), .seq = w->event_seq++, .fn = fn,
+				.arg = arg, .arg2 = arg2 };
+	return heap_push(w, &ev);
+}
+
+uint64_t sim_event_reserve(struct sim_world *w)
+{
+	return w->event_seq++;
+}
+
+void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
+			   void *arg, uint64_t arg2)
+{
+	struct sim_event ev = { .at = sim_max_u64(at, w->now), .seq = seq, .fn = fn, .arg = arg,
+				.arg2 = arg2 };
+	if (heap_push(w, &ev) < 0) {
+		fprintf(stderr, "prqdrain sim: out of memory scheduling an event\n");
+		abort();
+	}
 }
 
 void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg,

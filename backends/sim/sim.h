@@ -36,13 +36,18 @@ struct sim_config {
  * is initialised: sim.queue_size (entries, default 256), sim.overflow_response (success |
  * invalid: the auto-response to Last requests dropped in overflow, default success as Intel
  * describes VT-d), sim.ite_timeout_us (the model reports a device-TLB invalidation timeout
- * after this long; 0 = never, default 0). */
+ * after this long; 0 = never, default 0). A world models one IOMMU: a second
+ * prqd_iommu_open() on the same world fails with -EBUSY until the first is closed. Queue
+ * positions (prqd_hw_req.seq) count from 0 for the life of the world. */
 
 /* Fill @cfg with the defaults above. */
 void sim_config_default(struct sim_config *cfg);
 
-/* Create a world. @host supplies real memory; the world counts the library's allocations
- * made through sim_world_platform() so the checker can report leaks. Returns 0 or -ENOMEM. */
+/* Create a world. @host supplies real memory (NULL: libc's); the world counts the library's
+ * allocations made through sim_world_platform() so the checker can report leaks. @cfg NULL
+ * means the defaults. Returns 0, -EINVAL (relax_step_ns 0, latency min > max, @host without
+ * alloc/free) or -ENOMEM. The models' own memory also comes from @host, uncounted; if it
+ * runs out mid-run the process aborts (a model cannot drop an event and stay faithful). */
 int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct sim_config *cfg,
 		  struct sim_world **out);
 void sim_world_free(struct sim_world *w);
@@ -101,8 +106,11 @@ struct sim_dev_cfg {
 
 void sim_dev_cfg_default(struct sim_dev_cfg *cfg);
 
-/* Add a device model. Returns 0, -EEXIST (rid in use), -EINVAL, -ENOMEM. */
+/* Add a device model. Returns 0, -EEXIST (rid in use), -EINVAL, -ENOMEM. A RID whose device
+ * was removed may be used again (hot re-plug): the new device takes over the RID, and a
+ * response meant for a group of the old one is a WRONG_TARGET violation. */
 int sim_dev_add(struct sim_world *w, const struct sim_dev_cfg *cfg, struct sim_dev **out);
+/* The present device at @rid, or NULL (none, or removed). */
 struct sim_dev *sim_dev_find(struct sim_world *w, uint16_t rid);
 /* The library's view of the device, for prqd_dev_add(). */
 void sim_dev_info(const struct sim_dev *d, struct prqd_dev_info *out);
@@ -113,22 +121,27 @@ enum sim_access { SIM_R = 1, SIM_W = 2, SIM_X = 4, SIM_P = 8 };
 /* The device faults @pages pages starting at @addr for @pasid (PRQD_NO_PASID for none): one
  * page request group, sent now on the posted path. Returns 0, -EAGAIN (no credits or no free
  * index: nothing sent), -ESHUTDOWN (PRI disabled after Response Failure, device removed, or
- * the PASID is stopped at the device). */
+ * the PASID is stopped at the device), -EINVAL (no pages, neither read nor write asked, PASID
+ * beyond the device's width). */
 int sim_dev_fault(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		  unsigned access);
 
 /* The device's stop-PASID mechanism (PCIe §10.4.1.2). With a marker: outstanding groups of
  * the PASID become stale (their responses still return credits) and a Stop Marker is sent.
  * Without: the device finishes its groups and waits for their responses. Either way it issues
- * nothing more for the PASID until sim_dev_start_pasid(). */
+ * nothing more for the PASID until sim_dev_start_pasid(). @pasid may be PRQD_NO_PASID (the
+ * RID-only requests) only without a marker. Stopping a stopped PASID does nothing.
+ * Returns 0, -EINVAL, -ESHUTDOWN (device removed). */
 int sim_dev_stop_pasid(struct sim_dev *d, uint32_t pasid, bool marker);
 /* True when the stop completed (without marker: no group of the PASID outstanding). */
 bool sim_dev_pasid_stopped(const struct sim_dev *d, uint32_t pasid);
 int sim_dev_start_pasid(struct sim_dev *d, uint32_t pasid);
 /* FLR: every outstanding group is forgotten by the device (responses to them are stale, not
- * violations), credits and indices reset, PRI Response Failure cleared. */
+ * violations), credits and indices reset, PRI Response Failure cleared, stopped PASIDs
+ * usable again. Requests already on the link still arrive. */
 int sim_dev_flr(struct sim_dev *d);
-/* Surprise removal: the link goes down, requests in the fabric are lost, responses vanish. */
+/* Surprise removal: the link goes down, requests in the fabric are lost, responses vanish.
+ * The sim_dev stays valid (for its stats) until the world is freed. */
 int sim_dev_remove(struct sim_dev *d);
 
 /* Device-side counters. */
@@ -155,7 +168,8 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uint32_t pasid,
 			  uint64_t start_ns);
 /* End of run: every group answered (except on removed devices and FLR'd ones), no live
- * allocation of the library. Call after closing the library's objects. */
+ * allocation of the library. Call after closing the library's objects and running the world
+ * until idle (responses still on the wire are not answers yet). Each group is reported once. */
 void sim_check_finish(struct sim_world *w);
 
 /* ---- checker results -------------------------------------------------------------------- */
