@@ -42,15 +42,20 @@ static uint64_t plat_now_ns(void *user)
 }
 
 /*
- * A polling loop's relax: the world runs its next event (jumping the clock to it), or, with
- * nothing scheduled, the clock advances by relax_step_ns. Either way the loop's deadline
- * comes closer, so a wait on something that never happens still times out.
+ * A polling loop's relax: the world runs its next event if one is due within relax_step_ns,
+ * else the clock advances by relax_step_ns. Either way the loop's deadline comes closer, so
+ * a wait on something that never happens still times out; and the clock never leaps past a
+ * deadline in one call because the only thing scheduled is far away (a device timer, say)
+ * while the waiting loop would have made progress by itself meanwhile.
  */
 static void plat_relax(void *user)
 {
 	struct sim_world *w = user;
-	if (!sim_step(w))
-		w->now += w->cfg.relax_step_ns;
+	uint64_t horizon = w->now + w->cfg.relax_step_ns;
+	if (w->heap_len && w->heap[0].at <= horizon)
+		sim_step(w);
+	else
+		w->now = horizon;
 }
 
 /* The simulated environment has no variables: a run never depends on the host's. */

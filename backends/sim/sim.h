@@ -52,9 +52,10 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 		  struct sim_world **out);
 void sim_world_free(struct sim_world *w);
 
-/* The platform to give prqd_ctx_new()/prqd_iommu_open(): simulated clock, relax() runs due
- * events (or advances time by relax_step_ns when none), counted allocation, no locks,
- * backend_data("sim") = the world. Valid while the world lives. */
+/* The platform to give prqd_ctx_new()/prqd_iommu_open(): simulated clock, relax() runs the
+ * next event if it is due within relax_step_ns (else advances time by relax_step_ns, so the
+ * clock never leaps over a polling deadline), counted allocation, no locks, getenv() finds
+ * nothing, backend_data("sim") = the world. Valid while the world lives. */
 const struct prqd_platform *sim_world_platform(struct sim_world *w);
 
 uint64_t sim_now(const struct sim_world *w);
