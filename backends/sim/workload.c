@@ -237,17 +237,22 @@ static int gen_devices(struct gen *g)
 		{ SCN_INJECT_MISBEHAVE, ROLE_MISBEHAVE },
 		{ SCN_INJECT_HANDLER_FAILURE, ROLE_FAILURE },
 	};
-	/* A device of its own when one is free, else one it can share without conflict,
-	 * else the injection is left out of this workload. */
-	unsigned next = (unsigned)rnd_range(&g->rng, 0, o->devices - 1);
+	/* Roles that rule out teardowns (ROLES_NO_TEARDOWN) never go to one reserved device,
+	 * so teardowns keep a device even with few devices and many injections. Otherwise a
+	 * role takes a device of its own when one is free, else one it can share without
+	 * conflict, else it is left out of this workload. */
+	unsigned reserved = (unsigned)rnd_range(&g->rng, 0, o->devices - 1);
+	unsigned next = reserved + 1;
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
 		if (!(o->inject & wanted[i].inject))
 			continue;
+		bool blocks = wanted[i].role & ROLES_NO_TEARDOWN;
 		int pick = -1;
 		for (unsigned pass = 0; pass < 2 && pick < 0; pass++) {
 			for (unsigned k = 0; k < o->devices; k++) {
 				unsigned dev = (next + k) % o->devices;
 				if ((pass == 0 && g->roles[dev]) ||
+				    (blocks && dev == reserved && o->devices > 1) ||
 				    roles_conflict(g->roles[dev], wanted[i].role))
 					continue;
 				pick = (int)dev;
