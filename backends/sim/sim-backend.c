@@ -40,6 +40,7 @@ static int sim_init(struct prqd_iommu *iommu, void *priv)
 	im->queue_size = (uint32_t)prqd_iommu_param(iommu, "sim.queue_size");
 	im->overflow_response = (uint8_t)prqd_iommu_param(iommu, "sim.overflow_response");
 	im->ite_timeout_ns = prqd_iommu_param(iommu, "sim.ite_timeout_us") * 1000u;
+	im->page_drain = prqd_iommu_param(iommu, "sim.page_drain") != 0;
 	if (im->queue_size == 0)
 		im->queue_size = 1;
 	im->backend_attached = true;
@@ -126,6 +127,10 @@ static const struct prqd_param_def sim_params[] = {
 	  "the model reports a device-TLB invalidation timeout (VT-d ITE) after this long; "
 	  "0 = never",
 	  0, 0, 1000000000, NULL },
+	{ "sim.page_drain",
+	  "the model can drain page requests (VT-d ECAP.PDS); off: drain steps fail with "
+	  "-EOPNOTSUPP",
+	  1, 0, 1, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
 

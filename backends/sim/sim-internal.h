@@ -257,6 +257,7 @@ struct sim_iommu {
 	uint32_t queue_size;
 	uint8_t overflow_response; /* enum prqd_resp: 0 success, 1 invalid */
 	uint64_t ite_timeout_ns;   /* 0 = never */
+	bool page_drain;           /* ECAP.PDS: drain steps are possible */
 	bool backend_attached;     /* one IOMMU per world */
 
 	struct sim_ring queue; /* struct sim_qent, head = next to fetch */

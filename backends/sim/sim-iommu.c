@@ -24,6 +24,7 @@ void sim_iommu_init_defaults(struct sim_iommu *im)
 	memset(im, 0, sizeof(*im));
 	im->queue_size = 256;
 	im->overflow_response = PRQD_RESP_SUCCESS;
+	im->page_drain = true;
 	sim_ring_init(&im->queue, sizeof(struct sim_qent));
 	/* Positions count from 0, as a hardware queue's do: a mark of 0 means "nothing". */
 	im->next_seq = 0;
@@ -106,6 +107,8 @@ int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw
 	struct sim_iommu *im = &w->iommu;
 	if (!d || op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
 		return -EINVAL;
+	if (!im->page_drain)
+		return -EOPNOTSUPP; /* as VT-d without ECAP.PDS: nothing is issued */
 	struct sim_drain_rec *rec = drain_new(w, im);
 	rec->id = im->next_drain_id++;
 	rec->dev = d;
