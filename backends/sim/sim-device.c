@@ -491,7 +491,8 @@ static void receive_response(struct sim_dev *d, const struct sim_down_msg *m)
 		/* PRI status: Unexpected PRG Index. */
 		d->stats.unexpected_index++;
 		if (verdict == SIM_CHK_OK)
-			sim_chk_violation(d->w, SIM_V_WRONG_TARGET, d->cfg.rid, m->pasid, m->prg_index,
+			sim_chk_violation(d->w, SIM_V_WRONG_TARGET, d->cfg.rid,
+					  m->pasid_present ? m->pasid : PRQD_NO_PASID, m->prg_index,
 					  "device has no outstanding group at this index%s",
 					  m->pasid_present ? " and PASID" : "");
 		return;
