@@ -303,9 +303,10 @@ void prqd__group_release(struct prqd_group *g);
 
 /* respond.c */
 /* Send the response for a group (@dev NULL: unknown requester), count and trace. A backend
- * failure completes it locally (counted as PRQD_BY_LOCAL). */
-void prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
-		  uint32_t gen, int code, int responder);
+ * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
+ * error. */
+int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+		 uint32_t gen, int code, int responder);
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
 uint32_t prqd__abandon_held(struct prqd_bond *bond);

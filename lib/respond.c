@@ -6,8 +6,8 @@
  */
 #include "lib/private.h"
 
-void prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
-		  uint32_t gen, int code, int responder)
+int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+		 uint32_t gen, int code, int responder)
 {
 	int result = 0;
 	{
@@ -48,6 +48,7 @@ void prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct p
 		};
 		prqd__trace(iommu, &ev);
 	}
+	return result;
 }
 
 /* Bond lock held: unlink @g from the bond's held list. */
@@ -124,9 +125,10 @@ PRQD_EXPORT int prqd_respond(struct prqd_group *group, int code)
 		uint32_t gen = b->gen;
 		prqd_spin_unlock(&b->lock);
 
-		prqd__answer(iommu, group->dev, &group->last->req, gen, code, PRQD_BY_HANDLER);
+		int rc = prqd__answer(iommu, group->dev, &group->last->req, gen, code,
+				      PRQD_BY_HANDLER);
 		prqd__group_release(group);
-		return 0;
+		return rc;
 	}
 }
 
