@@ -62,11 +62,16 @@ static struct prqd_hw_drain **step_slot(const struct drain_run *run)
 	return run->bond ? &run->bond->hw_op : &run->dev->hw_op;
 }
 
-/* Step 3: issue (or resume) a hardware step and poll it. Returns 0 with *mark set. */
-static int hw_step(const struct drain_run *run, uint64_t *mark)
+/*
+ * Step 3: issue (or resume) a hardware step and poll it. Returns 0 with *mark set, and
+ * *fresh false when the step was one an earlier drain left in flight: its guarantee covers
+ * only what the device sent before that earlier drain, so the caller must issue another.
+ */
+static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 {
 	struct prqd_iommu *iommu = run->iommu;
 	struct prqd_hw_drain **slot = step_slot(run);
+	*fresh = *slot == NULL;
 	if (!*slot) {
 		struct prqd_hw_drain *op = prqd__plat_alloc(&iommu->plat, iommu->drain_op_size);
 		if (!op)
@@ -164,15 +169,18 @@ static int hw_rounds(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
 	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
-	for (unsigned round = 0;; round++) {
+	for (;;) {
 		uint64_t mark = 0;
-		int rc = hw_step(run, &mark);
+		bool fresh;
+		int rc = hw_step(run, &mark, &fresh);
 		if (rc == 0)
 			rc = consume_to(run, mark);
 		if (rc == 0)
 			rc = settle_overflow(run);
 		if (rc < 0)
 			return rc;
+		if (!fresh)
+			continue; /* the old wait is closed; now the step that covers this drain */
 		unsigned now_epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
 		if (now_epoch == epoch)
 			return 0;
