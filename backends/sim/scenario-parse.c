@@ -447,7 +447,7 @@ static void list_fields(char *buf, size_t size, const struct field *tab, size_t 
 }
 
 /* Resolve @key into @e (src, index, offset, width); messages go to @err. */
-static int resolve_key(const struct scn *s, const char *key, struct scn_expect *e, char *err,
+static int resolve_key(const struct scn *s, const char *key, struct scn_ref *e, char *err,
 		       size_t errlen)
 {
 	const struct field *f = find_field(result_fields, NELEM(result_fields), key);
@@ -520,8 +520,8 @@ static int resolve_key(const struct scn *s, const char *key, struct scn_expect *
 	return -ENOENT;
 }
 
-int scn_add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t value,
-		   unsigned line, char *err, size_t errlen)
+static int add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t value,
+		      const char *rhs_key, unsigned line, char *err, size_t errlen)
 {
 	struct scn_expect e;
 	char dummy[1];
@@ -530,7 +530,8 @@ int scn_add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t va
 		errlen = sizeof(dummy);
 	}
 	err[0] = '\0';
-	if (strlen(key) > SCN_KEY_MAX || cmp > SCN_GE) {
+	if (strlen(key) > SCN_KEY_MAX || (rhs_key && strlen(rhs_key) > SCN_KEY_MAX) ||
+	    cmp > SCN_GE) {
 		snprintf(err, errlen, "expectation key too long or bad comparison");
 		return -EINVAL;
 	}
@@ -539,13 +540,32 @@ int scn_add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t va
 	e.cmp = (uint8_t)cmp;
 	e.value = value;
 	e.line = line;
-	int r = resolve_key(s, key, &e, err, errlen);
+	int r = resolve_key(s, key, &e.lhs, err, errlen);
 	if (r < 0)
 		return r;
+	if (rhs_key) {
+		e.rhs_is_key = true;
+		copy_name(e.rhs_key, sizeof(e.rhs_key), rhs_key);
+		r = resolve_key(s, rhs_key, &e.rhs, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	if (grow((void **)&s->expects, &s->cap_expects, s->nexpects, sizeof(e)))
 		return -ENOMEM;
 	s->expects[s->nexpects] = e;
 	return (int)s->nexpects++;
+}
+
+int scn_add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t value,
+		   unsigned line, char *err, size_t errlen)
+{
+	return add_expect(s, key, cmp, value, NULL, line, err, errlen);
+}
+
+int scn_add_expect_key(struct scn *s, const char *key, enum scn_cmp cmp, const char *rhs_key,
+		       unsigned line, char *err, size_t errlen)
+{
+	return add_expect(s, key, cmp, 0, rhs_key, line, err, errlen);
 }
 
 /* ---- lexical helpers ------------------------------------------------------------------------ */
@@ -1452,18 +1472,25 @@ static int dir_expect(struct parser *p)
 		return perr(p, "expected a comparison (==, !=, <, <=, >, >=) after `expect %.48s`, "
 			       "got " TOKF,
 			    p->tok[1], TOKA(p->tok[2]));
-	uint64_t v;
+	uint64_t v = 0;
 	const char *vt = p->tok[3];
-	bool yn;
+	bool yn, is_key = false;
+	if (strlen(p->tok[1]) > SCN_KEY_MAX || strlen(vt) > SCN_KEY_MAX)
+		return perr(p, "expectation key longer than %d characters", SCN_KEY_MAX);
 	if (!parse_yesno(vt, &yn))
 		v = yn;
-	else if (parse_u64(vt, &v) && parse_time(vt, &v))
-		return perr(p, "expected a number, a time (like 5us) or yes|no as the value, got " TOKF,
-			    TOKA(vt));
-	if (strlen(p->tok[1]) > SCN_KEY_MAX)
-		return perr(p, "expectation key longer than %d characters", SCN_KEY_MAX);
+	else if (parse_u64(vt, &v) && parse_time(vt, &v)) {
+		/* Not a constant: another counter (keys start with a letter). */
+		if (!((vt[0] >= 'a' && vt[0] <= 'z') || (vt[0] >= 'A' && vt[0] <= 'Z')))
+			return perr(p, "expected a number, a time (like 5us), yes|no or a key as the "
+				       "value, got " TOKF,
+				    TOKA(vt));
+		is_key = true;
+	}
 	char why[512];
-	r = scn_add_expect(p->s, p->tok[1], (enum scn_cmp)c, v, p->line, why, sizeof(why));
+	r = is_key ? scn_add_expect_key(p->s, p->tok[1], (enum scn_cmp)c, vt, p->line, why,
+					sizeof(why))
+		   : scn_add_expect(p->s, p->tok[1], (enum scn_cmp)c, v, p->line, why, sizeof(why));
 	if (r == -ENOMEM)
 		return oom(p);
 	if (r < 0)
@@ -1784,8 +1811,13 @@ int scn_write(FILE *f, const struct scn *s)
 	}
 	for (unsigned i = 0; i < s->nops; i++)
 		write_op(f, s, &s->ops[i]);
-	for (unsigned i = 0; i < s->nexpects; i++)
-		fprintf(f, "expect %s %s %llu\n", s->expects[i].key, cmps[s->expects[i].cmp % 6],
-			(unsigned long long)s->expects[i].value);
+	for (unsigned i = 0; i < s->nexpects; i++) {
+		const struct scn_expect *e = &s->expects[i];
+		if (e->rhs_is_key)
+			fprintf(f, "expect %s %s %s\n", e->key, cmps[e->cmp % 6], e->rhs_key);
+		else
+			fprintf(f, "expect %s %s %llu\n", e->key, cmps[e->cmp % 6],
+				(unsigned long long)e->value);
+	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -1042,39 +1042,45 @@ static uint64_t read_field(const void *base, size_t offset, unsigned width)
 	}
 }
 
+static uint64_t ref_value(const struct run *r, const struct sim_dev_stats *dstats,
+			  const struct scn_ref *ref)
+{
+	switch (ref->src) {
+	case SCN_SRC_DEVICE:
+		return read_field(&dstats[ref->index], ref->offset, ref->width);
+	case SCN_SRC_BOND:
+		return read_field(&r->bonds[ref->index].c, ref->offset, ref->width);
+	default:
+		return read_field(r->res, ref->offset, ref->width);
+	}
+}
+
 static void evaluate(struct run *r, const struct sim_dev_stats *dstats)
 {
 	static const char *const cmps[] = { "==", "!=", "<", "<=", ">", ">=" };
 	const struct scn *s = r->s;
 	for (unsigned i = 0; i < s->nexpects; i++) {
 		const struct scn_expect *e = &s->expects[i];
-		uint64_t got;
-		switch (e->src) {
-		case SCN_SRC_DEVICE:
-			got = read_field(&dstats[e->index], e->offset, e->width);
-			break;
-		case SCN_SRC_BOND:
-			got = read_field(&r->bonds[e->index].c, e->offset, e->width);
-			break;
-		default:
-			got = read_field(r->res, e->offset, e->width);
-			break;
-		}
+		uint64_t got = ref_value(r, dstats, &e->lhs);
+		uint64_t want = e->rhs_is_key ? ref_value(r, dstats, &e->rhs) : e->value;
 		bool ok;
 		switch (e->cmp) {
-		case SCN_EQ: ok = got == e->value; break;
-		case SCN_NE: ok = got != e->value; break;
-		case SCN_LT: ok = got < e->value; break;
-		case SCN_LE: ok = got <= e->value; break;
-		case SCN_GT: ok = got > e->value; break;
-		default: ok = got >= e->value; break;
+		case SCN_EQ: ok = got == want; break;
+		case SCN_NE: ok = got != want; break;
+		case SCN_LT: ok = got < want; break;
+		case SCN_LE: ok = got <= want; break;
+		case SCN_GT: ok = got > want; break;
+		default: ok = got >= want; break;
 		}
 		if (ok)
 			passed(r);
+		else if (e->rhs_is_key)
+			fail(r, "%s:%u: expect %s %s %s: got %llu and %llu", s->file, e->line, e->key,
+			     cmps[e->cmp % 6], e->rhs_key, (unsigned long long)got,
+			     (unsigned long long)want);
 		else
 			fail(r, "%s:%u: expect %s %s %llu: got %llu", s->file, e->line, e->key,
-			     cmps[e->cmp % 6], (unsigned long long)e->value,
-			     (unsigned long long)got);
+			     cmps[e->cmp % 6], (unsigned long long)want, (unsigned long long)got);
 	}
 }
 

@@ -126,23 +126,30 @@ struct scn_op {
 
 enum scn_cmp { SCN_EQ = 0, SCN_NE, SCN_LT, SCN_LE, SCN_GT, SCN_GE };
 
-/* Where an expectation's value comes from (filled by key resolution). */
+/* Where a counter named by an expectation key lives (filled by key resolution). */
 enum scn_src {
 	SCN_SRC_RESULT = 0, /* a field of struct scn_result */
 	SCN_SRC_DEVICE,     /* a field of struct sim_dev_stats of device @index */
 	SCN_SRC_BOND,       /* a field of struct scn_bond_counters of bond @index */
 };
 
-struct scn_expect {
-	char key[SCN_KEY_MAX + 1];
-	uint8_t cmp;       /* enum scn_cmp */
-	uint64_t value;
-	unsigned line;
-	/* resolved key: @width bytes (1 = bool, 4, 8) at @offset of the source struct */
-	uint8_t src;       /* enum scn_src */
+/* A resolved key: @width bytes (1 = bool, 4, 8) at @offset of the source struct. */
+struct scn_ref {
+	uint8_t src; /* enum scn_src */
 	uint8_t width;
 	uint16_t offset;
 	uint32_t index;
+};
+
+/* `expect KEY CMP VALUE`, where VALUE is a constant or (rhs_is_key) another key. */
+struct scn_expect {
+	char key[SCN_KEY_MAX + 1];
+	uint8_t cmp;       /* enum scn_cmp */
+	bool rhs_is_key;
+	uint64_t value;    /* the constant */
+	char rhs_key[SCN_KEY_MAX + 1];
+	struct scn_ref lhs, rhs;
+	unsigned line;
 };
 
 struct scn_param {
@@ -206,9 +213,12 @@ int scn_add_param(struct scn *s, const char *name, const char *value, unsigned l
 int scn_add_device(struct scn *s, const struct scn_device *d);
 int scn_add_bond(struct scn *s, const struct scn_bond *b);
 int scn_add_op(struct scn *s, const struct scn_op *op);
-/* Resolves @key; an unknown key is -ENOENT with the reason in @err. */
+/* Resolves @key (and @rhs_key); an unknown key is -ENOENT with the reason in @err.
+ * scn_add_expect compares with a constant, scn_add_expect_key with another counter. */
 int scn_add_expect(struct scn *s, const char *key, enum scn_cmp cmp, uint64_t value,
 		   unsigned line, char *err, size_t errlen);
+int scn_add_expect_key(struct scn *s, const char *key, enum scn_cmp cmp, const char *rhs_key,
+		       unsigned line, char *err, size_t errlen);
 /* The index of a device or bond named @name, or -1. */
 int scn_find_device(const struct scn *s, const char *name);
 int scn_find_bond(const struct scn *s, const char *name);
