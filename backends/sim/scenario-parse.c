@@ -1753,10 +1753,10 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 int scn_write(FILE *f, const struct scn *s)
 {
 	static const char *const cmps[] = { "==", "!=", "<", "<=", ">", ">=" };
-	char t1[32], t2[32];
+	char t1[32], t2[32], t3[32];
 	fprintf(f, "# %s\nseed %llu\n", s->file, (unsigned long long)s->seed);
 	fprintf(f, "poll %s\nlimit %s\nsettle %s\n", fmt_time(t1, sizeof(t1), s->poll_ns),
-		fmt_time(t2, sizeof(t2), s->limit_ns), fmt_time(t1, sizeof(t1), s->settle_ns));
+		fmt_time(t2, sizeof(t2), s->limit_ns), fmt_time(t3, sizeof(t3), s->settle_ns));
 	if (s->fabric.set) {
 		fprintf(f, "fabric");
 		if (s->fabric.set & SCN_FABRIC_LAT)
