@@ -12,9 +12,10 @@
  * polls with the platform's relax(), which runs the world's next event, so traffic, device
  * events and deferred answers keep happening while a drain waits. That is how the races the
  * library must survive (answers landing during an unbind, a device removed mid-drain) are
- * produced. Library operations themselves are serialised, as the platform contract asks of
- * an embedder without locks: one due while another runs waits in a FIFO until it returns, and
- * the poll event leaves the queue to the blocking call (which consumes it itself).
+ * produced. The driver's operations themselves are serialised, as the platform contract asks
+ * of an embedder without locks (and as a driver's program order would have them): one due
+ * while another runs waits in a FIFO until it returns, and the poll event leaves the queue
+ * to the blocking call (which consumes it itself).
  *
  * A run ends when every operation ran, every generator finished and no deferred answer is
  * pending, plus the scenario's settle time (or at its limit). Then the runner unbinds what is
@@ -426,16 +427,19 @@ static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
 
 /* ---- operations ------------------------------------------------------------------------------ */
 
+/*
+ * The driver's own actions (library calls, and what it does to its device: stop or restart
+ * a PASID, reset, wait for a stop) run one at a time in program order. What the world does
+ * by itself (traffic, a surprise removal, a handler's deferred answers) happens at its time,
+ * also while the driver is blocked in a drain.
+ */
 static bool serialised(uint8_t kind)
 {
 	switch (kind) {
 	case SCN_OP_FAULT:
-	case SCN_OP_DEVICE_STOP:
-	case SCN_OP_DEVICE_START:
-	case SCN_OP_FLR:
 	case SCN_OP_REMOVE:
 	case SCN_OP_RESPOND_DEFERRED:
-		return false; /* device-side: happen at their time, even during a drain */
+		return false;
 	default:
 		return true;
 	}

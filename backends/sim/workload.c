@@ -12,8 +12,8 @@
  *  - teardowns of a `teardown_rate` permille of the bonds, done the way a driver does it:
  *    stop the PASID at the device (with or without a marker), wait for the stop to complete
  *    when there is no marker, unbind (with the stop-marker flag when there was one), bind
- *    again. The device issues nothing for the PASID in between: it is stopped until the
- *    runner restarts it after the new bind;
+ *    again; or, for some, drain and resume the same bond. The device issues nothing for the
+ *    PASID in between: it is stopped until the new bind (or the resume) restarts it;
  *  - device-level injections, each on a device of its own while there are enough devices:
  *    an ATC that never answers (its teardowns expect the unbind to fail, then force it), a
  *    slow ATC, a surprise removal (then forced unbinds), an FLR (dev-stop, dev-drain, FLR,
@@ -186,8 +186,16 @@ static int add_simple(struct gen *g, enum scn_op_kind kind, uint64_t at, unsigne
 	return add_op(g, &op);
 }
 
-/* The driver's teardown of one bond at @at, ending with a new binding. */
-static int add_teardown(struct gen *g, unsigned bond, uint64_t at)
+/*
+ * One episode of a driver stopping a bond at @at, in one of two ways:
+ *  - teardown: stop the PASID at the device, wait for the stop to complete (no marker),
+ *    unbind (stop-marker flag after a marker), bind again: a new generation;
+ *  - pause (@pause): stop at the device, wait, drain, resume the same generation, restart
+ *    the PASID at the device (a driver that reset its context and goes on).
+ * On a device whose ATC never answers the drain fails (-ETIMEDOUT, or -EIO with an ITE
+ * timeout), and the driver forces an unbind and binds again either way.
+ */
+static int add_episode(struct gen *g, unsigned bond, uint64_t at, bool pause)
 {
 	const struct scn_bond *b = &g->s->bonds[bond];
 	const struct scn_device *d = &g->s->devices[b->dev];
@@ -206,22 +214,30 @@ static int add_teardown(struct gen *g, unsigned bond, uint64_t at)
 		if ((rc = add_op(g, &op)))
 			return rc;
 	}
-	scn_op_init(&op, SCN_OP_UNBIND, at + 2 * US, bond);
-	op.flags = marker ? SCN_F_STOP_MARKER : 0;
+	if (pause) {
+		scn_op_init(&op, SCN_OP_DRAIN, at + 2 * US, bond);
+	} else {
+		scn_op_init(&op, SCN_OP_UNBIND, at + 2 * US, bond);
+		op.flags = marker ? SCN_F_STOP_MARKER : 0;
+	}
 	if (never) {
-		/* The device-TLB invalidation never completes: the drain runs out of time
-		 * (or the IOMMU reports the invalidation timed out), then the driver forces. */
 		op.nexpect = 2;
 		op.expect[0] = -PRQD_ETIMEDOUT;
 		op.expect[1] = -PRQD_EIO;
 		if ((rc = add_op(g, &op)))
 			return rc;
-		scn_op_init(&op, SCN_OP_UNBIND, at + 3 * US, bond);
-		op.flags = SCN_F_FORCE;
+		if ((rc = add_simple(g, SCN_OP_UNBIND, at + 3 * US, bond, SCN_F_FORCE)))
+			return rc;
+		return add_simple(g, SCN_OP_BIND, at + 4 * US, bond, 0);
 	}
 	if ((rc = add_op(g, &op)))
 		return rc;
-	return add_simple(g, SCN_OP_BIND, at + 4 * US, bond, 0);
+	if (!pause)
+		return add_simple(g, SCN_OP_BIND, at + 4 * US, bond, 0);
+	if ((rc = add_simple(g, SCN_OP_RESUME, at + 4 * US, bond, 0)))
+		return rc;
+	/* The driver restarts its device after the resume (its actions run in order). */
+	return add_simple(g, SCN_OP_DEVICE_START, at + 5 * US, bond, 0);
 }
 
 static int gen_devices(struct gen *g)
@@ -374,7 +390,7 @@ static int gen_traffic(struct gen *g)
 			uint64_t at = start + c1 * every + rnd_range(&g->rng, 0, every);
 			if ((rc = add_fault(g, b, start, pages, (uint32_t)c1, every)))
 				return rc;
-			if ((rc = add_teardown(g, b, at)))
+			if ((rc = add_episode(g, b, at, chance(&g->rng, 400))))
 				return rc;
 			/* Well after the new bind, which may wait behind other library
 			 * operations (they run one at a time). */
