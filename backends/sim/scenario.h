@@ -339,7 +339,8 @@ struct scn_result {
  * Returns 0 when the run took place (whatever its verdict: see scn_result_passed()), or a
  * negative errno when it could not be set up (unknown parameter or backend, allocation) with
  * a message naming the file and line in res->error.
- * CPU cost is proportional to simulated events: a random seed of ~2000 requests takes a few ms.
+ * CPU cost is proportional to simulated events: a random seed of ~2000 requests takes about
+ * half a millisecond.
  */
 int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_result *res);
 

@@ -288,6 +288,8 @@ static int gen_devices(struct gen *g)
 		snprintf(v, sizeof(v), "%u", queue);
 		if (scn_add_param(g->s, "sim.queue_size", v, 0) < 0)
 			return -ENOMEM;
+		/* A late interrupt lets the queue overflow before anyone reads it. */
+		g->s->poll_ns = rnd_range(&g->rng, 2 * US, 10 * US);
 	}
 	for (unsigned i = 0; i < o->devices; i++) {
 		struct scn_device d;
