@@ -29,7 +29,7 @@
 
 #include "scenario.h"
 
-/* A wait-stopped or a generator retry never spins faster than this. */
+/* A generator retrying after -EAGAIN waits at least this long (its `every` may be 1 ns). */
 #define RETRY_MIN_NS 500u
 /* Bound on the events run after the teardown, when the world should be running dry. */
 #define DRY_RUN_STEPS 2000000u
