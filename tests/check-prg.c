@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check-prg: page request group assembly on the scripted backend.
+ *
+ * Every test pushes requests into the scripted queue, runs prqd_iommu_process() and checks
+ * what the handler saw (group composition, order, bond) and what reached the "device" (the
+ * backend's response log: exactly one response per group, right RID / PASID / index / code /
+ * private data), plus the counters that must account for what was not delivered.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/testutil.h"
+
+#define RID 0x0100
+#define PAGE 0x1000ull
+
+/* ---- one world per test (Check forks each test) ---- */
+
+static struct tw w;
+static struct rec rec;
+static struct prqd_dev *dev;
+
+static void setup(void)
+{
+	tw_setup(&w, 0);
+	rec_init(&rec, PRQD_RESP_SUCCESS);
+	dev = tw_dev(&w, RID);
+}
+
+static void teardown(void)
+{
+	/* Tests leave their bonds bound: the teardown checks unbinding a busy world cleans up. */
+	ck_assert_int_eq(prqd_dev_unbind_all(dev, PRQD_UNBIND_FORCE), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	tw_teardown(&w);
+	rec_fini(&rec);
+}
+
+/* ---- tests ---- */
+
+START_TEST(multi_page_in_order)
+{
+	struct prqd_bond *b = tw_bind(dev, 5, &rec);
+	uint64_t tag = tq_group(w.t, RID, 5, 0x1a3, 6, 0x10000);
+	ck_assert_int_eq(tw_process(&w), 6);
+
+	ck_assert_uint_eq(rec.n, 1);
+	struct rec_group *g = &rec.groups[0];
+	ck_assert_uint_eq(g->count, 6);
+	ck_assert_uint_eq(g->index, 0x1a3);
+	ck_assert(g->last_at_end);
+	ck_assert_ptr_eq(g->bond, b);
+	ck_assert(g->pasid_valid);
+	ck_assert_uint_eq(g->pasid, 5);
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(g->addrs[i], 0x10000 + i * PAGE);
+	ck_assert_uint_eq(g->tag, tag);
+
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	struct test_resp r = tl_get(w.t, 0);
+	ck_assert_uint_eq(r.r.rid, RID);
+	ck_assert_uint_eq(r.r.prg_index, 0x1a3);
+	ck_assert_uint_eq(r.r.code, PRQD_RESP_SUCCESS);
+	ck_assert(r.r.pasid_present);
+	ck_assert_uint_eq(r.r.pasid, 5);
+	ck_assert_uint_eq(r.r.tag, tag);
+
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.requests, 6);
+	ck_assert_uint_eq(s.groups, 1);
+	ck_assert_uint_eq(s.delivered, 1);
+	ck_assert_uint_eq(s.responses[PRQD_RESP_SUCCESS], 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 1);
+	ck_assert_uint_eq(s.partial_discarded, 0);
+}
+END_TEST
+
+/* Groups of several indices and PASIDs (and RID-only) interleaved in the queue. */
+START_TEST(interleaved_groups)
+{
+	struct prqd_bond *b5 = tw_bind(dev, 5, &rec);
+	struct prqd_bond *b6 = tw_bind(dev, 6, &rec);
+	struct prqd_bond *br = tw_bind(dev, PRQD_NO_PASID, &rec);
+	/* The same index 1 under PASID 5, PASID 6 and no PASID, plus index 2 under PASID 5. */
+	tq_push(w.t, rq(RID, 5, 1, false, 0xa000));
+	tq_push(w.t, rq(RID, 6, 1, false, 0xb000));
+	tq_push(w.t, rq(RID, PRQD_NO_PASID, 1, false, 0xc000));
+	tq_push(w.t, rq(RID, 5, 2, false, 0xd000));
+	tq_push(w.t, rq(RID, 6, 1, true, 0xb001000));
+	tq_push(w.t, rq(RID, 5, 1, false, 0xa001000));
+	tq_push(w.t, rq(RID, 5, 2, true, 0xd001000));
+	tq_push(w.t, rq(RID, PRQD_NO_PASID, 1, true, 0xc001000));
+	tq_push(w.t, rq(RID, 5, 1, true, 0xa002000));
+	ck_assert_int_eq(tw_process(&w), 9);
+
+	/* Completion order: (6,1), (5,2), (none,1), (5,1). */
+	ck_assert_uint_eq(rec.n, 4);
+	struct {
+		struct prqd_bond *b;
+		uint16_t index;
+		unsigned count;
+		uint64_t a0, alast;
+	} want[] = {
+		{ b6, 1, 2, 0xb000, 0xb001000 },
+		{ b5, 2, 2, 0xd000, 0xd001000 },
+		{ br, 1, 2, 0xc000, 0xc001000 },
+		{ b5, 1, 3, 0xa000, 0xa002000 },
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		struct rec_group *g = &rec.groups[i];
+		ck_assert_ptr_eq(g->bond, want[i].b);
+		ck_assert_uint_eq(g->index, want[i].index);
+		ck_assert_uint_eq(g->count, want[i].count);
+		ck_assert_uint_eq(g->addrs[0], want[i].a0);
+		ck_assert_uint_eq(g->addrs[g->count - 1], want[i].alast);
+		ck_assert(g->last_at_end);
+	}
+	ck_assert_uint_eq(rec.groups[3].addrs[1], 0xa001000);
+	ck_assert(!rec.groups[2].pasid_valid);
+
+	ck_assert_uint_eq(tl_count(w.t), 4);
+	ck_assert(!tl_get(w.t, 2).r.pasid_present);
+	ck_assert(tl_get(w.t, 3).r.pasid_present);
+	ck_assert_uint_eq(tl_get(w.t, 3).r.pasid, 5);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.groups, 4);
+	ck_assert_uint_eq(s.responses[PRQD_RESP_SUCCESS], 4);
+}
+END_TEST
+
+/* An index may be reused once its group was answered: the new requests form a new group. */
+START_TEST(index_reuse_after_response)
+{
+	tw_bind(dev, 9, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	tq_group(w.t, RID, 9, 7, 2, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.ndeferred, 1);
+	ck_assert_int_eq(prqd_respond(rec_pop_deferred(&rec), PRQD_RESP_SUCCESS), 0);
+
+	rec.code = PRQD_RESP_INVALID;
+	tq_group(w.t, RID, 9, 7, 3, 0x80000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.groups[1].count, 3);
+	ck_assert_uint_eq(rec.groups[1].addrs[0], 0x80000);
+	ck_assert_uint_eq(tl_count_for(w.t, RID, 7), 2);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_SUCCESS);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_INVALID);
+}
+END_TEST
+
+/* A Last ahead of the other members closes the group; later members start a new one. */
+START_TEST(last_before_members)
+{
+	tw_bind(dev, 3, &rec);
+	tq_push(w.t, rq(RID, 3, 4, true, 0x1000));
+	tq_push(w.t, rq(RID, 3, 4, false, 0x2000));
+	tq_push(w.t, rq(RID, 3, 4, false, 0x3000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+
+	tq_push(w.t, rq(RID, 3, 4, true, 0x4000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.groups[1].count, 3);
+	ck_assert_uint_eq(rec.groups[1].addrs[0], 0x2000);
+	ck_assert_uint_eq(rec.groups[1].addrs[2], 0x4000);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+}
+END_TEST
+
+START_TEST(duplicate_last)
+{
+	tw_bind(dev, 3, &rec);
+	uint64_t t1 = (uint64_t)tq_push(w.t, rq(RID, 3, 8, true, 0x1000)) + 1;
+	uint64_t t2 = (uint64_t)tq_push(w.t, rq(RID, 3, 8, true, 0x1000)) + 1;
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+	ck_assert_uint_eq(rec.groups[1].count, 1);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_count_tag(w.t, t1), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, t2), 1);
+	ck_assert_uint_eq(tw_stats(&w).groups, 2);
+}
+END_TEST
+
+START_TEST(stop_marker_never_answered)
+{
+	tw_bind(dev, 11, &rec);
+	tq_push(w.t, rq_marker(RID, 11, 0x33));
+	/* A marker for a PASID without a bond: counted as unexpected, still not answered. */
+	tq_push(w.t, rq_marker(RID, 12, 0x34));
+	ck_assert_int_eq(tw_process(&w), 2);
+	ck_assert_uint_eq(rec.calls, 0);
+	ck_assert_uint_eq(tl_count(w.t), 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.stop_markers, 2);
+	ck_assert_uint_eq(s.stop_markers_unexpected, 1);
+	ck_assert_uint_eq(s.groups, 0);
+	ck_assert_uint_eq(s.responses[0] + s.responses[1] + s.responses[2], 0);
+}
+END_TEST
+
+/* Last with R=W=0 but no PASID is an ordinary request: delivered (RID-only bond) or answered. */
+START_TEST(marker_encoding_without_pasid)
+{
+	tq_push(w.t, rq_marker(RID, PRQD_NO_PASID, 0x21));
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(tw_stats(&w).by[PRQD_BY_NOBOND], 1);
+
+	tw_bind(dev, PRQD_NO_PASID, &rec);
+	tq_push(w.t, rq_marker(RID, PRQD_NO_PASID, 0x22));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.groups[0].index, 0x22);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_SUCCESS);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.stop_markers, 0);
+	ck_assert_uint_eq(s.groups, 2);
+}
+END_TEST
+
+START_TEST(malformed_requests)
+{
+	tw_bind(dev, 2, &rec);
+	tq_push_malformed(w.t, rq(RID, 2, 5, false, 0x1000));
+	ck_assert_int_eq(tw_process(&w), 1);
+	ck_assert_uint_eq(tl_count(w.t), 0);
+	uint64_t tag = (uint64_t)tq_push_malformed(w.t, rq(RID, 2, 6, true, 0x1000)) + 1;
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	struct test_resp r = tl_get(w.t, 0);
+	ck_assert_uint_eq(r.r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(r.r.prg_index, 6);
+	ck_assert_uint_eq(r.r.tag, tag);
+	/* A malformed stop-marker encoding is not answered either. */
+	tq_push_malformed(w.t, rq_marker(RID, 2, 7));
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(rec.calls, 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.bad_requests, 3);
+	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 1);
+	ck_assert_uint_eq(s.stop_markers, 0);
+}
+END_TEST
+
+START_TEST(unknown_requester)
+{
+	tq_push(w.t, rq(0x0200, 4, 1, false, 0x1000));
+	uint64_t tag = (uint64_t)tq_push(w.t, rq(0x0200, 4, 1, true, 0x2000)) + 1;
+	tq_push(w.t, rq_marker(0x0200, 4, 2));
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	struct test_resp r = tl_get(w.t, 0);
+	ck_assert_uint_eq(r.r.rid, 0x0200);
+	ck_assert_uint_eq(r.r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(r.r.tag, tag);
+	ck_assert_ptr_null(r.dev_priv);
+	/* Unknown requester: the PASID goes back whenever the request had one. */
+	ck_assert(r.r.pasid_present);
+	ck_assert_uint_eq(r.r.pasid, 4);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.unknown_requester, 3);
+	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 1);
+	ck_assert_uint_eq(s.groups, 0);
+}
+END_TEST
+
+/* Requests for a PASID without a bond, or beyond the device's PASID width. */
+START_TEST(no_bond)
+{
+	struct prqd_dev_info info = tw_info(0x0300);
+	info.pasid_width = 4;
+	struct prqd_dev *small = NULL;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &small), 0);
+	tq_group(w.t, RID, 77, 1, 2, 0x1000);
+	tq_group(w.t, 0x0300, 0xfffff, 2, 2, 0x1000); /* beyond 4 bits */
+	tq_group(w.t, 0x0300, PRQD_NO_PASID, 3, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 3);
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_uint_eq(tl_get(w.t, i).r.code, PRQD_RESP_INVALID);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 3);
+	ck_assert_uint_eq(s.groups, 3);
+	ck_assert_uint_eq(s.delivered, 0);
+	ck_assert_int_eq(prqd_dev_remove(small), 0);
+}
+END_TEST
+
+/* A device that exceeds its allocation: pool of 2 requests / 2 groups. */
+START_TEST(pool_exhaustion)
+{
+	struct tw w2;
+	struct rec r2;
+	tw_setup(&w2, TW_NO_OPEN);
+	ck_assert_int_eq(prqd_ctx_set_param(w2.ctx, "core.pool_max", "2"), 0);
+	ck_assert_int_eq(prqd_ctx_set_param(w2.ctx, "core.pool_slack", "0"), 0);
+	tw_open(&w2);
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+	tw_bind(d, 1, &r2);
+
+	/* Index 1 takes both request slots; its third request does not fit: the partial
+	 * group is dropped whole, and that request with it. */
+	tq_push(w2.t, rq(RID, 1, 1, false, 0x1000));
+	tq_push(w2.t, rq(RID, 1, 1, false, 0x2000));
+	tq_push(w2.t, rq(RID, 1, 1, false, 0x3000));
+	tw_process(&w2);
+	struct prqd_stats s = tw_stats(&w2);
+	ck_assert_uint_eq(s.pool_exhausted, 1);
+	ck_assert_uint_eq(s.partial_discarded, 0);
+	ck_assert_uint_eq(tl_count(w2.t), 0);
+
+	/* Index 2 and 3 take the two slots; index 3's Last does not fit: its group goes and
+	 * the Last still gets its one answer, from the library. */
+	tq_push(w2.t, rq(RID, 1, 2, false, 0x4000));
+	tq_push(w2.t, rq(RID, 1, 3, false, 0x5000));
+	uint64_t tag3 = (uint64_t)tq_push(w2.t, rq(RID, 1, 3, true, 0x6000)) + 1;
+	tw_process(&w2);
+	s = tw_stats(&w2);
+	ck_assert_uint_eq(s.pool_exhausted, 2);
+	ck_assert_uint_eq(tl_count(w2.t), 1);
+	ck_assert_uint_eq(tl_count_tag(w2.t, tag3), 1);
+	ck_assert_uint_eq(tl_get(w2.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 1);
+	ck_assert_uint_eq(r2.calls, 0);
+
+	/* Index 1 starts over with its Last alone; index 2 completes with the slot index 1's
+	 * answer gave back. */
+	tq_push(w2.t, rq(RID, 1, 1, true, 0x7000));
+	tq_push(w2.t, rq(RID, 1, 2, true, 0x8000));
+	tw_process(&w2);
+	s = tw_stats(&w2);
+	ck_assert_uint_eq(r2.n, 2);
+	ck_assert_uint_eq(r2.groups[0].count, 1);
+	ck_assert_uint_eq(r2.groups[0].addrs[0], 0x7000);
+	ck_assert_uint_eq(r2.groups[1].count, 2);
+	ck_assert_uint_eq(r2.groups[1].addrs[0], 0x4000);
+	ck_assert_uint_eq(r2.groups[1].addrs[1], 0x8000);
+	ck_assert_uint_eq(tl_count(w2.t), 3);
+	ck_assert_uint_eq(s.pool_exhausted, 2);
+
+	/* Deferred groups hold pool entries until answered; then they are reusable. */
+	r2.code = PRQD_RESP_DEFER;
+	tq_group(w2.t, RID, 1, 9, 1, 0x9000);
+	tq_group(w2.t, RID, 1, 10, 1, 0xa000);
+	uint64_t tag11 = tq_group(w2.t, RID, 1, 11, 1, 0xb000);
+	tw_process(&w2);
+	ck_assert_uint_eq(r2.ndeferred, 2);
+	ck_assert_uint_eq(tl_count_tag(w2.t, tag11), 1);
+	ck_assert_uint_eq(tw_stats(&w2).pool_exhausted, 3);
+	ck_assert_uint_eq(rec_answer_all(&r2, PRQD_RESP_SUCCESS), 2);
+	r2.code = PRQD_RESP_SUCCESS;
+	uint64_t tag12 = tq_group(w2.t, RID, 1, 12, 2, 0xc000);
+	tw_process(&w2);
+	ck_assert_uint_eq(r2.groups[r2.n - 1].count, 2);
+	ck_assert_uint_eq(r2.groups[r2.n - 1].tag, tag12);
+
+	/* Every Last pushed got exactly one response. */
+	ck_assert_uint_eq(tl_count(w2.t), 7);
+	ck_assert_int_eq(prqd_dev_unbind_all(d, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+START_TEST(response_pasid_only_when_required)
+{
+	struct prqd_dev_info info = tw_info(0x0400);
+	info.prg_resp_pasid_required = false;
+	struct prqd_dev *d2 = NULL;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &d2), 0);
+	struct prqd_bond *b2 = tw_bind(d2, 8, &rec);
+	tw_bind(dev, 8, &rec);
+
+	tq_group(w.t, 0x0400, 8, 1, 1, 0x1000);
+	tq_group(w.t, RID, 8, 1, 1, 0x1000);
+	tq_group(w.t, RID, PRQD_NO_PASID, 2, 1, 0x1000); /* no bond, no PASID */
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 3);
+	struct test_resp r0 = tl_get(w.t, 0), r1 = tl_get(w.t, 1), r2 = tl_get(w.t, 2);
+	ck_assert_uint_eq(r0.r.rid, 0x0400);
+	ck_assert(!r0.r.pasid_present);
+	ck_assert_ptr_nonnull(r0.dev_priv);
+	ck_assert_uint_eq(((struct test_dev *)r0.dev_priv)->rid, 0x0400);
+	ck_assert_uint_eq(r1.r.rid, RID);
+	ck_assert(r1.r.pasid_present);
+	ck_assert_uint_eq(r1.r.pasid, 8);
+	ck_assert(!r2.r.pasid_present);
+	ck_assert_int_eq(prqd_unbind(b2, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(d2), 0);
+}
+END_TEST
+
+START_TEST(private_data_echoed)
+{
+	tw_bind(dev, 1, &rec);
+	struct prqd_request a = rq(RID, 1, 3, false, 0x1000);
+	struct prqd_request l = rq(RID, 1, 3, true, 0x2000);
+	l.priv_data_valid = true;
+	l.priv_data[0] = 0x1122334455667788ull;
+	l.priv_data[1] = 0x99aabbccddeeff00ull;
+	tq_push(w.t, a);
+	tq_push(w.t, l);
+	struct prqd_request n = rq(RID, 1, 4, true, 0x3000);
+	tq_push(w.t, n);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert(rec.groups[0].priv_data_valid);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	struct test_resp r = tl_get(w.t, 0);
+	ck_assert(r.r.priv_data_valid);
+	ck_assert_uint_eq(r.r.priv_data[0], 0x1122334455667788ull);
+	ck_assert_uint_eq(r.r.priv_data[1], 0x99aabbccddeeff00ull);
+	ck_assert(!tl_get(w.t, 1).r.priv_data_valid);
+}
+END_TEST
+
+/* An acknowledged overflow discards every partial group; a refused ack discards nothing. */
+START_TEST(overflow_discards_partials)
+{
+	tw_bind(dev, 1, &rec);
+	tw_bind(dev, 2, &rec);
+	tq_push(w.t, rq(RID, 1, 1, false, 0x1000));
+	tq_push(w.t, rq(RID, 2, 1, false, 0x2000));
+	tq_push(w.t, rq(RID, 9, 1, false, 0x3000)); /* no bond */
+	tw_process(&w);
+	ck_assert_uint_eq(tw_stats(&w).partial_discarded, 0);
+
+	/* A real overflow: the queue holds 2 entries, the third push is lost. */
+	w.t->limit = 2;
+	tq_push(w.t, rq(RID, 1, 2, false, 0x4000));
+	tq_push(w.t, rq(RID, 1, 2, false, 0x5000));
+	ck_assert_int_eq(tq_push(w.t, rq(RID, 1, 2, true, 0x6000)), -ENOSPC);
+	ck_assert(w.t->overflow);
+	tw_process(&w);
+	ck_assert(!w.t->overflow);
+	ck_assert_uint_eq(w.t->overflow_acks, 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.overflows, 1);
+	ck_assert_uint_eq(s.partial_discarded, 4);
+	w.t->limit = TQ_CAP;
+
+	/* The Lasts of the discarded groups now make groups of one. */
+	tq_push(w.t, rq(RID, 1, 1, true, 0x7000));
+	tq_push(w.t, rq(RID, 2, 1, true, 0x8000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+	ck_assert_uint_eq(rec.groups[1].count, 1);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+}
+END_TEST
+
+/* Handler bugs: a return value that is not a code is answered Invalid and counted. */
+START_TEST(handler_bad_code)
+{
+	tw_bind(dev, 1, &rec);
+	rec.code = 7;
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	rec.code = -5;
+	tq_group(w.t, RID, 1, 2, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_INVALID);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.bad_responses, 2);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 2);
+}
+END_TEST
+
+/* The handler answers Failure (only the handler may) and from inside with prqd_respond. */
+static int respond_inside(struct rec *r, struct prqd_bond *bond, struct prqd_group *g)
+{
+	ck_assert_int_eq(prqd_respond(g, PRQD_RESP_FAILURE), 0);
+	return PRQD_RESP_DEFER;
+}
+
+START_TEST(handler_responds_inside)
+{
+	tw_bind(dev, 1, &rec);
+	rec.inner = respond_inside;
+	tq_group(w.t, RID, 1, 1, 2, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_FAILURE);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.responses[PRQD_RESP_FAILURE], 1);
+	ck_assert_uint_eq(s.bad_responses, 0);
+}
+END_TEST
+
+/* A backend that fails to send: the group is completed locally, counted, never retried. */
+START_TEST(respond_failure_local)
+{
+	tw_bind(dev, 1, &rec);
+	w.t->respond_err = -EIO;
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	tw_process(&w);
+	rec.code = PRQD_RESP_DEFER;
+	tq_group(w.t, RID, 1, 2, 1, 0x1000);
+	tw_process(&w);
+	struct prqd_group *g = rec_pop_deferred(&rec);
+	ck_assert_ptr_nonnull(g);
+	int rc = prqd_respond(g, PRQD_RESP_SUCCESS);
+	/* The header: "or the backend's error (the group is then answered locally and
+	 * released)". */
+	ck_assert_int_eq(rc, -EIO);
+	w.t->respond_err = 0;
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.by[PRQD_BY_LOCAL], 2);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 0);
+	ck_assert_uint_eq(s.responses[0] + s.responses[1] + s.responses[2], 0);
+	ck_assert_uint_eq(prqd_bond_outstanding(rec.groups[0].bond), 0);
+}
+END_TEST
+
+/* A partial begun when no bond existed is never delivered to the bond bound later. */
+START_TEST(partial_before_bind_is_stale)
+{
+	tq_push(w.t, rq(RID, 4, 1, false, 0x1000));
+	tw_process(&w);
+	tw_bind(dev, 4, &rec);
+	tq_push(w.t, rq(RID, 4, 1, true, 0x2000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+	ck_assert_uint_eq(rec.groups[0].addrs[0], 0x2000);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.stale_groups, 1);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+}
+END_TEST
+
+/* prqd_iommu_process honours its budget. */
+START_TEST(process_budget)
+{
+	tw_bind(dev, 1, &rec);
+	for (unsigned i = 0; i < 100; i++)
+		tq_group(w.t, RID, 1, (uint16_t)(i % 512), 1, 0x1000);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 7), 7);
+	ck_assert_uint_eq(tq_pending(w.t), 93);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 40), 40);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 0), 53);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 0), 0);
+	ck_assert_uint_eq(tl_count(w.t), 100);
+	/* A backend error with nothing consumed comes back as is. */
+	w.t->fetch_err = -EIO;
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 0), -EIO);
+	w.t->fetch_err = 0;
+}
+END_TEST
+
+static Suite *prg_suite(void)
+{
+	Suite *s = suite_create("prg");
+	TCase *tc = tcase_create("assembly");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, multi_page_in_order);
+	tcase_add_test(tc, interleaved_groups);
+	tcase_add_test(tc, index_reuse_after_response);
+	tcase_add_test(tc, last_before_members);
+	tcase_add_test(tc, duplicate_last);
+	tcase_add_test(tc, stop_marker_never_answered);
+	tcase_add_test(tc, marker_encoding_without_pasid);
+	tcase_add_test(tc, malformed_requests);
+	tcase_add_test(tc, unknown_requester);
+	tcase_add_test(tc, no_bond);
+	tcase_add_test(tc, pool_exhaustion);
+	tcase_add_test(tc, response_pasid_only_when_required);
+	tcase_add_test(tc, private_data_echoed);
+	tcase_add_test(tc, overflow_discards_partials);
+	tcase_add_test(tc, handler_bad_code);
+	tcase_add_test(tc, handler_responds_inside);
+	tcase_add_test(tc, respond_failure_local);
+	tcase_add_test(tc, partial_before_bind_is_stale);
+	tcase_add_test(tc, process_budget);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(prg_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,1397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check-state: the bond state machine and the drain loop on the scripted backend.
+ *
+ * Things that happen "during" a drain (requests arriving, the handler answering, a stop
+ * marker, an overflow, another call into the library) are modelled with the test platform's
+ * relax hook and the backend's poll hook: both run in the draining thread, without library
+ * locks, at deterministic points. The fake clock moves only when the library relaxes, so
+ * timeouts are exact. The last test case runs real threads against each other and checks the
+ * outcome from the backend's response log (exactly one response per group), never the time.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/testutil.h"
+
+#define RID 0x0100
+#define RID2 0x0108
+
+static struct tw w;
+static struct rec rec;
+static struct prqd_dev *dev;
+
+/* ---- bond-state trace ---- */
+
+struct trace_rec {
+	unsigned n;
+	struct {
+		uint32_t type;
+		uint32_t pasid;
+		bool pasid_valid;
+		uint8_t from, to;
+		int result;
+		uint64_t value;
+		uint8_t responder, code;
+	} ev[1024];
+};
+static struct trace_rec tr;
+static pthread_mutex_t tr_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Trace events come from every thread that calls into the library. */
+static void trace_fn(void *user, const struct prqd_trace_event *ev)
+{
+	struct trace_rec *t = user;
+	ck_assert_uint_ge(ev->time_ns, 1);
+	pthread_mutex_lock(&tr_mu);
+	if (t->n < 1024) {
+		t->ev[t->n].type = ev->type;
+		t->ev[t->n].pasid = ev->pasid;
+		t->ev[t->n].pasid_valid = ev->pasid_valid;
+		t->ev[t->n].from = ev->state_from;
+		t->ev[t->n].to = ev->state_to;
+		t->ev[t->n].result = ev->result;
+		t->ev[t->n].value = ev->value;
+		t->ev[t->n].responder = ev->responder;
+		t->ev[t->n].code = ev->code;
+	}
+	t->n++;
+	pthread_mutex_unlock(&tr_mu);
+}
+
+/* The states @pasid went through, as "a>b c>d ..." from the trace. */
+static const char *transitions(uint32_t pasid)
+{
+	static char buf[512];
+	size_t len = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < tr.n && i < 1024; i++) {
+		if (tr.ev[i].type != PRQD_TR_BOND_STATE)
+			continue;
+		uint32_t p = tr.ev[i].pasid_valid ? tr.ev[i].pasid : PRQD_NO_PASID;
+		if (p != pasid)
+			continue;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s>%s", len ? " " : "",
+					tr.ev[i].from ? prqd_bond_state_name(tr.ev[i].from) : "none",
+					prqd_bond_state_name(tr.ev[i].to));
+	}
+	return buf;
+}
+
+static unsigned trace_count(uint32_t type)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < tr.n && i < 1024; i++)
+		n += tr.ev[i].type == type;
+	return n;
+}
+
+static void setup(void)
+{
+	tw_setup(&w, 0);
+	memset(&tr, 0, sizeof(tr));
+	prqd_ctx_set_trace_fn(w.ctx, trace_fn, &tr);
+	rec_init(&rec, PRQD_RESP_SUCCESS);
+	dev = tw_dev(&w, RID);
+}
+
+static void teardown(void)
+{
+	tp_set_hook(&w.tp, NULL, NULL);
+	w.t->poll_hook = NULL;
+	w.t->drain_mode = TD_COMPLETE;
+	ck_assert_int_eq(prqd_dev_unbind_all(dev, PRQD_UNBIND_FORCE), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	tw_teardown(&w);
+	rec_fini(&rec);
+}
+
+/* ---- the basic cycle ---- */
+
+START_TEST(stop_drain_resume)
+{
+	struct prqd_bond *b = tw_bind(dev, 7, &rec);
+	ck_assert_uint_eq(tg_count(w.t, 7, true), 1);
+	uint32_t gen = prqd_bond_gen(b);
+
+	ck_assert_int_eq(prqd_stop(b, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(tg_count(w.t, 7, false), 1);
+
+	/* STOPPING: groups are answered Invalid at once; the handler is not called. */
+	uint64_t tag = tq_group(w.t, RID, 7, 1, 3, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, 0);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.tag, tag);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.by[PRQD_BY_STOP], 1);
+	ck_assert_uint_eq(s.delivered, 0);
+
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(w.t->last_scope, PRQD_SCOPE_PASID);
+	ck_assert_uint_eq(w.t->last_pasid, 7);
+	ck_assert_uint_eq(w.t->last_rid, RID);
+	ck_assert_ptr_nonnull(w.t->last_dev_priv);
+	ck_assert_uint_eq(((struct test_dev *)w.t->last_dev_priv)->rid, RID);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	s = tw_stats(&w);
+	ck_assert_uint_eq(s.drains, 1);
+	ck_assert_uint_eq(s.drain_rounds, 1);
+	ck_assert_uint_eq(s.hw_descriptors, 4);
+	ck_assert_uint_eq(s.hw_doorbells, 1);
+
+	/* STOPPED: still answered Invalid. */
+	tq_group(w.t, RID, 7, 2, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, 0);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_INVALID);
+
+	ck_assert_int_eq(prqd_resume(b), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_ACTIVE);
+	ck_assert_uint_eq(prqd_bond_gen(b), gen); /* same generation */
+	ck_assert_uint_eq(tg_count(w.t, 7, true), 2);
+	tq_group(w.t, RID, 7, 3, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_uint_eq(tl_get(w.t, 2).r.code, PRQD_RESP_SUCCESS);
+
+	ck_assert_str_eq(transitions(7), "none>active active>stopping stopping>draining "
+					 "draining>stopped stopped>active");
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_BEGIN), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_START), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_DONE), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_END), 1);
+
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	ck_assert_str_eq(transitions(7), "none>active active>stopping stopping>draining "
+					 "draining>stopped stopped>active active>stopping "
+					 "stopping>draining draining>stopped stopped>unbinding "
+					 "unbinding>freed");
+	ck_assert_uint_eq(w.t->drain_starts, 2);
+}
+END_TEST
+
+/* prqd_drain on an ACTIVE bond stops it first; a RID-only bond drains with scope RID. */
+START_TEST(drain_from_active_rid_only)
+{
+	struct prqd_bond *b = tw_bind(dev, PRQD_NO_PASID, &rec);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(w.t->last_scope, PRQD_SCOPE_RID);
+	ck_assert_uint_eq(w.t->last_pasid, PRQD_NO_PASID);
+	ck_assert_uint_eq(tg_count(w.t, PRQD_NO_PASID, false), 1);
+	ck_assert_str_eq(transitions(PRQD_NO_PASID),
+			 "none>active active>stopping stopping>draining draining>stopped");
+}
+END_TEST
+
+/* Requests the device issued before the drain, still in the queue, are consumed by it. */
+START_TEST(drain_consumes_to_mark)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	struct prqd_bond *o = tw_bind(dev, 2, &rec);
+	uint64_t t1 = tq_group(w.t, RID, 1, 1, 2, 0x1000);
+	uint64_t t2 = tq_group(w.t, RID, 2, 1, 2, 0x1000);
+	tq_push(w.t, rq(RID, 1, 2, false, 0x5000)); /* partial: its Last never comes */
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(tq_pending(w.t), 0);
+	/* Ours answered Invalid by the library, the other bond's served by its handler. */
+	ck_assert_uint_eq(tl_count_tag(w.t, t1), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, t2), 1);
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_ptr_eq(rec.groups[0].bond, o);
+	for (size_t i = 0; i < tl_count(w.t); i++) {
+		struct test_resp r = tl_get(w.t, i);
+		ck_assert_uint_eq(r.r.code, r.r.tag == t1 ? PRQD_RESP_INVALID : PRQD_RESP_SUCCESS);
+	}
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_STOP], 1);
+
+	/* A mark the queue never reaches: the drain fails instead of returning early. */
+	ck_assert_int_eq(prqd_resume(b), 0);
+	w.t->mark_fixed = true;
+	w.t->mark = tq_tail(w.t) + 5;
+	int rc = prqd_drain(b, 0, 0);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	w.t->mark_fixed = false;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+}
+END_TEST
+
+/* ---- timeouts and failures ---- */
+
+START_TEST(drain_timeout_keeps_step)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	w.t->drain_mode = TD_NEVER;
+	uint64_t t0 = w.tp.now_ns;
+	ck_assert_int_eq(prqd_drain(b, 0, 10), -ETIMEDOUT);
+	ck_assert_uint_ge(w.tp.now_ns - t0, 10000000ull);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(w.t->inflight, 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_timeouts, 1);
+	ck_assert_uint_eq(s.drains, 0);
+	ck_assert_str_eq(transitions(3), "none>active active>stopping stopping>draining "
+					 "draining>stopping");
+
+	/* Again, still never completing: the same step is polled, no second start. */
+	ck_assert_int_eq(prqd_drain(b, 0, 5), -ETIMEDOUT);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+
+	/* The hardware completes: the next drain resumes the kept step (polls it, no new start
+	 * while it is in flight) and, its wait closed, issues one fresh step: the old one
+	 * covers only what the device sent before the first drain. */
+	w.t->drain_mode = TD_COMPLETE;
+	unsigned polls = w.t->drain_poll_calls;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(w.t->drain_starts, 2);
+	ck_assert_uint_eq(w.t->drain_completed, 2);
+	ck_assert_uint_eq(w.t->drain_poll_calls, polls + 2);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_timeouts, 2);
+	ck_assert_uint_eq(s.drains, 1);
+	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.drain_repeats, 0);
+}
+END_TEST
+
+START_TEST(drain_eio)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	w.t->drain_mode = TD_EIO;
+	w.t->drain_polls = 2;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), -EIO);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	ck_assert_uint_eq(w.t->drain_failed, 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_errors, 1);
+	ck_assert_uint_eq(s.drain_timeouts, 0);
+	/* A failed step is gone: the retry starts a new one. */
+	w.t->drain_mode = TD_COMPLETE;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->drain_starts, 2);
+
+	/* Failing to issue the step at all. */
+	ck_assert_int_eq(prqd_resume(b), 0);
+	w.t->drain_start_err = -ENODEV;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), -ENODEV);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	/* Unbind reports the drain's error and leaves the bond alive. */
+	ck_assert_int_eq(prqd_unbind(b, 0), -ENODEV);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	w.t->drain_start_err = 0;
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+}
+END_TEST
+
+/* A backend without a hardware drain step. */
+START_TEST(drain_unsupported)
+{
+	struct tw w2;
+	struct rec r2;
+	tw_setup(&w2, TW_NO_OPEN);
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	struct prqd_backend be = test_backend;
+	be.ops.drain_start = NULL;
+	be.ops.drain_poll = NULL;
+	be.ops.drain_release = NULL;
+	be.ops.gate = NULL;
+	ck_assert_int_eq(prqd__iommu_open_backend(w2.ctx, &be, NULL, &w2.iommu), 0);
+	w2.t = tb_of(w2.iommu);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+	struct prqd_bond *b = tw_bind(d, 1, &r2);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_unbind(b, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+	ck_assert_uint_eq(w2.t->ngates, 0);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+/* ---- held groups ---- */
+
+struct answer_later {
+	struct rec *r;
+	unsigned after; /* relax calls before answering */
+	unsigned calls;
+	int code;
+	int result;
+	unsigned answered;
+};
+
+static void answer_hook(void *arg)
+{
+	struct answer_later *a = arg;
+	if (++a->calls != a->after)
+		return;
+	struct prqd_group *g;
+	while ((g = rec_pop_deferred(a->r)) != NULL) {
+		a->result = prqd_respond(g, a->code);
+		a->answered++;
+	}
+}
+
+START_TEST(drain_waits_for_held)
+{
+	struct prqd_bond *b = tw_bind(dev, 4, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	uint64_t tag = tq_group(w.t, RID, 4, 9, 2, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(prqd_bond_outstanding(b), 1);
+
+	struct answer_later a = { .r = &rec, .after = 50, .code = PRQD_RESP_SUCCESS };
+	tp_set_hook(&w.tp, answer_hook, &a);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(a.answered, 1);
+	ck_assert_int_eq(a.result, 0);
+	ck_assert_uint_ge(a.calls, 50); /* it did wait */
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	/* The handler's own answer went out, once. */
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_SUCCESS);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 1);
+	ck_assert_uint_eq(s.late_responses, 0);
+
+	/* Never answered: the drain times out, the group keeps its one response to come. */
+	ck_assert_int_eq(prqd_resume(b), 0);
+	tq_group(w.t, RID, 4, 10, 1, 0x1000);
+	tw_process(&w);
+	tp_set_hook(&w.tp, NULL, NULL);
+	ck_assert_int_eq(prqd_drain(b, 0, 5), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(prqd_bond_outstanding(b), 1);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_int_eq(prqd_respond(rec_pop_deferred(&rec), PRQD_RESP_SUCCESS), 0);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	/* Three hardware steps: the timed-out drain's own step completed within it. */
+	ck_assert_uint_eq(w.t->drain_starts, 3);
+}
+END_TEST
+
+/* Stop with ABANDON: held groups are answered Invalid now, the handler's answer is late. */
+START_TEST(stop_abandon)
+{
+	struct prqd_bond *b = tw_bind(dev, 5, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	uint64_t t1 = tq_group(w.t, RID, 5, 1, 1, 0x1000);
+	uint64_t t2 = tq_group(w.t, RID, 5, 2, 3, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(prqd_bond_outstanding(b), 2);
+	struct prqd_group *g1 = rec_pop_deferred(&rec), *g2 = rec_pop_deferred(&rec);
+
+	/* Without the flag, stop leaves held groups to the handler. */
+	ck_assert_int_eq(prqd_stop(b, 0), 0);
+	ck_assert_uint_eq(prqd_bond_outstanding(b), 2);
+	ck_assert_uint_eq(tl_count(w.t), 0);
+	ck_assert_int_eq(prqd_stop(b, PRQD_STOP_ABANDON), 0);
+	ck_assert_uint_eq(prqd_bond_outstanding(b), 0);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_count_tag(w.t, t1), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, t2), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_INVALID);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.by[PRQD_BY_ABANDON], 2);
+
+	ck_assert_int_eq(prqd_respond(g1, PRQD_RESP_SUCCESS), -EALREADY);
+	ck_assert_int_eq(prqd_respond(g2, PRQD_RESP_FAILURE), -EALREADY);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	s = tw_stats(&w);
+	ck_assert_uint_eq(s.late_responses, 2);
+	ck_assert_uint_eq(s.responses[PRQD_RESP_FAILURE], 0);
+	ck_assert_uint_eq(trace_count(PRQD_TR_LATE_RESPONSE), 2);
+	/* The handle is released after the late answer. */
+	ck_assert_int_eq(prqd_respond(g1, PRQD_RESP_SUCCESS), -ESTALE);
+	ck_assert_uint_eq(tw_stats(&w).late_responses, 2);
+
+	/* The drain has nothing to wait for. */
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+}
+END_TEST
+
+START_TEST(drain_abandon)
+{
+	struct prqd_bond *b = tw_bind(dev, 5, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	uint64_t t1 = tq_group(w.t, RID, 5, 1, 1, 0x1000);
+	tw_process(&w);
+	struct prqd_group *g1 = rec_pop_deferred(&rec);
+	ck_assert_int_eq(prqd_drain(b, PRQD_DRAIN_ABANDON, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, t1), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	ck_assert_int_eq(prqd_respond(g1, PRQD_RESP_SUCCESS), -EALREADY);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.late_responses, 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_ABANDON], 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 0);
+}
+END_TEST
+
+/* The handler stops its own bond with ABANDON and then answers: the library's Invalid is the
+ * one response. */
+static int stop_inside(struct rec *r, struct prqd_bond *bond, struct prqd_group *g)
+{
+	ck_assert_int_eq(prqd_stop(bond, PRQD_STOP_ABANDON), 0);
+	return PRQD_RESP_SUCCESS;
+}
+
+START_TEST(handler_stops_own_bond)
+{
+	struct prqd_bond *b = tw_bind(dev, 6, &rec);
+	rec.inner = stop_inside;
+	uint64_t t = tq_group(w.t, RID, 6, 1, 1, 0x1000);
+	tq_group(w.t, RID, 6, 2, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_count_tag(w.t, t), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.late_responses, 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_ABANDON], 1);
+	ck_assert_uint_eq(s.by[PRQD_BY_STOP], 1);
+}
+END_TEST
+
+/* ---- during a drain ---- */
+
+struct during {
+	struct test_iommu *t;
+	struct prqd_dev *dev;
+	struct prqd_bond *self, *other;
+	unsigned calls;
+	uint64_t tag_self, tag_other;
+	int rc_drain, rc_unbind, rc_dev_drain, rc_dev_remove, rc_bind, rc_resume;
+	int rc_stop;
+	struct prqd_bond *bound;
+	struct rec *r;
+};
+
+static void during_hook(void *arg)
+{
+	struct during *d = arg;
+	if (++d->calls != 3)
+		return;
+	d->tag_self = tq_group(d->t, RID, prqd_bond_pasid(d->self), 20, 2, 0x1000);
+	d->tag_other = tq_group(d->t, RID, prqd_bond_pasid(d->other), 20, 2, 0x1000);
+	d->rc_drain = prqd_drain(d->self, 0, 0);
+	d->rc_unbind = prqd_unbind(d->self, PRQD_UNBIND_FORCE);
+	d->rc_dev_drain = prqd_dev_drain(d->dev, 0, 0);
+	d->rc_dev_remove = prqd_dev_remove(d->dev);
+	d->rc_resume = prqd_resume(d->self);
+	d->rc_stop = prqd_stop(d->self, 0);
+}
+
+START_TEST(other_calls_during_drain)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	struct prqd_bond *o = tw_bind(dev, 2, &rec);
+	struct during d = { .t = w.t, .dev = dev, .self = b, .other = o };
+	w.t->drain_polls = 10;
+	tp_set_hook(&w.tp, during_hook, &d);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_ge(d.calls, 3);
+	ck_assert_int_eq(d.rc_drain, -EBUSY);
+	ck_assert_int_eq(d.rc_unbind, -EBUSY);
+	ck_assert_int_eq(d.rc_dev_drain, -EBUSY);
+	ck_assert_int_eq(d.rc_dev_remove, -EBUSY);
+	ck_assert_int_eq(d.rc_resume, -EINVAL);
+	ck_assert_int_eq(d.rc_stop, 0);
+	/* The other bond was served during the drain; ours answered by the library. */
+	ck_assert_uint_eq(rec.calls, 1);
+	ck_assert_ptr_eq(rec.groups[0].bond, o);
+	ck_assert_uint_eq(tl_count_tag(w.t, d.tag_self), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, d.tag_other), 1);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_int_eq(prqd_bond_state(o), PRQD_BOND_ACTIVE);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+}
+END_TEST
+
+/* ---- overflow during a drain ---- */
+
+static void overflow_poll_hook(struct test_iommu *t, struct prqd_hw_drain *op, void *arg)
+{
+	unsigned *n = arg;
+	if ((*n)++ == 0)
+		tq_raise_overflow(t);
+}
+
+START_TEST(overflow_during_drain)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	tw_bind(dev, 2, &rec);
+	/* Partials of ours and of the other bond. */
+	tq_push(w.t, rq(RID, 1, 1, false, 0x1000));
+	tq_push(w.t, rq(RID, 2, 1, false, 0x2000));
+	tw_process(&w);
+	unsigned n = 0;
+	w.t->poll_hook = overflow_poll_hook;
+	w.t->poll_hook_arg = &n;
+	w.t->drain_polls = 1;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert(!w.t->overflow);
+	ck_assert_uint_eq(w.t->overflow_acks, 1);
+	/* The step was repeated after the overflow. */
+	ck_assert_uint_eq(w.t->drain_starts, 2);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_repeats, 1);
+	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.overflows, 1);
+	ck_assert_uint_eq(s.partial_discarded, 2);
+	ck_assert_uint_eq(trace_count(PRQD_TR_OVERFLOW), 1);
+	/* The other bond's group starts over with its Last. */
+	tq_push(w.t, rq(RID, 2, 1, true, 0x3000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+}
+END_TEST
+
+/* An overflow already pending with requests in the queue: consumed, acknowledged, repeated. */
+START_TEST(overflow_pending_at_drain)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	w.t->limit = 3;
+	tq_group(w.t, RID, 1, 1, 3, 0x1000);
+	ck_assert_int_eq(tq_push(w.t, rq(RID, 1, 2, true, 0x1000)), -ENOSPC);
+	ck_assert_uint_eq(w.t->dropped_last, 1);
+	w.t->limit = TQ_CAP;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(tq_pending(w.t), 0);
+	ck_assert_uint_eq(w.t->overflow_acks, 1);
+	ck_assert_uint_eq(tw_stats(&w).drain_repeats, 1);
+	ck_assert_uint_eq(w.t->drain_starts, 2);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+}
+END_TEST
+
+/* ---- unbind ---- */
+
+struct marker_later {
+	struct test_iommu *t;
+	uint32_t pasid;
+	unsigned after, calls;
+	unsigned starts_at_push;
+};
+
+static void marker_hook(void *arg)
+{
+	struct marker_later *m = arg;
+	if (++m->calls == m->after) {
+		m->starts_at_push = m->t->drain_starts;
+		tq_push(m->t, rq_marker(RID, m->pasid, 0));
+	}
+}
+
+START_TEST(unbind_stop_marker_waits)
+{
+	struct prqd_bond *b = tw_bind(dev, 9, &rec);
+	struct marker_later m = { .t = w.t, .pasid = 9, .after = 20 };
+	tp_set_hook(&w.tp, marker_hook, &m);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	ck_assert_uint_ge(m.calls, 20);
+	/* The hardware step came after the marker, and it was not answered. */
+	ck_assert_uint_eq(m.starts_at_push, 0);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(tl_count(w.t), 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.stop_markers, 1);
+	ck_assert_uint_eq(s.stop_markers_unexpected, 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_FREED);
+}
+END_TEST
+
+START_TEST(unbind_stop_marker_already_seen)
+{
+	struct prqd_bond *b = tw_bind(dev, 9, &rec);
+	tq_push(w.t, rq_marker(RID, 9, 0));
+	tw_process(&w);
+	uint64_t relax = w.tp.relax_calls;
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(w.tp.relax_calls, relax); /* nothing to wait for */
+	ck_assert_uint_eq(tl_count(w.t), 0);
+}
+END_TEST
+
+START_TEST(unbind_stop_marker_timeout)
+{
+	ck_assert_int_eq(prqd_ctx_set_param(w.ctx, "core.drain_timeout_ms", "7"), 0);
+	/* The IOMMU took its parameters at open: the default 1000 ms applies. */
+	struct prqd_bond *b = tw_bind(dev, 9, &rec);
+	uint64_t t0 = w.tp.now_ns;
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), -ETIMEDOUT);
+	ck_assert_uint_ge(w.tp.now_ns - t0, 1000000000ull);
+	ck_assert_uint_le(w.tp.now_ns - t0, 1000000000ull + w.tp.step_ns);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(w.t->drain_starts, 0);
+	ck_assert_uint_eq(tw_stats(&w).drain_timeouts, 1);
+	/* A marker before the retry. */
+	tq_push(w.t, rq_marker(RID, 9, 0));
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+}
+END_TEST
+
+/* A marker is remembered until resume: it does not satisfy the next stop episode. */
+START_TEST(marker_forgotten_on_resume)
+{
+	struct prqd_bond *b = tw_bind(dev, 9, &rec);
+	tq_push(w.t, rq_marker(RID, 9, 0));
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_resume(b), 0);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+}
+END_TEST
+
+START_TEST(unbind_force_never_draining)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	uint64_t tag = tq_group(w.t, RID, 3, 1, 1, 0x1000);
+	tq_push(w.t, rq(RID, 3, 2, false, 0x1000)); /* a partial */
+	tw_process(&w);
+	struct prqd_group *g = rec_pop_deferred(&rec);
+
+	w.t->drain_mode = TD_NEVER;
+	w.t->release_busy = true;
+	ck_assert_int_eq(prqd_drain(b, 0, 5), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_unbind(b, 0), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(tl_count(w.t), 1); /* unbind's drain abandoned the held group */
+	uint64_t live = tp_live(&w.tp);
+
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_FREED);
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	ck_assert_int_eq(prqd_respond(g, PRQD_RESP_SUCCESS), -EALREADY);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	ck_assert_uint_eq(s.late_responses, 1);
+
+	/* The step is still in flight: the IOMMU tracks it (one more allocation) until the
+	 * hardware lets go. */
+	ck_assert_uint_eq(w.t->inflight, 1);
+	ck_assert_uint_ge(w.t->drain_release_refused, 1);
+	ck_assert_uint_eq(tp_live(&w.tp), live + 1);
+	tw_process(&w);
+	ck_assert_uint_eq(w.t->inflight, 1);
+	w.t->drain_mode = TD_COMPLETE;
+	tw_process(&w);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	ck_assert_uint_eq(tp_live(&w.tp), live - 1); /* the step and its tracking freed */
+
+	/* The PASID can be bound again, to a new generation that sees only new requests. */
+	rec.code = PRQD_RESP_SUCCESS;
+	struct prqd_bond *b2 = tw_bind(dev, 3, &rec);
+	ck_assert_uint_gt(prqd_bond_gen(b2), prqd_bond_gen(rec.groups[0].bond));
+	tq_push(w.t, rq(RID, 3, 2, true, 0x2000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_ptr_eq(rec.groups[1].bond, b2);
+	ck_assert_uint_eq(rec.groups[1].count, 1);
+}
+END_TEST
+
+/* A step still in flight when the IOMMU closes is released there; nothing leaks. */
+START_TEST(orphan_at_close)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	w.t->drain_mode = TD_NEVER;
+	w.t->release_busy = true;
+	ck_assert_int_eq(prqd_drain(b, 0, 1), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+	ck_assert_uint_eq(w.t->inflight, 1);
+	/* teardown: remove the device and close; the leak check is in tw_teardown. */
+}
+END_TEST
+
+/* A step in flight on a bond's device is tracked past the device's removal too. */
+START_TEST(orphan_after_dev_remove)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	w.t->drain_mode = TD_NEVER;
+	w.t->release_busy = true;
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 1), -ETIMEDOUT);
+	ck_assert_uint_eq(w.t->last_scope, PRQD_SCOPE_DEVICE);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	ck_assert_uint_eq(w.t->inflight, 1);
+	w.t->drain_mode = TD_COMPLETE;
+	tw_process(&w);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	dev = tw_dev(&w, RID); /* for the teardown */
+}
+END_TEST
+
+START_TEST(unbind_no_drain)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	tq_push(w.t, rq(RID, 3, 2, false, 0x1000)); /* a partial */
+	tw_process(&w);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_NO_DRAIN), -EBUSY);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_ACTIVE);
+	tq_push(w.t, rq(RID, 3, 2, true, 0x2000));
+	rec.code = PRQD_RESP_DEFER;
+	tw_process(&w);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_NO_DRAIN), -EBUSY);
+	ck_assert_int_eq(prqd_respond(rec_pop_deferred(&rec), PRQD_RESP_SUCCESS), 0);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_NO_DRAIN), 0);
+	ck_assert_uint_eq(w.t->drain_starts, 0);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tg_count(w.t, 3, false), 1);
+}
+END_TEST
+
+/* ---- generations ---- */
+
+START_TEST(rebind_generation)
+{
+	struct prqd_bond *b1 = tw_bind(dev, 5, &rec);
+	uint32_t g1 = prqd_bond_gen(b1);
+	tq_push(w.t, rq(RID, 5, 3, false, 0x1000)); /* old generation's partial */
+	tw_process(&w);
+	ck_assert_int_eq(prqd_unbind(b1, 0), 0);
+	ck_assert_uint_eq(tw_stats(&w).partial_discarded, 1);
+
+	/* A complete group in the queue when the PASID is bound again: consumed after the
+	 * rebind, it belongs to the new bond. */
+	uint64_t tq1 = tq_group(w.t, RID, 5, 4, 1, 0x4000);
+	struct prqd_bond *b2 = tw_bind(dev, 5, &rec);
+	ck_assert_uint_ne(prqd_bond_gen(b2), g1);
+	tq_push(w.t, rq(RID, 5, 3, true, 0x2000)); /* the old partial's index */
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_ptr_eq(rec.groups[0].bond, b2);
+	ck_assert_uint_eq(rec.groups[0].gen, prqd_bond_gen(b2));
+	ck_assert_uint_eq(rec.groups[0].tag, tq1);
+	ck_assert_uint_eq(rec.groups[1].count, 1); /* the old partial never joins */
+	ck_assert_uint_eq(rec.groups[1].addrs[0], 0x2000);
+
+	/* Begun under b2, unbound by force, rebound: the partial goes with b2. */
+	tq_push(w.t, rq(RID, 5, 6, false, 0x6000));
+	tw_process(&w);
+	ck_assert_int_eq(prqd_unbind(b2, PRQD_UNBIND_FORCE), 0);
+	struct prqd_bond *b3 = tw_bind(dev, 5, &rec);
+	ck_assert_uint_ne(prqd_bond_gen(b3), prqd_bond_gen(b2));
+	tq_push(w.t, rq(RID, 5, 6, true, 0x7000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 3);
+	ck_assert_ptr_eq(rec.groups[2].bond, b3);
+	ck_assert_uint_eq(rec.groups[2].count, 1);
+
+	/* Begun with no bond at all, completed after a bind: stale, not delivered whole. */
+	ck_assert_int_eq(prqd_unbind(b3, 0), 0);
+	tq_push(w.t, rq(RID, 5, 7, false, 0x8000));
+	tw_process(&w);
+	struct prqd_bond *b4 = tw_bind(dev, 5, &rec);
+	tq_push(w.t, rq(RID, 5, 7, true, 0x9000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 4);
+	ck_assert_ptr_eq(rec.groups[3].bond, b4);
+	ck_assert_uint_eq(rec.groups[3].count, 1);
+	ck_assert_uint_eq(tw_stats(&w).stale_groups, 1);
+	/* Every generation differs. */
+	ck_assert_uint_ne(prqd_bond_gen(b4), prqd_bond_gen(b3));
+	ck_assert_uint_ne(prqd_bond_gen(b4), g1);
+}
+END_TEST
+
+/* ---- device-wide ---- */
+
+START_TEST(device_wide)
+{
+	struct prqd_bond *b1 = tw_bind(dev, 1, &rec);
+	struct prqd_bond *b2 = tw_bind(dev, 2, &rec);
+	struct prqd_bond *br = tw_bind(dev, PRQD_NO_PASID, &rec);
+	struct prqd_dev *other = tw_dev(&w, RID2);
+	struct prqd_bond *ob = tw_bind(other, 1, &rec);
+
+	rec.code = PRQD_RESP_DEFER;
+	tq_group(w.t, RID, 2, 1, 1, 0x1000);       /* held by the handler */
+	tq_push(w.t, rq(RID, 1, 2, false, 0x1000)); /* partials */
+	tq_push(w.t, rq(RID, PRQD_NO_PASID, 2, false, 0x1000));
+	tq_push(w.t, rq(RID, 77, 2, false, 0x1000)); /* of a PASID without bond */
+	tw_process(&w);
+	rec.code = PRQD_RESP_SUCCESS;
+
+	ck_assert_int_eq(prqd_dev_stop(dev, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_bond_state(b2), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_bond_state(ob), PRQD_BOND_ACTIVE);
+	ck_assert_uint_eq(tg_count(w.t, 1, false), 1);
+	ck_assert_uint_eq(tg_count(w.t, PRQD_NO_PASID, false), 1);
+
+	/* The held group is answered by the handler during the drain. */
+	struct answer_later a = { .r = &rec, .after = 10, .code = PRQD_RESP_SUCCESS };
+	tp_set_hook(&w.tp, answer_hook, &a);
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0);
+	tp_set_hook(&w.tp, NULL, NULL);
+	ck_assert_uint_eq(a.answered, 1);
+	ck_assert_int_eq(a.result, 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_STOPPED);
+	ck_assert_int_eq(prqd_bond_state(b2), PRQD_BOND_STOPPED);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_STOPPED);
+	ck_assert_int_eq(prqd_bond_state(ob), PRQD_BOND_ACTIVE);
+	/* One hardware step for the whole function. */
+	ck_assert_uint_eq(w.t->drain_starts, 1);
+	ck_assert_uint_eq(w.t->scope_count[PRQD_SCOPE_DEVICE], 1);
+	ck_assert_uint_eq(w.t->last_rid, RID);
+	ck_assert_uint_eq(tw_stats(&w).partial_discarded, 3);
+
+	/* Groups of every bond of the device are answered Invalid; the other device's served. */
+	uint64_t t1 = tq_group(w.t, RID, 1, 3, 1, 0x1000);
+	uint64_t tr_ = tq_group(w.t, RID, PRQD_NO_PASID, 3, 1, 0x1000);
+	uint64_t to = tq_group(w.t, RID2, 1, 3, 1, 0x1000);
+	unsigned calls = rec.calls;
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, calls + 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, t1), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tr_), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, to), 1);
+
+	ck_assert_int_eq(prqd_dev_resume(dev), 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_ACTIVE);
+	ck_assert_int_eq(prqd_bond_state(b2), PRQD_BOND_ACTIVE);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_ACTIVE);
+	tq_group(w.t, RID, PRQD_NO_PASID, 4, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.calls, calls + 2);
+
+	/* Device drain from ACTIVE, then a second one: STOPPED already, still one step each. */
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0);
+	ck_assert_uint_eq(w.t->scope_count[PRQD_SCOPE_DEVICE], 2);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_STOPPED);
+
+	ck_assert_int_eq(prqd_dev_unbind_all(dev, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_FREED);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_FREED);
+	ck_assert_int_eq(prqd_dev_remove(other), -EBUSY);
+	ck_assert_int_eq(prqd_unbind(ob, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(other), 0);
+}
+END_TEST
+
+START_TEST(device_drain_timeout_and_abandon)
+{
+	struct prqd_bond *b1 = tw_bind(dev, 1, &rec);
+	struct prqd_bond *b2 = tw_bind(dev, 2, &rec);
+	rec.code = PRQD_RESP_DEFER;
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	tq_group(w.t, RID, 2, 1, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 3), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_bond_state(b2), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_dev_drain(dev, PRQD_DRAIN_ABANDON, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tw_stats(&w).by[PRQD_BY_ABANDON], 2);
+	ck_assert_uint_eq(rec_answer_all(&rec, PRQD_RESP_SUCCESS), 0);
+	ck_assert_uint_eq(tw_stats(&w).late_responses, 2);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	/* A bond busy alone makes the device-wide drain refuse. */
+	ck_assert_int_eq(prqd_resume(b1), 0);
+	w.t->drain_mode = TD_NEVER;
+	ck_assert_int_eq(prqd_drain(b1, 0, 1), -ETIMEDOUT);
+	ck_assert_int_eq(prqd_dev_stop(dev, PRQD_STOP_ABANDON), 0);
+	w.t->drain_mode = TD_COMPLETE;
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0);
+}
+END_TEST
+
+/*
+ * A hardware step left in flight by a timed-out drain covers only requests issued before it
+ * started. Once the bond went STOPPED another way (a device-wide drain) and was resumed, new
+ * requests follow; the next drain must not accept the old step's completion for them.
+ */
+START_TEST(stale_step_not_reused_after_resume)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	w.t->drain_mode = TD_NEVER;
+	ck_assert_int_eq(prqd_drain(b, 0, 1), -ETIMEDOUT); /* step 1 in flight */
+	w.t->drain_mode = TD_COMPLETE;
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0); /* step 2 (device) */
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_int_eq(prqd_resume(b), 0);
+	/* New requests of the resumed bond; then a drain. */
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_msg(w.t->drain_starts == 3,
+		      "the drain after resume reused a step started before the resume "
+		      "(%u steps started, expected 3)",
+		      w.t->drain_starts);
+}
+END_TEST
+
+/* The same for the device's own step. */
+START_TEST(stale_device_step_not_reused)
+{
+	struct prqd_bond *b1 = tw_bind(dev, 1, &rec);
+	struct prqd_bond *b2 = tw_bind(dev, 2, &rec);
+	w.t->drain_mode = TD_NEVER;
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 1), -ETIMEDOUT); /* device step in flight */
+	w.t->drain_mode = TD_COMPLETE;
+	ck_assert_int_eq(prqd_drain(b1, 0, 0), 0);
+	ck_assert_int_eq(prqd_drain(b2, 0, 0), 0);
+	ck_assert_int_eq(prqd_dev_resume(dev), 0);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_ACTIVE);
+	tq_group(w.t, RID, 2, 1, 1, 0x1000);
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0);
+	ck_assert_uint_eq(w.t->scope_count[PRQD_SCOPE_DEVICE], 2);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+}
+END_TEST
+
+/* A bond bound while a device-wide drain runs is not the drain's: it stays as bound. */
+struct bind_during {
+	struct prqd_dev *dev;
+	struct rec *r;
+	unsigned calls;
+	int rc;
+	struct prqd_bond *b;
+};
+
+static void bind_during_hook(void *arg)
+{
+	struct bind_during *d = arg;
+	if (++d->calls == 2)
+		d->rc = prqd_bind(d->dev, 42, rec_handler, d->r, &d->b);
+}
+
+START_TEST(bind_during_device_drain)
+{
+	struct prqd_bond *b1 = tw_bind(dev, 1, &rec);
+	struct bind_during d = { .dev = dev, .r = &rec };
+	w.t->drain_polls = 5;
+	tp_set_hook(&w.tp, bind_during_hook, &d);
+	ck_assert_int_eq(prqd_dev_drain(dev, 0, 0), 0);
+	tp_set_hook(&w.tp, NULL, NULL);
+	ck_assert_uint_ge(d.calls, 2);
+	ck_assert_int_eq(prqd_bond_state(b1), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(prqd_bond_outstanding(b1), 0);
+	if (d.rc == 0) {
+		/* Not the drain's: it can be drained on its own now. */
+		ck_assert_int_eq(prqd_drain(d.b, 0, 0), 0);
+		ck_assert_int_eq(prqd_bond_state(d.b), PRQD_BOND_STOPPED);
+		ck_assert_int_eq(prqd_resume(d.b), 0);
+	}
+	if (d.rc == 0) {
+		ck_assert_msg(prqd_bond_state(d.b) == PRQD_BOND_ACTIVE,
+			      "bond bound during a device drain ended %s (never stopped, gated "
+			      "%u times off)",
+			      prqd_bond_state_name(prqd_bond_state(d.b)), tg_count(w.t, 42, false));
+	} else {
+		ck_assert_int_eq(d.rc, -EBUSY);
+	}
+}
+END_TEST
+
+/* ---- locks absent: the same life cycle in the freestanding single-threaded mode ---- */
+
+START_TEST(no_locks_cycle)
+{
+	struct tw w2;
+	struct rec r2;
+	tw_setup(&w2, TW_NO_LOCKS);
+	rec_init(&r2, PRQD_RESP_DEFER);
+	ck_assert_ptr_null(w2.tp.p.lock);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+	struct prqd_bond *b = tw_bind(d, 1, &r2);
+	tq_group(w2.t, RID, 1, 1, 2, 0x1000);
+	tw_process(&w2);
+	struct answer_later a = { .r = &r2, .after = 3, .code = PRQD_RESP_SUCCESS };
+	tp_set_hook(&w2.tp, answer_hook, &a);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(a.answered, 1);
+	ck_assert_int_eq(prqd_resume(b), 0);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	ck_assert_uint_eq(tl_count(w2.t), 1);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+/* ========================================================================================== */
+/* Concurrency                                                                                */
+/* ========================================================================================== */
+
+#define C_PASIDS 48
+#define C_CONTROLLERS 3
+#define C_ITERS 1500
+#define C_GROUPS 12000
+
+struct conc {
+	struct tw *w;
+	struct prqd_dev *dev;
+	struct rec rec;
+	atomic_bool stop_consumer, stop_responder, stop_producer;
+	/* tags of every Last pushed */
+	uint64_t *tags;
+	atomic_uint ntags;
+	/* outcomes seen by the responder */
+	atomic_uint resp_ok, resp_already, resp_stale, resp_other;
+	atomic_uint ctl_unexpected;
+	int ctl_last_bad_rc, ctl_last_bad_op;
+	bool dev_ops; /* one controller also runs device-wide operations */
+};
+
+static uint32_t xorshift(uint32_t *s)
+{
+	uint32_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+static void *consumer_main(void *arg)
+{
+	struct conc *c = arg;
+	while (!atomic_load(&c->stop_consumer)) {
+		int n = prqd_iommu_process(c->w->iommu, 64);
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void *responder_main(void *arg)
+{
+	struct conc *c = arg;
+	for (;;) {
+		struct prqd_group *g = rec_pop_deferred(&c->rec);
+		if (!g) {
+			if (atomic_load(&c->stop_responder))
+				break;
+			sched_yield();
+			continue;
+		}
+		int rc = prqd_respond(g, PRQD_RESP_SUCCESS);
+		if (rc == 0)
+			atomic_fetch_add(&c->resp_ok, 1);
+		else if (rc == -EALREADY)
+			atomic_fetch_add(&c->resp_already, 1);
+		else if (rc == -ESTALE)
+			atomic_fetch_add(&c->resp_stale, 1);
+		else
+			atomic_fetch_add(&c->resp_other, 1);
+	}
+	return NULL;
+}
+
+static void *producer_main(void *arg)
+{
+	struct conc *c = arg;
+	uint32_t seed = 12345;
+	uint16_t next_index[C_PASIDS] = { 0 };
+	for (unsigned i = 0; i < C_GROUPS && !atomic_load(&c->stop_producer); i++) {
+		while (tq_pending(c->w->t) > 4096)
+			sched_yield();
+		uint32_t pasid = xorshift(&seed) % C_PASIDS;
+		unsigned n = 1 + xorshift(&seed) % 3;
+		uint16_t index = next_index[pasid]++ % 512;
+		for (unsigned k = 0; k < n; k++) {
+			int64_t seq = tq_push(c->w->t, rq(RID, pasid, index, k + 1 == n, 0x1000ull * k));
+			ck_assert_int_ge(seq, 0);
+			if (k + 1 == n)
+				c->tags[atomic_fetch_add(&c->ntags, 1)] = (uint64_t)seq + 1;
+		}
+		if (xorshift(&seed) % 97 == 0)
+			tq_push(c->w->t, rq_marker(RID, pasid, 0));
+	}
+	return NULL;
+}
+
+struct ctl {
+	struct conc *c;
+	unsigned id;
+	uint32_t seed;
+	struct prqd_bond *b[C_PASIDS];
+};
+
+static void ctl_bad(struct conc *c, int op, int rc)
+{
+	atomic_fetch_add(&c->ctl_unexpected, 1);
+	c->ctl_last_bad_op = op;
+	c->ctl_last_bad_rc = rc;
+}
+
+static void *controller_main(void *arg)
+{
+	struct ctl *k = arg;
+	struct conc *c = k->c;
+	for (unsigned it = 0; it < C_ITERS; it++) {
+		/* Each controller owns the PASIDs p with p % C_CONTROLLERS == id. */
+		uint32_t p = (xorshift(&k->seed) % (C_PASIDS / C_CONTROLLERS)) * C_CONTROLLERS + k->id;
+		struct prqd_bond *b = k->b[p];
+		unsigned op = xorshift(&k->seed) % 10;
+		int rc;
+		if (c->dev_ops && k->id == 0 && xorshift(&k->seed) % 20 == 0) {
+			unsigned dop = xorshift(&k->seed) % 3;
+			rc = dop == 0 ? prqd_dev_stop(c->dev, xorshift(&k->seed) % 2)
+			     : dop == 1 ? prqd_dev_drain(c->dev, xorshift(&k->seed) % 2, 0)
+					: prqd_dev_resume(c->dev);
+			/* Other controllers' bonds may be busy, in the wrong state, or being
+			 * unbound (prqd_dev_resume passes on prqd_resume's -ESTALE). */
+			if (rc != 0 && rc != -EBUSY && rc != -EINVAL && rc != -ESTALE)
+				ctl_bad(c, 100 + (int)dop, rc);
+			continue;
+		}
+		if (!b) {
+			rc = prqd_bind(c->dev, p, rec_handler, &c->rec, &k->b[p]);
+			if (rc != 0)
+				ctl_bad(c, 0, rc);
+			continue;
+		}
+		switch (op) {
+		case 0:
+		case 1:
+			rc = prqd_stop(b, xorshift(&k->seed) % 2 ? PRQD_STOP_ABANDON : 0);
+			if (rc != 0)
+				ctl_bad(c, 1, rc);
+			break;
+		case 2:
+		case 3:
+			rc = prqd_drain(b, xorshift(&k->seed) % 2 ? PRQD_DRAIN_ABANDON : 0, 0);
+			if (rc != 0 && !(c->dev_ops && rc == -EBUSY))
+				ctl_bad(c, 2, rc);
+			break;
+		case 4:
+		case 5:
+			rc = prqd_resume(b);
+			if (rc != 0 && rc != -EINVAL)
+				ctl_bad(c, 4, rc);
+			break;
+		default: {
+			unsigned flags = xorshift(&k->seed) % 3 == 0 ? PRQD_UNBIND_FORCE : 0;
+			rc = prqd_unbind(b, flags);
+			if (rc == -EBUSY && c->dev_ops)
+				break;
+			if (rc != 0) {
+				ctl_bad(c, 6, rc);
+				rc = prqd_unbind(b, PRQD_UNBIND_FORCE);
+			}
+			if (rc == 0)
+				k->b[p] = NULL;
+			break;
+		}
+		}
+	}
+	/* Leave every bond bound and ACTIVE or stopped: the main thread unbinds. */
+	return NULL;
+}
+
+static void run_concurrency(bool dev_ops)
+{
+	static struct conc c;
+	memset(&c, 0, sizeof(c));
+	struct tw *cw = &w;
+	c.w = cw;
+	c.dev = dev;
+	c.dev_ops = dev_ops;
+	if (!dev_ops) {
+		/* A device whose allocation covers everything the test can have in flight. */
+		ck_assert_int_eq(prqd_dev_remove(dev), 0);
+		struct prqd_dev_info info = tw_info(RID);
+		info.pri_capacity = 4096;
+		ck_assert_int_eq(prqd_dev_add(cw->iommu, &info, &dev), 0);
+		c.dev = dev;
+	}
+	rec_init(&c.rec, PRQD_RESP_SUCCESS);
+	c.rec.defer_every = 3;
+	c.tags = calloc(C_GROUPS, sizeof(*c.tags));
+	ck_assert_ptr_nonnull(c.tags);
+	/* The fake clock moves only in the draining threads: allow plenty of polls. */
+	cw->tp.step_ns = 1000;
+
+	pthread_t cons, resp, prod, ctl_th[C_CONTROLLERS];
+	static struct ctl ctls[C_CONTROLLERS];
+	memset(ctls, 0, sizeof(ctls));
+	/* Every PASID starts bound, so traffic reaches handlers from the first request. */
+	for (uint32_t p = 0; p < C_PASIDS; p++)
+		ctls[p % C_CONTROLLERS].b[p] = tw_bind(c.dev, p, &c.rec);
+	ck_assert_int_eq(pthread_create(&cons, NULL, consumer_main, &c), 0);
+	ck_assert_int_eq(pthread_create(&resp, NULL, responder_main, &c), 0);
+	ck_assert_int_eq(pthread_create(&prod, NULL, producer_main, &c), 0);
+	for (unsigned i = 0; i < C_CONTROLLERS; i++) {
+		ctls[i].c = &c;
+		ctls[i].id = i;
+		ctls[i].seed = 777 + i * 31;
+		ck_assert_int_eq(pthread_create(&ctl_th[i], NULL, controller_main, &ctls[i]), 0);
+	}
+	for (unsigned i = 0; i < C_CONTROLLERS; i++)
+		pthread_join(ctl_th[i], NULL);
+	pthread_join(prod, NULL);
+	/* Let the consumer empty the queue while bonds are still bound. */
+	while (tq_pending(cw->t))
+		sched_yield();
+	atomic_store(&c.stop_consumer, true);
+	pthread_join(cons, NULL);
+	/* Unbind everything (answering held groups is the unbind's job), then stop answering. */
+	for (unsigned i = 0; i < C_CONTROLLERS; i++)
+		for (unsigned p = 0; p < C_PASIDS; p++)
+			if (ctls[i].b[p])
+				ck_assert_int_eq(prqd_unbind(ctls[i].b[p], PRQD_UNBIND_FORCE), 0);
+	atomic_store(&c.stop_responder, true);
+	pthread_join(resp, NULL);
+
+	ck_assert_msg(atomic_load(&c.ctl_unexpected) == 0,
+		      "%u unexpected results from control calls (last: op %d rc %d)",
+		      atomic_load(&c.ctl_unexpected), c.ctl_last_bad_op, c.ctl_last_bad_rc);
+	ck_assert_uint_eq(atomic_load(&c.resp_stale), 0);
+	ck_assert_uint_eq(atomic_load(&c.resp_other), 0);
+
+	/* Every group pushed got exactly one response; nothing else was answered. */
+	unsigned ntags = atomic_load(&c.ntags);
+	ck_assert_uint_eq(ntags, C_GROUPS);
+	size_t nlog = tl_count(cw->t);
+	uint8_t *seen = calloc(tq_tail(cw->t) + 2, 1);
+	ck_assert_ptr_nonnull(seen);
+	unsigned dup = 0, stray = 0;
+	for (size_t i = 0; i < nlog; i++) {
+		uint64_t tag = tl_get(cw->t, i).r.tag;
+		if (tag == 0 || tag > tq_tail(cw->t)) {
+			stray++;
+			continue;
+		}
+		if (seen[tag]++)
+			dup++;
+	}
+	unsigned missing = 0;
+	for (unsigned i = 0; i < ntags; i++)
+		if (seen[c.tags[i]] != 1 && !missing++)
+			fprintf(stderr, "tag %llu answered %u times\n", (unsigned long long)c.tags[i],
+				seen[c.tags[i]]);
+	ck_assert_msg(dup == 0 && stray == 0 && missing == 0,
+		      "%u duplicate, %u stray, %u missing or duplicated responses of %u groups",
+		      dup, stray, missing, ntags);
+	ck_assert_uint_eq(nlog, ntags);
+	free(seen);
+
+	struct prqd_stats s = tw_stats(cw);
+	uint64_t by = 0;
+	for (unsigned i = 0; i < PRQD_NR_RESPONDERS; i++)
+		by += s.by[i];
+	ck_assert_uint_eq(by, nlog);
+	ck_assert_uint_eq(s.by[PRQD_BY_LOCAL], 0);
+	/* Groups the pool could not hold are answered without being a group (pool_exhausted);
+	 * with the large pool of the first run there are none. */
+	ck_assert_uint_le(s.groups, ntags);
+	if (!dev_ops) {
+		ck_assert_uint_eq(s.pool_exhausted, 0);
+		ck_assert_uint_eq(s.groups, ntags);
+	}
+	ck_assert_uint_ge(s.late_responses, atomic_load(&c.resp_already));
+	ck_assert_uint_eq(cw->t->inflight, 0);
+	fprintf(stderr,
+		"concurrency%s: %u groups, %llu delivered, %llu drains, %llu by stop, %llu "
+		"abandoned, %u late, %llu stale groups, %llu pool exhausted\n",
+		dev_ops ? " (device-wide ops)" : "", ntags, (unsigned long long)s.delivered,
+		(unsigned long long)s.drains, (unsigned long long)s.by[PRQD_BY_STOP],
+		(unsigned long long)s.by[PRQD_BY_ABANDON], atomic_load(&c.resp_already),
+		(unsigned long long)s.stale_groups, (unsigned long long)s.pool_exhausted);
+	free(c.tags);
+	rec_fini(&c.rec);
+}
+
+START_TEST(concurrency)
+{
+	run_concurrency(false);
+}
+END_TEST
+
+START_TEST(concurrency_device_ops)
+{
+	run_concurrency(true);
+}
+END_TEST
+
+static Suite *state_suite(void)
+{
+	Suite *s = suite_create("state");
+	TCase *tc = tcase_create("machine");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, stop_drain_resume);
+	tcase_add_test(tc, drain_from_active_rid_only);
+	tcase_add_test(tc, drain_consumes_to_mark);
+	tcase_add_test(tc, drain_timeout_keeps_step);
+	tcase_add_test(tc, drain_eio);
+	tcase_add_test(tc, drain_unsupported);
+	tcase_add_test(tc, drain_waits_for_held);
+	tcase_add_test(tc, stop_abandon);
+	tcase_add_test(tc, drain_abandon);
+	tcase_add_test(tc, handler_stops_own_bond);
+	tcase_add_test(tc, other_calls_during_drain);
+	tcase_add_test(tc, overflow_during_drain);
+	tcase_add_test(tc, overflow_pending_at_drain);
+	tcase_add_test(tc, unbind_stop_marker_waits);
+	tcase_add_test(tc, unbind_stop_marker_already_seen);
+	tcase_add_test(tc, unbind_stop_marker_timeout);
+	tcase_add_test(tc, marker_forgotten_on_resume);
+	tcase_add_test(tc, unbind_force_never_draining);
+	tcase_add_test(tc, orphan_at_close);
+	tcase_add_test(tc, orphan_after_dev_remove);
+	tcase_add_test(tc, unbind_no_drain);
+	tcase_add_test(tc, rebind_generation);
+	tcase_add_test(tc, device_wide);
+	tcase_add_test(tc, device_drain_timeout_and_abandon);
+	tcase_add_test(tc, stale_step_not_reused_after_resume);
+	tcase_add_test(tc, stale_device_step_not_reused);
+	tcase_add_test(tc, bind_during_device_drain);
+	tcase_add_test(tc, no_locks_cycle);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrency");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, concurrency);
+	tcase_add_test(tc, concurrency_device_ops);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(state_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
