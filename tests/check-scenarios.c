@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every scenario in examples/scenarios runs under the simulator's checker and must pass;
+ * malformed scenario text is refused with file and line; and the checker itself must catch
+ * a driver that lies to the library (a test that cannot fail proves nothing).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/sim/scenario.h"
+
+static const char *scenario_dir(void)
+{
+	static char dir[1024];
+	const char *src = getenv("top_srcdir");
+	if (!src)
+		src = getenv("srcdir");
+	snprintf(dir, sizeof(dir), "%s/examples/scenarios", src ? src : ".");
+	return dir;
+}
+
+static int run_file(const char *path, struct scn_result *res)
+{
+	struct scn *s;
+	char err[512];
+	int rc = scn_load_file(path, &s, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s: %s", path, err);
+	struct scn_run_opts opts = { 0 };
+	rc = scn_run(s, &opts, res);
+	scn_free(s);
+	return rc;
+}
+
+/* The nine scenarios the project promises, each passing with expectations checked. */
+static const char *const required[] = {
+	"plain-faults.scn",	    "teardown-no-marker.scn", "teardown-stop-marker.scn",
+	"overflow-during-drain.scn", "atc-never-answers.scn",  "surprise-removal.scn",
+	"flr.scn",		    "handler-failure.scn",    "deferred-vs-unbind.scn",
+};
+
+START_TEST(every_required_scenario_passes)
+{
+	char path[2048];
+	snprintf(path, sizeof(path), "%s/%s", scenario_dir(), required[_i]);
+	struct scn_result res;
+	int rc = run_file(path, &res);
+	ck_assert_msg(rc == 0, "%s: %s", path, res.error);
+	if (!scn_result_passed(&res))
+		scn_result_print(stderr, &res);
+	ck_assert_uint_eq(res.violations, 0);
+	ck_assert_uint_eq(res.expectations_failed, 0);
+	/* a scenario without its own expectations would pass vacuously */
+	ck_assert_uint_ge(res.expectations, 3);
+	ck_assert_uint_eq(res.alloc.live, 0);
+	ck_assert(res.finish.idle);
+}
+END_TEST
+
+/* Every .scn in the folder, also ones added later, passes. */
+START_TEST(every_file_in_folder_passes)
+{
+	DIR *d = opendir(scenario_dir());
+	ck_assert_msg(d != NULL, "cannot open %s", scenario_dir());
+	unsigned n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".scn") != 0)
+			continue;
+		char path[2048];
+		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), e->d_name);
+		struct scn_result res;
+		ck_assert_int_eq(run_file(path, &res), 0);
+		ck_assert_msg(scn_result_passed(&res), "%s failed", e->d_name);
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, (int)(sizeof(required) / sizeof(required[0])));
+}
+END_TEST
+
+/* Same scenario, same seed: byte-identical summary. */
+START_TEST(runs_are_deterministic)
+{
+	char path[2048];
+	snprintf(path, sizeof(path), "%s/overflow-during-drain.scn", scenario_dir());
+	char *out[2];
+	size_t len[2];
+	for (int i = 0; i < 2; i++) {
+		struct scn_result res;
+		ck_assert_int_eq(run_file(path, &res), 0);
+		FILE *f = open_memstream(&out[i], &len[i]);
+		scn_result_print(f, &res);
+		fclose(f);
+	}
+	ck_assert_uint_eq(len[0], len[1]);
+	ck_assert_int_eq(memcmp(out[0], out[1], len[0]), 0);
+	free(out[0]);
+	free(out[1]);
+}
+END_TEST
+
+/* Parse @text; expect failure with an error that starts with "bad.scn:<line>:". */
+static void expect_parse_error(const char *text, size_t len, unsigned line, const char *needle)
+{
+	struct scn *s = NULL;
+	char err[512] = "";
+	int rc = scn_parse(text, len, "bad.scn", &s, err, sizeof(err));
+	ck_assert_msg(rc < 0, "accepted: %.*s", (int)len, text);
+	ck_assert_ptr_null(s);
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "bad.scn:%u:", line);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error '%s' lacks '%s'", err,
+		      prefix);
+	if (needle)
+		ck_assert_msg(strstr(err, needle) != NULL, "error '%s' lacks '%s'", err, needle);
+}
+
+#define HEAD "device d rid=0x100 capacity=8\n"
+
+START_TEST(malformed_scenarios_name_file_and_line)
+{
+	static const char bad_pasid[] = HEAD "bind b d pasid=x handler=success\n";
+	expect_parse_error(bad_pasid, sizeof(bad_pasid) - 1, 2, "pasid");
+	static const char unknown_directive[] = HEAD "frobnicate d\n";
+	expect_parse_error(unknown_directive, sizeof(unknown_directive) - 1, 2, "frobnicate");
+	static const char unknown_name[] = HEAD "bind b nosuch pasid=1 handler=success\n";
+	expect_parse_error(unknown_name, sizeof(unknown_name) - 1, 2, "nosuch");
+	static const char duplicate[] = HEAD "device d rid=0x200 capacity=8\n";
+	expect_parse_error(duplicate, sizeof(duplicate) - 1, 2, NULL);
+	static const char bad_time[] = HEAD "bind b d pasid=1 handler=success\nat 5 stop b\n";
+	expect_parse_error(bad_time, sizeof(bad_time) - 1, 3, NULL);
+	static const char out_of_range[] = "device d rid=0x100 capacity=8 pasid-width=99\n";
+	expect_parse_error(out_of_range, sizeof(out_of_range) - 1, 1, NULL);
+	static const char bad_key[] = HEAD "expect stats.nosuch == 1\n";
+	expect_parse_error(bad_key, sizeof(bad_key) - 1, 2, "stats.nosuch");
+	/* bytes a fuzzer would send: NUL in the middle, no newline at the end */
+	static const char nul[] = HEAD "bind b d pasid=1\0 handler=success";
+	expect_parse_error(nul, sizeof(nul) - 1, 2, NULL);
+}
+END_TEST
+
+START_TEST(long_line_and_garbage_are_errors_not_crashes)
+{
+	size_t n = 100000;
+	char *text = malloc(n);
+	memset(text, 'a', n);
+	expect_parse_error(text, n, 1, NULL);
+	for (size_t i = 0; i < n; i++)
+		text[i] = (char)(i * 131 + 7);
+	struct scn *s = NULL;
+	char err[256];
+	ck_assert_int_lt(scn_parse(text, n, "bad.scn", &s, err, sizeof(err)), 0);
+	free(text);
+}
+END_TEST
+
+START_TEST(missing_file_is_an_error)
+{
+	struct scn *s = NULL;
+	char err[256] = "";
+	ck_assert_int_lt(scn_load_file("/nonexistent/x.scn", &s, err, sizeof(err)), 0);
+	ck_assert_ptr_null(s);
+	ck_assert(strstr(err, "/nonexistent/x.scn") != NULL);
+}
+END_TEST
+
+/*
+ * The checker must fail a run when the driver lies: here it unbinds with no-drain (asserting
+ * the device stopped) while the device is still faulting on the PASID and then rebinds it.
+ * Requests of the old use then reach the new generation or are left in flight.
+ */
+START_TEST(checker_catches_a_lying_driver)
+{
+	static const char text[] = "seed 4\n"
+				   "device d rid=0x100 capacity=32\n"
+				   "bind b d pasid=7 handler=success\n"
+				   "at 0 fault b pages=1 count=200 every=100ns\n"
+				   "at 3us unbind b no-drain expect=any\n"
+				   "at 3us bind b\n";
+	struct scn *s;
+	char err[256];
+	int rc = scn_parse(text, sizeof(text) - 1, "liar.scn", &s, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	struct scn_run_opts opts = { 0 };
+	struct scn_result res;
+	ck_assert_int_eq(scn_run(s, &opts, &res), 0);
+	scn_free(s);
+	ck_assert_msg(res.violations > 0, "checker saw nothing wrong");
+	ck_assert(!scn_result_passed(&res));
+}
+END_TEST
+
+static Suite *scenario_suite(void)
+{
+	Suite *s = suite_create("scenarios");
+	TCase *tc = tcase_create("files");
+	tcase_add_loop_test(tc, every_required_scenario_passes, 0, (int)(sizeof(required) / sizeof(required[0])));
+	tcase_add_test(tc, every_file_in_folder_passes);
+	tcase_add_test(tc, runs_are_deterministic);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("parser");
+	tcase_add_test(tc, malformed_scenarios_name_file_and_line);
+	tcase_add_test(tc, long_line_and_garbage_are_errors_not_crashes);
+	tcase_add_test(tc, missing_file_is_an_error);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("checker");
+	tcase_add_test(tc, checker_catches_a_lying_driver);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(scenario_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
