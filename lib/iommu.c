@@ -53,7 +53,14 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 			     const struct prqd_platform *platform, struct prqd_iommu **out)
 {
 	struct prqd_plat plat;
-	int rc = prqd__plat_fill(&plat, platform ? platform : &ctx->plat.p);
+	int rc = 0;
+	if (platform)
+		rc = prqd__plat_fill(&plat, platform);
+	else
+		/* The context's table is filled already: filling it again would take its
+		 * default lock callbacks for the embedder's, giving a lockless platform no-op
+		 * locks (has_locks) and a dummy allocation per lock. */
+		plat = ctx->plat;
 	if (rc < 0)
 		return rc;
 	struct prqd_iommu *iommu = prqd__plat_alloc(&plat, sizeof(*iommu));
