@@ -70,7 +70,12 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 	iommu->plat = plat;
 	iommu->be = be;
 	prqd__backend_fill_ops(&iommu->ops, &be->ops);
-	iommu->drain_op_size = sizeof(struct prqd_hw_drain) + be->drain_priv_size;
+	/* A drain step's allocation ends with its orphan-tracking record (orphan_of()), so
+	 * handing a step to the IOMMU's tracking never needs memory. */
+	size_t op_size = sizeof(struct prqd_hw_drain) + be->drain_priv_size;
+	size_t align = _Alignof(struct prqd_orphan_drain);
+	op_size = (op_size + align - 1) / align * align;
+	iommu->drain_op_size = op_size + sizeof(struct prqd_orphan_drain);
 
 	rc = -PRQD_ENOMEM;
 	iommu->params = prqd__plat_alloc(&plat, ctx->nparams * sizeof(uint64_t));
@@ -126,8 +131,7 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 		struct prqd_orphan_drain *o = iommu->orphans;
 		iommu->orphans = o->next;
 		iommu->ops.drain_release(iommu->priv, o->op);
-		prqd__plat_free(&iommu->plat, o->op, o->size);
-		prqd__plat_free(&iommu->plat, o, sizeof(*o));
+		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
 	iommu->ops.fini(iommu, iommu->priv);
 	iommu_free(iommu);
@@ -250,20 +254,22 @@ int prqd__consume_some(struct prqd_iommu *iommu)
 	return n;
 }
 
+/* The tracking record at the end of a step's allocation (see drain_op_size). */
+static struct prqd_orphan_drain *orphan_of(const struct prqd_iommu *iommu,
+					   struct prqd_hw_drain *op)
+{
+	return (struct prqd_orphan_drain *)(void *)((unsigned char *)op + iommu->drain_op_size -
+						    sizeof(struct prqd_orphan_drain));
+}
+
 void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op)
 {
 	if (iommu->ops.drain_release(iommu->priv, op) == 0) {
 		prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
 		return;
 	}
-	struct prqd_orphan_drain *o = prqd__plat_alloc(&iommu->plat, sizeof(*o));
-	if (!o) {
-		/* Keeping the step is what matters: leaking it beats freeing memory the hardware
-		 * may still write. Counted as an error and left to the backend's fini. */
-		prqd_err(iommu->ctx, "no memory to track an abandoned drain step");
-		prqd_stat_inc(iommu, drain_errors);
-		return;
-	}
+	/* Kept until the hardware lets go: no allocation here, so it can't fail. */
+	struct prqd_orphan_drain *o = orphan_of(iommu, op);
 	o->op = op;
 	o->size = iommu->drain_op_size;
 	prqd__lock(&iommu->plat, iommu->orphan_lock);
@@ -282,8 +288,7 @@ void prqd__poll_orphans(struct prqd_iommu *iommu)
 		int rc = iommu->ops.drain_poll(iommu->priv, o->op);
 		if (rc != -PRQD_EINPROGRESS || iommu->ops.drain_release(iommu->priv, o->op) == 0) {
 			*pp = o->next;
-			prqd__plat_free(&iommu->plat, o->op, o->size);
-			prqd__plat_free(&iommu->plat, o, sizeof(*o));
+			prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 		} else {
 			pp = &o->next;
 		}
