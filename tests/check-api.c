@@ -314,6 +314,39 @@ START_TEST(params_snapshot_at_open)
 }
 END_TEST
 
+/* An IOMMU opened with its own platform allocates (and locks) through it, not the ctx's. */
+START_TEST(iommu_own_platform)
+{
+	tw_setup(&w, TW_NO_OPEN);
+	rec_init(&rec, PRQD_RESP_SUCCESS);
+	struct test_platform tp2;
+	tp_init(&tp2, 0);
+	uint64_t ctx_allocs = w.tp.allocs;
+	struct prqd_iommu *iommu = NULL;
+	ck_assert_int_eq(prqd__iommu_open_backend(w.ctx, &test_backend, &tp2.p, &iommu), 0);
+	ck_assert_ptr_eq(prqd_iommu_platform(iommu)->user, &tp2);
+	struct prqd_dev_info info = tw_info(RID);
+	struct prqd_dev *dev = NULL;
+	ck_assert_int_eq(prqd_dev_add(iommu, &info, &dev), 0);
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	struct test_iommu *t = tb_of(iommu);
+	tq_group(t, RID, 3, 1, 2, 0x1000);
+	ck_assert_int_eq(prqd_iommu_process(iommu, 0), 2);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.tp.allocs, ctx_allocs);
+	ck_assert_uint_gt(tp2.allocs, 6);
+	ck_assert_uint_gt(atomic_load(&tp2.relax_calls) + 1, 0);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	ck_assert_int_eq(prqd_iommu_close(iommu), 0);
+	ck_assert_uint_eq(tp2.live, 0);
+	ck_assert_uint_eq(tp2.bad_frees, 0);
+	tp_fini(&tp2);
+	tw_teardown(&w);
+	rec_fini(&rec);
+}
+END_TEST
+
 /* ---- backends and the environment ---- */
 
 START_TEST(backend_listing)
@@ -597,6 +630,20 @@ START_TEST(dev_add_errors)
 	/* The RID can be added again. */
 	d1 = tw_dev(&w, RID);
 	ck_assert_int_eq(prqd_dev_remove(d1), 0);
+	/* Pool sizing: the allocation (0 or above the capacity: the capacity), capped by
+	 * core.pool_max, plus core.pool_slack. */
+	struct {
+		uint32_t cap, alloc, pool;
+	} pools[] = { { 64, 0, 64 + 64 }, { 64, 8, 8 + 64 }, { 64, 100, 64 + 64 },
+		      { 100000, 0, 4096 + 64 } };
+	for (unsigned i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
+		info = tw_info(0x0700);
+		info.pri_capacity = pools[i].cap;
+		info.pri_alloc = pools[i].alloc;
+		ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &dev), 0);
+		ck_assert_uint_eq(dev->pool_size, pools[i].pool);
+		ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	}
 	/* Limits that are valid. */
 	info = tw_info(0xffff);
 	info.pasid_width = 0;
@@ -659,6 +706,47 @@ START_TEST(bind_errors)
 	ck_assert_int_eq(prqd_unbind(npr, 0), 0);
 	ck_assert_int_eq(prqd_dev_remove(dev), 0);
 	ck_assert_int_eq(prqd_dev_remove(np), 0);
+}
+END_TEST
+
+/* Many bonds: several bond slabs and PASID-table leaves; handles are not reused at once. */
+START_TEST(many_bonds)
+{
+	struct prqd_dev *dev = tw_dev(&w, RID);
+	enum { N = 300 };
+	static struct prqd_bond *b[N];
+	for (unsigned i = 0; i < N; i++) {
+		b[i] = tw_bind(dev, i * 3001 % (1u << 20), &rec);
+		for (unsigned j = 0; j < i; j++)
+			ck_assert_ptr_ne(b[i], b[j]);
+	}
+	for (unsigned i = 0; i < N; i++)
+		tq_group(w.t, RID, i * 3001 % (1u << 20), (uint16_t)(i % 512), 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, N);
+	for (unsigned i = 0; i < N; i++)
+		ck_assert_ptr_eq(rec.groups[i].bond, b[i]);
+	ck_assert_uint_eq(dev->table.nleaves, 300); /* every PASID here has a leaf of its own */
+	/* Unbind half and bind them again. Freed slots are reused last-freed-last (FIFO), after
+	 * the 20 never-used slots of the last slab of 64: a dead handle stays dead as long as
+	 * possible. */
+	static struct prqd_bond *old[N];
+	for (unsigned i = 0; i < N; i += 2) {
+		ck_assert_int_eq(prqd_unbind(b[i], 0), 0);
+		old[i] = b[i];
+	}
+	for (unsigned i = 0, r = 0; i < N; i += 2, r++) {
+		b[i] = tw_bind(dev, i * 3001 % (1u << 20), &rec);
+		if (r < 20) {
+			for (unsigned k = 0; k < N; k += 2)
+				ck_assert_ptr_ne(b[i], old[k]);
+		} else {
+			ck_assert_ptr_eq(b[i], old[2 * (r - 20)]);
+		}
+	}
+	ck_assert_int_eq(prqd_dev_unbind_all(dev, 0), 0);
+	ck_assert_uint_eq(dev->nbonds, 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
 }
 END_TEST
 
@@ -812,6 +900,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, ctx_refcount);
 	tcase_add_test(tc, params);
 	tcase_add_test(tc, params_snapshot_at_open);
+	tcase_add_test(tc, iommu_own_platform);
 	tcase_add_test(tc, backend_listing);
 	tcase_add_test(tc, iommu_open_errors);
 	tcase_add_test(tc, env_backend);
@@ -826,6 +915,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, stats_size);
 	tcase_add_test(tc, dev_add_errors);
 	tcase_add_test(tc, bind_errors);
+	tcase_add_test(tc, many_bonds);
 	tcase_add_test(tc, flags_and_states);
 	tcase_add_test(tc, unbind_no_drain_busy);
 	tcase_add_test(tc, respond_rules);

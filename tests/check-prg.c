@@ -466,6 +466,37 @@ START_TEST(overflow_discards_partials)
 }
 END_TEST
 
+/* A refused acknowledge (the queue filled again meanwhile) discards nothing; the next
+ * consumer call acknowledges. */
+START_TEST(overflow_ack_refused)
+{
+	tw_bind(dev, 1, &rec);
+	tq_push(w.t, rq(RID, 1, 1, false, 0x1000));
+	tq_raise_overflow(w.t);
+	w.t->ack_refuse = 1;
+	tw_process(&w);
+	ck_assert(w.t->overflow);
+	ck_assert_uint_eq(w.t->overflow_ack_refused, 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.overflows, 0);
+	ck_assert_uint_eq(s.partial_discarded, 0);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 0), 0);
+	ck_assert(!w.t->overflow);
+	s = tw_stats(&w);
+	ck_assert_uint_eq(s.overflows, 1);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	/* With a budget that ends exactly at the last entry, the overflow waits for a call
+	 * that sees the queue empty. */
+	tq_push(w.t, rq(RID, 1, 2, true, 0x1000));
+	tq_raise_overflow(w.t);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 1), 1);
+	ck_assert(w.t->overflow);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 1), 0);
+	ck_assert(!w.t->overflow);
+	ck_assert_uint_eq(tw_stats(&w).overflows, 2);
+}
+END_TEST
+
 /* Handler bugs: a return value that is not a code is answered Invalid and counted. */
 START_TEST(handler_bad_code)
 {
@@ -588,6 +619,7 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, response_pasid_only_when_required);
 	tcase_add_test(tc, private_data_echoed);
 	tcase_add_test(tc, overflow_discards_partials);
+	tcase_add_test(tc, overflow_ack_refused);
 	tcase_add_test(tc, handler_bad_code);
 	tcase_add_test(tc, handler_responds_inside);
 	tcase_add_test(tc, respond_failure_local);

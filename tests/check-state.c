@@ -168,6 +168,9 @@ START_TEST(stop_drain_resume)
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_START), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_DONE), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_END), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_RESPONSE), tl_count(w.t));
+	ck_assert_uint_eq(trace_count(PRQD_TR_GROUP_DELIVER), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_REQUEST), 5);
 
 	ck_assert_int_eq(prqd_unbind(b, 0), 0);
 	ck_assert_str_eq(transitions(7), "none>active active>stopping stopping>draining "
@@ -421,6 +424,12 @@ START_TEST(stop_abandon)
 	ck_assert_uint_eq(s.late_responses, 2);
 	ck_assert_uint_eq(s.responses[PRQD_RESP_FAILURE], 0);
 	ck_assert_uint_eq(trace_count(PRQD_TR_LATE_RESPONSE), 2);
+	ck_assert_uint_eq(trace_count(PRQD_TR_RESPONSE), 2);
+	for (unsigned i = 0; i < tr.n; i++)
+		if (tr.ev[i].type == PRQD_TR_RESPONSE) {
+			ck_assert_uint_eq(tr.ev[i].responder, PRQD_BY_ABANDON);
+			ck_assert_uint_eq(tr.ev[i].code, PRQD_RESP_INVALID);
+		}
 	/* The handle is released after the late answer. */
 	ck_assert_int_eq(prqd_respond(g1, PRQD_RESP_SUCCESS), -ESTALE);
 	ck_assert_uint_eq(tw_stats(&w).late_responses, 2);
@@ -589,6 +598,92 @@ START_TEST(overflow_pending_at_drain)
 	ck_assert_uint_eq(tw_stats(&w).drain_repeats, 1);
 	ck_assert_uint_eq(w.t->drain_starts, 2);
 	ck_assert_uint_eq(tl_count(w.t), 1);
+}
+END_TEST
+
+/* The acknowledge is refused a few times during a drain: it keeps trying, then repeats. */
+START_TEST(overflow_ack_refused_during_drain)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	tq_raise_overflow(w.t);
+	w.t->ack_refuse = 3;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->overflow_ack_refused, 3);
+	ck_assert_uint_eq(w.t->overflow_acks, 1);
+	ck_assert_uint_eq(tw_stats(&w).drain_repeats, 1);
+}
+END_TEST
+
+/* Several batches before the mark (core.fetch_batch 1). */
+START_TEST(drain_many_batches)
+{
+	struct tw w2;
+	struct rec r2;
+	tw_setup(&w2, TW_NO_OPEN);
+	ck_assert_int_eq(prqd_ctx_set_param(w2.ctx, "core.fetch_batch", "1"), 0);
+	tw_open(&w2);
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+	struct prqd_bond *b = tw_bind(d, 1, &r2);
+	tw_bind(d, 2, &r2);
+	for (unsigned i = 0; i < 50; i++)
+		tq_group(w2.t, RID, 1 + i % 2, (uint16_t)i, 2, 0x1000);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(tq_pending(w2.t), 0);
+	ck_assert_uint_eq(tl_count(w2.t), 50);
+	ck_assert_uint_eq(r2.calls, 25);
+	ck_assert_uint_eq(w2.t->fetch_calls, 100); /* one request per fetch, none past the mark */
+	ck_assert_int_eq(prqd_dev_unbind_all(d, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+/* The queue cannot be read: the drain fails with the backend's error, the bond stays
+ * STOPPING; prqd_iommu_process reports it too. */
+START_TEST(drain_fetch_error)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	w.t->fetch_err = -EIO;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), -EIO);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_iommu_process(w.iommu, 0), -EIO);
+	ck_assert_uint_eq(tw_stats(&w).drain_errors, 1);
+	w.t->fetch_err = 0;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+}
+END_TEST
+
+/* Gating is an optimisation: a backend error there changes nothing but a warning. */
+static unsigned warnings;
+static void count_log(void *user, int prio, const char *file, int line, const char *fn,
+		      const char *msg)
+{
+	if (prio == PRQD_LOG_WARNING)
+		warnings++;
+}
+
+START_TEST(gate_error_ignored)
+{
+	prqd_ctx_set_log_fn(w.ctx, count_log, NULL);
+	prqd_ctx_set_log_priority(w.ctx, PRQD_LOG_WARNING);
+	w.t->gate_err = -EIO;
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	ck_assert_int_eq(prqd_stop(b, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_resume(b), 0);
+	ck_assert_uint_eq(warnings, 3);
+	/* -EOPNOTSUPP (no gating in this hardware) is not even worth a warning. */
+	w.t->gate_err = -EOPNOTSUPP;
+	ck_assert_int_eq(prqd_stop(b, 0), 0);
+	ck_assert_uint_eq(warnings, 3);
+	w.t->gate_err = 0;
+	prqd_ctx_set_log_fn(w.ctx, NULL, NULL);
 }
 END_TEST
 
@@ -1362,6 +1457,10 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, other_calls_during_drain);
 	tcase_add_test(tc, overflow_during_drain);
 	tcase_add_test(tc, overflow_pending_at_drain);
+	tcase_add_test(tc, overflow_ack_refused_during_drain);
+	tcase_add_test(tc, drain_many_batches);
+	tcase_add_test(tc, drain_fetch_error);
+	tcase_add_test(tc, gate_error_ignored);
 	tcase_add_test(tc, unbind_stop_marker_waits);
 	tcase_add_test(tc, unbind_stop_marker_already_seen);
 	tcase_add_test(tc, unbind_stop_marker_timeout);

@@ -395,7 +395,9 @@ static int tb_overflow_ack(void *priv)
 	struct test_iommu *t = priv;
 	pthread_mutex_lock(&t->mu);
 	int rc = 0;
-	if (t->head != t->tail) {
+	if (t->head != t->tail || t->ack_refuse) {
+		if (t->ack_refuse)
+			t->ack_refuse--;
 		t->overflow_ack_refused++;
 		rc = -EBUSY;
 	} else {

@@ -126,6 +126,7 @@ struct test_iommu {
 	uint64_t dropped;     /* pushes lost to a full queue */
 	uint64_t dropped_last; /* of those, Last requests (auto-answered by "hardware") */
 	unsigned overflow_acks, overflow_ack_refused;
+	unsigned ack_refuse;  /* refuse this many more acknowledges (-EBUSY) even when empty */
 	int fetch_err;        /* fetch returns this when non-zero */
 	uint64_t fetched;
 	unsigned fetch_calls;
