@@ -249,7 +249,8 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	trace_drain(&run, PRQD_TR_DRAIN_BEGIN, 0, 0);
 
 	int rc = 0;
-	if (bond && (flags & PRQD__DRAIN_WAIT_MARKER))
+	/* A Stop Marker carries a PASID (PCIe): a RID-only bond never sees one. */
+	if (bond && bond->pasid != PRQD_NO_PASID && (flags & PRQD__DRAIN_WAIT_MARKER))
 		rc = wait_marker(&run);
 	if (rc == 0)
 		rc = hw_rounds(&run);
