@@ -755,6 +755,23 @@ START_TEST(unbind_stop_marker_timeout)
 }
 END_TEST
 
+/* Stop markers carry a PASID: a RID-only bond can never see one, so the flag can't make
+ * its unbind wait (prqd_dev_unbind_all(dev, STOP_MARKER) covers RID-only bonds too). */
+START_TEST(unbind_stop_marker_rid_only)
+{
+	struct prqd_bond *br = tw_bind(dev, PRQD_NO_PASID, &rec);
+	struct prqd_bond *bp = tw_bind(dev, 4, &rec);
+	tq_push(w.t, rq_marker(RID, 4, 0));
+	uint64_t relax = w.tp.relax_calls;
+	int rc = prqd_dev_unbind_all(dev, PRQD_UNBIND_STOP_MARKER);
+	ck_assert_msg(rc == 0, "prqd_dev_unbind_all(STOP_MARKER) with a RID-only bond: %d", rc);
+	ck_assert_int_eq(prqd_bond_state(br), PRQD_BOND_FREED);
+	ck_assert_int_eq(prqd_bond_state(bp), PRQD_BOND_FREED);
+	ck_assert_uint_eq(w.t->drain_starts, 2); /* the drain itself is still done */
+	ck_assert_uint_lt(w.tp.relax_calls - relax, 10);
+}
+END_TEST
+
 /* A marker is remembered until resume: it does not satisfy the next stop episode. */
 START_TEST(marker_forgotten_on_resume)
 {
@@ -1464,6 +1481,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, unbind_stop_marker_waits);
 	tcase_add_test(tc, unbind_stop_marker_already_seen);
 	tcase_add_test(tc, unbind_stop_marker_timeout);
+	tcase_add_test(tc, unbind_stop_marker_rid_only);
 	tcase_add_test(tc, marker_forgotten_on_resume);
 	tcase_add_test(tc, unbind_force_never_draining);
 	tcase_add_test(tc, orphan_at_close);
