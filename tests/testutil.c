@@ -263,10 +263,21 @@ static int tb_gate(void *priv, void *dev_priv, uint32_t pasid, bool enable)
 {
 	struct test_iommu *t = priv;
 	struct test_dev *d = dev_priv;
+	if (t->gate_hook && !t->in_gate_hook) {
+		t->in_gate_hook = true;
+		t->gate_hook(t, pasid, enable, t->gate_hook_arg);
+		t->in_gate_hook = false;
+	}
 	pthread_mutex_lock(&t->mu);
 	int rc = t->gate_err;
 	if (t->ngates < TB_MAX_GATES)
-		t->gates[t->ngates++] = (struct test_gate){ d ? d->rid : 0xffff, pasid, enable };
+		t->gates[t->ngates] = (struct test_gate){ d ? d->rid : 0xffff, pasid, enable };
+	t->ngates++;
+	if (d && t->nattach_rids && d->rid == t->attach_rids[0]) {
+		unsigned slot = pasid == PRQD_NO_PASID ? TB_GATE_RID : pasid;
+		if (slot <= TB_GATE_RID)
+			t->gate_last[slot] = enable ? 1 : 2;
+	}
 	pthread_mutex_unlock(&t->mu);
 	return rc;
 }
@@ -526,7 +537,7 @@ unsigned tg_count(struct test_iommu *t, uint32_t pasid, bool enable)
 {
 	unsigned n = 0;
 	pthread_mutex_lock(&t->mu);
-	for (unsigned i = 0; i < t->ngates; i++)
+	for (unsigned i = 0; i < t->ngates && i < TB_MAX_GATES; i++)
 		n += t->gates[i].pasid == pasid && t->gates[i].enable == enable;
 	pthread_mutex_unlock(&t->mu);
 	return n;

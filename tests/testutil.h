@@ -78,6 +78,7 @@ void tp_set_hook(struct test_platform *tp, void (*hook)(void *arg), void *arg);
 #define TQ_CAP 16384u    /* ring size; `limit` models a smaller hardware queue */
 #define TB_MAX_GATES 1024u
 #define TB_MAX_DEVS 64u
+#define TB_GATE_RID 4096u /* gate_last[] slot of RID-only requests */
 
 enum td_mode {
 	TD_COMPLETE = 0, /* drain_poll completes after `drain_polls` polls (0 = at the first) */
@@ -163,8 +164,17 @@ struct test_iommu {
 
 	/* gating */
 	struct test_gate gates[TB_MAX_GATES];
-	unsigned ngates;
+	unsigned ngates;         /* calls; the first TB_MAX_GATES are in gates[] */
+	/* The last gate call per PASID of the first device attached (index TB_GATE_RID for
+	 * RID-only): 0 none yet, 1 enabled, 2 disabled. */
+	uint8_t gate_last[TB_GATE_RID + 1];
 	int gate_err;        /* gate returns this when non-zero (default: real gating) */
+	/* Called (without the backend lock, not nested) at every gate call before it is
+	 * recorded: models another thread running between the core's decision and the
+	 * hardware write. */
+	void (*gate_hook)(struct test_iommu *t, uint32_t pasid, bool enable, void *arg);
+	void *gate_hook_arg;
+	bool in_gate_hook;
 
 	unsigned fini_calls;
 };
