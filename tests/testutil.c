@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -263,6 +264,10 @@ static int tb_gate(void *priv, void *dev_priv, uint32_t pasid, bool enable)
 {
 	struct test_iommu *t = priv;
 	struct test_dev *d = dev_priv;
+	if (d && atomic_fetch_add(&d->in_gate, 1) != 0)
+		atomic_fetch_add(&t->gate_overlaps, 1);
+	if (d)
+		sched_yield();
 	if (t->gate_hook && !t->in_gate_hook) {
 		t->in_gate_hook = true;
 		t->gate_hook(t, pasid, enable, t->gate_hook_arg);
@@ -278,6 +283,8 @@ static int tb_gate(void *priv, void *dev_priv, uint32_t pasid, bool enable)
 		if (slot <= TB_GATE_RID)
 			t->gate_last[slot] = enable ? 1 : 2;
 	}
+	if (d)
+		atomic_fetch_sub(&d->in_gate, 1);
 	pthread_mutex_unlock(&t->mu);
 	return rc;
 }

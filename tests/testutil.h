@@ -104,6 +104,7 @@ struct test_dev {
 	uint32_t magic;
 	uint16_t rid;
 	struct prqd_dev_info info;
+	atomic_int in_gate; /* gate calls running on this device */
 };
 #define TEST_DEV_MAGIC 0x7e57de11u
 
@@ -175,6 +176,9 @@ struct test_iommu {
 	void (*gate_hook)(struct test_iommu *t, uint32_t pasid, bool enable, void *arg);
 	void *gate_hook_arg;
 	bool in_gate_hook;
+	/* The contract: gate runs with no concurrent call on the same device. Overlapping
+	 * gate calls seen (each call yields the CPU once to make overlaps visible). */
+	atomic_uint gate_overlaps;
 
 	unsigned fini_calls;
 };
