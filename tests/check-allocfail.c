@@ -117,10 +117,11 @@ static void unbind_slot(struct wl *w, unsigned i, unsigned flags)
 }
 
 /* The workload; returns with everything released (or asserts). */
-static void workload(struct wl *w, unsigned tp_flags, uint64_t fail_at)
+static void workload(struct wl *w, unsigned tp_flags, uint64_t fail_at, uint64_t lock_fail_at)
 {
 	memset(w, 0, sizeof(*w));
 	tp_init(&w->tp, tp_flags);
+	w->tp.lock_fail_at = lock_fail_at;
 	rec_init(&w->rec, PRQD_RESP_SUCCESS);
 	w->rec.defer_every = 3;
 	w->fail_at = fail_at;
@@ -135,13 +136,13 @@ static void workload(struct wl *w, unsigned tp_flags, uint64_t fail_at)
 	ck_assert_int_eq(prqd_ctx_set_param(w->ctx, "core.pool_slack", "8"), 0);
 	if (expect(w, "iommu open",
 		   prqd__iommu_open_backend(w->ctx, &test_backend, NULL, &w->iommu), -ENOMEM,
-		   0) < 0)
+		   -EAGAIN, 0) < 0)
 		goto out_ctx;
 	w->t = tb_of(w->iommu);
 
 	struct prqd_dev_info ia = info_of(RID_A, 20), ib = info_of(RID_B, 0);
-	expect(w, "dev_add A", prqd_dev_add(w->iommu, &ia, &w->dev_a), -ENOMEM, 0);
-	expect(w, "dev_add B", prqd_dev_add(w->iommu, &ib, &w->dev_b), -ENOMEM, 0);
+	expect(w, "dev_add A", prqd_dev_add(w->iommu, &ia, &w->dev_a), -ENOMEM, -EAGAIN, 0);
+	expect(w, "dev_add B", prqd_dev_add(w->iommu, &ib, &w->dev_b), -ENOMEM, -EAGAIN, 0);
 	for (unsigned i = 0; i < NBONDS; i++) {
 		struct prqd_dev *d = dev_of(w, i);
 		if (!d)
@@ -246,6 +247,9 @@ out:
 		      (unsigned long long)fail_at, (unsigned long long)w->tp.live);
 	ck_assert_uint_eq(w->tp.bad_frees, 0);
 	ck_assert_uint_eq(w->tp.failed, fail_at ? 1 : 0);
+	ck_assert_uint_eq(w->tp.locks_live, 0);
+	if (lock_fail_at)
+		ck_assert_uint_ge(w->tp.lock_inits, lock_fail_at);
 	rec_fini(&w->rec);
 	tp_fini(&w->tp);
 }
@@ -253,8 +257,9 @@ out:
 static void sweep(unsigned tp_flags)
 {
 	static struct wl w;
-	workload(&w, tp_flags, 0);
+	workload(&w, tp_flags, 0, 0);
 	uint64_t n = w.tp.attempts;
+	uint64_t nlocks = w.tp.lock_inits;
 	unsigned steps = w.steps;
 	/* Sanity: the workload is what it claims to be. */
 	ck_assert_uint_ge(n, 20);
@@ -262,9 +267,13 @@ static void sweep(unsigned tp_flags)
 	fprintf(stderr, "allocfail%s: %llu allocations per run, sweeping\n",
 		tp_flags & TP_NO_LOCKS ? " (no locks)" : "", (unsigned long long)n);
 	for (uint64_t i = 1; i <= n; i++)
-		workload(&w, tp_flags, i);
+		workload(&w, tp_flags, i, 0);
+	/* The platform's lock_init failing, each in turn. */
+	ck_assert_uint_eq(nlocks, tp_flags & TP_NO_LOCKS ? 0 : 4);
+	for (uint64_t i = 1; i <= nlocks; i++)
+		workload(&w, tp_flags, 0, i);
 	/* Deterministic: a clean run allocates the same again. */
-	workload(&w, tp_flags, 0);
+	workload(&w, tp_flags, 0, 0);
 	ck_assert_uint_eq(w.tp.attempts, n);
 }
 
@@ -284,9 +293,9 @@ END_TEST
 START_TEST(no_locks_allocates_less)
 {
 	static struct wl w;
-	workload(&w, 0, 0);
+	workload(&w, 0, 0, 0);
 	uint64_t with = w.tp.attempts;
-	workload(&w, TP_NO_LOCKS, 0);
+	workload(&w, TP_NO_LOCKS, 0, 0);
 	uint64_t without = w.tp.attempts;
 	/* iommu: queue + orphan locks; two devices: one lock each. */
 	ck_assert_uint_eq(with - without, 4);

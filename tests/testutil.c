@@ -101,11 +101,23 @@ static void tp_relax(void *user)
 
 static int tp_lock_init(void *user, void *lock)
 {
+	struct test_platform *tp = user;
+	pthread_mutex_lock(&tp->mu);
+	bool fail = ++tp->lock_inits == tp->lock_fail_at;
+	if (!fail)
+		tp->locks_live++;
+	pthread_mutex_unlock(&tp->mu);
+	if (fail)
+		return -EAGAIN;
 	return -pthread_mutex_init(lock, NULL);
 }
 
 static void tp_lock_destroy(void *user, void *lock)
 {
+	struct test_platform *tp = user;
+	pthread_mutex_lock(&tp->mu);
+	tp->locks_live--;
+	pthread_mutex_unlock(&tp->mu);
 	pthread_mutex_destroy(lock);
 }
 
@@ -716,6 +728,7 @@ void tw_teardown(struct tw *w)
 	ck_assert_ptr_null(prqd_ctx_unref(w->ctx));
 	w->ctx = NULL;
 	ck_assert_uint_eq(w->tp.bad_frees, 0);
+	ck_assert_uint_eq(w->tp.locks_live, 0);
 	ck_assert_msg(w->tp.live == 0, "%llu allocations leaked (%llu bytes)",
 		      (unsigned long long)w->tp.live, (unsigned long long)w->tp.live_bytes);
 	tp_fini(&w->tp);

@@ -50,6 +50,9 @@ struct test_platform {
 	uint64_t failed;     /* allocations refused on purpose */
 	uint64_t bad_frees;  /* free() with a size different from alloc's, or a bad pointer */
 	uint64_t zero_size;  /* alloc(0) calls */
+	uint64_t lock_inits; /* lock_init calls */
+	uint64_t lock_fail_at; /* lock_init call number (1-based) that fails with -EAGAIN */
+	uint64_t locks_live;
 
 	/* fake clock: moves by step_ns per relax() call, never by itself */
 	_Atomic uint64_t now_ns;
