@@ -150,10 +150,13 @@ static int settle_overflow(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
 	for (;;) {
+		/* One batch at a time: other requesters may keep the queue from emptying, and
+		 * the deadline must still hold. */
 		prqd__lock(&iommu->plat, iommu->queue_lock);
 		int pending = iommu->ops.overflow_pending(iommu->priv);
+		int n = 0;
 		if (pending == 1) {
-			prqd__consume_locked(iommu, 0);
+			n = prqd__consume_locked(iommu, iommu->batch_size);
 			pending = iommu->ops.overflow_pending(iommu->priv);
 		}
 		prqd__unlock(&iommu->plat, iommu->queue_lock);
@@ -161,7 +164,8 @@ static int settle_overflow(const struct drain_run *run)
 			return pending < 0 ? pending : 0;
 		if (expired(run))
 			return -PRQD_ETIMEDOUT;
-		wait_a_little(run);
+		if (n <= 0)
+			wait_a_little(run); /* nothing to read: let time pass */
 	}
 }
 
