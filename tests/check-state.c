@@ -687,6 +687,48 @@ START_TEST(gate_error_ignored)
 }
 END_TEST
 
+/*
+ * Other devices keep the queue busy (every fetch finds a full batch and more) while an
+ * overflow waits for the queue to empty: each fetch costs 20 us of (fake) time. The drain is
+ * bounded by its deadline: it returns -ETIMEDOUT long before the flood ends.
+ */
+struct flood {
+	struct test_platform *tp;
+	unsigned left;
+};
+
+static void flood_hook(struct test_iommu *t, void *arg)
+{
+	struct flood *f = arg;
+	atomic_fetch_add(&f->tp->now_ns, 20000);
+	for (unsigned i = 0; i < 40 && f->left; i++, f->left--)
+		tq_push(t, rq(RID2, 1, (uint16_t)(f->left % 512), true, 0x1000));
+}
+
+START_TEST(drain_deadline_under_flood)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	struct prqd_dev *other = tw_dev(&w, RID2);
+	struct rec r2;
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	tw_bind(other, 1, &r2);
+	struct flood f = { .tp = &w.tp, .left = 40000 }; /* 1000 fetches: 20 ms */
+	tq_raise_overflow(w.t);
+	w.t->fetch_hook = flood_hook;
+	w.t->fetch_hook_arg = &f;
+	int rc = prqd_drain(b, 0, 5);
+	w.t->fetch_hook = NULL;
+	ck_assert_msg(rc == -ETIMEDOUT && f.left > 0,
+		      "drain with a 5 ms deadline returned %d after %u requests (%u us)", rc,
+		      40000 - f.left, (40000 - f.left) / 40 * 20);
+	tw_process(&w);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_dev_unbind_all(other, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(other), 0);
+	rec_fini(&r2);
+}
+END_TEST
+
 /* ---- unbind ---- */
 
 struct marker_later {
@@ -1531,6 +1573,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, drain_many_batches);
 	tcase_add_test(tc, drain_fetch_error);
 	tcase_add_test(tc, gate_error_ignored);
+	tcase_add_test(tc, drain_deadline_under_flood);
 	tcase_add_test(tc, unbind_stop_marker_waits);
 	tcase_add_test(tc, unbind_stop_marker_already_seen);
 	tcase_add_test(tc, unbind_stop_marker_timeout);

@@ -304,6 +304,8 @@ static int tb_gate(void *priv, void *dev_priv, uint32_t pasid, bool enable)
 static int tb_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 {
 	struct test_iommu *t = priv;
+	if (t->fetch_hook)
+		t->fetch_hook(t, t->fetch_hook_arg);
 	pthread_mutex_lock(&t->mu);
 	t->fetch_calls++;
 	if (t->fetch_err) {

@@ -133,6 +133,9 @@ struct test_iommu {
 	unsigned overflow_acks, overflow_ack_refused;
 	unsigned ack_refuse;  /* refuse this many more acknowledges (-EBUSY) even when empty */
 	int fetch_err;        /* fetch returns this when non-zero */
+	/* Called (without the backend lock) at the start of every fetch. */
+	void (*fetch_hook)(struct test_iommu *t, void *arg);
+	void *fetch_hook_arg;
 	uint64_t fetched;
 	unsigned fetch_calls;
 
