@@ -300,6 +300,29 @@ START_TEST(no_bond)
 }
 END_TEST
 
+/* Requests of a device removed meanwhile: its partials go with it, the rest is answered as
+ * from an unknown requester. */
+START_TEST(device_removed_with_requests)
+{
+	struct prqd_dev *d = tw_dev(&w, 0x0500);
+	tq_push(w.t, rq(0x0500, 4, 1, false, 0x1000));
+	tw_process(&w);
+	uint64_t tag = tq_group(w.t, 0x0500, 4, 2, 2, 0x1000); /* still in the queue */
+	uint64_t tag1 = (uint64_t)tq_push(w.t, rq(0x0500, 4, 1, true, 0x2000)) + 1;
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	tw_process(&w);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag1), 1);
+	ck_assert_ptr_null(tl_get(w.t, 0).dev_priv);
+	s = tw_stats(&w);
+	ck_assert_uint_eq(s.unknown_requester, 3);
+	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 2);
+}
+END_TEST
+
 /* A device that exceeds its allocation: pool of 2 requests / 2 groups. */
 START_TEST(pool_exhaustion)
 {
@@ -615,6 +638,7 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, unknown_requester);
 	tcase_add_test(tc, no_bond);
+	tcase_add_test(tc, device_removed_with_requests);
 	tcase_add_test(tc, pool_exhaustion);
 	tcase_add_test(tc, response_pasid_only_when_required);
 	tcase_add_test(tc, private_data_echoed);
