@@ -1461,12 +1461,6 @@ static void run_concurrency(bool dev_ops)
 			}
 		}
 	ck_assert_msg(gate_wrong == 0, "%u bonds gated against their state", gate_wrong);
-	/* The backend contract: no concurrent gate calls on one device. */
-	unsigned overlaps = atomic_load(&cw->t->gate_overlaps);
-	if (overlaps && !getenv("PRQD_TEST_KNOWN_ISSUES"))
-		fprintf(stderr, "known issue: %u overlapping gate calls on one device\n", overlaps);
-	else
-		ck_assert_msg(overlaps == 0, "%u overlapping gate calls on one device", overlaps);
 	/* Let the consumer empty the queue while bonds are still bound. */
 	while (tq_pending(cw->t))
 		sched_yield();
@@ -1535,8 +1529,15 @@ static void run_concurrency(bool dev_ops)
 		(unsigned long long)s.drains, (unsigned long long)s.by[PRQD_BY_STOP],
 		(unsigned long long)s.by[PRQD_BY_ABANDON], atomic_load(&c.resp_already),
 		(unsigned long long)s.stale_groups, (unsigned long long)s.pool_exhausted);
+	/* The backend contract: no concurrent gate calls on one device (checked last: a known
+	 * issue, see the report in the known-issues test case). */
+	unsigned overlaps = atomic_load(&cw->t->gate_overlaps);
 	free(c.tags);
 	rec_fini(&c.rec);
+	if (overlaps && !getenv("PRQD_TEST_KNOWN_ISSUES"))
+		fprintf(stderr, "known issue: %u overlapping gate calls on one device\n", overlaps);
+	else
+		ck_assert_msg(overlaps == 0, "%u overlapping gate calls on one device", overlaps);
 }
 
 START_TEST(concurrency)
