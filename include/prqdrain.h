@@ -293,7 +293,8 @@ struct prqd_stats {
 	uint64_t responses[3];     /* responses sent, by enum prqd_resp */
 	uint64_t by[PRQD_NR_RESPONDERS]; /* groups answered, by enum prqd_responder */
 	uint64_t stop_markers;     /* stop markers seen (never answered) */
-	uint64_t stop_markers_unexpected; /* ... for a PASID that was not waiting for one */
+	uint64_t stop_markers_unexpected; /* ... for a PASID with no bond */
+	uint64_t stop_markers_missing; /* unbinds with PRQD_UNBIND_STOP_MARKER that saw none */
 	uint64_t bad_requests;     /* malformed requests (answered Invalid when Last) */
 	uint64_t unknown_requester; /* requests from a requester ID with no device */
 	uint64_t stale_groups;     /* groups completing for a bond generation no longer live */
@@ -469,14 +470,22 @@ int prqd_drain(struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);
 int prqd_resume(struct prqd_bond *bond);
 
 enum prqd_unbind_flags {
-	/* The device stopped the PASID with a Stop Marker: wait for the marker (within the
-	 * deadline), then drain. */
+	/* The device stopped the PASID with a Stop Marker (the device must have
+	 * uses_stop_markers). The drain runs as always; then, where the backend drains in
+	 * hardware, a marker that was not read (lost in an overflow) is counted in
+	 * stats.stop_markers_missing; where it cannot, the marker is waited for within the
+	 * deadline, unless an overflow meanwhile may have dropped it. */
 	PRQD_UNBIND_STOP_MARKER = 1u << 0,
-	/* The device is gone (surprise removal): skip every device-facing step, complete every
-	 * group locally, free everything. Cannot fail. */
+	/* The device is gone (surprise removal) or beyond recovery: no drain and no waiting.
+	 * Groups the handler holds are answered Invalid at once (a response is a posted message:
+	 * it cannot hang, and a removed device's link drops it), partial groups are discarded,
+	 * a hardware step left in flight stays tracked by the IOMMU until it can no longer
+	 * complete, and the bond is freed. Fails only with -EBUSY while another thread's drain
+	 * or unbind of the same bond runs. */
 	PRQD_UNBIND_FORCE = 1u << 1,
 	/* The caller asserts the device stopped without markers and every group completed: no
-	 * drain. Refused with -EBUSY if the library still holds any group of the bond. */
+	 * drain. The queue is read first; refused with -EBUSY if the library then still holds
+	 * any group of the bond, complete or partial. */
 	PRQD_UNBIND_NO_DRAIN = 1u << 2,
 };
 
@@ -485,8 +494,11 @@ enum prqd_unbind_flags {
  * answers Invalid every group the handler still holds (its later answers are swallowed),
  * and frees it. After it returns 0 the PASID can be bound again and @bond is dead.
  * Returns 0, -ETIMEDOUT / -EIO (drain failed: the bond stays STOPPING and alive; retry, or
- * unbind with PRQD_UNBIND_FORCE), -EBUSY (another drain/unbind is running, or NO_DRAIN with
- * groups outstanding), -ESTALE (already being unbound), -EINVAL (unknown or conflicting flags).
+ * unbind with PRQD_UNBIND_FORCE), -EOPNOTSUPP (the backend cannot drain, e.g. VT-d without
+ * page-drain support: nothing was changed but the stop; unbind with NO_DRAIN once the device
+ * reported the stop complete, or with FORCE), -EBUSY (another drain/unbind is running, or
+ * NO_DRAIN with groups outstanding), -ESTALE (already being unbound), -EINVAL (unknown or
+ * conflicting flags, STOP_MARKER for a device without uses_stop_markers).
  * Since: 0.1
  */
 int prqd_unbind(struct prqd_bond *bond, unsigned flags);

@@ -24,13 +24,26 @@ static bool bond_dead(int state)
 	return state == PRQD_BOND_UNBINDING || state == PRQD_BOND_FREED;
 }
 
-static void gate(struct prqd_bond *b, bool enable)
+/*
+ * Bring the backend's gate in line with the bond's state: open while ACTIVE, closed
+ * otherwise. Called after every state change, outside the bond lock (a gate write may touch
+ * hardware). Reading the state under the device's gate lock makes the last write reflect the
+ * latest state, whatever order racing callers arrive in.
+ */
+static void gate_sync(struct prqd_bond *b)
 {
-	struct prqd_iommu *iommu = b->dev->iommu;
-	int rc = iommu->ops.gate(iommu->priv, b->dev->be_priv, b->pasid, enable);
-	if (rc < 0 && rc != -PRQD_EOPNOTSUPP)
-		prqd_warn(iommu->ctx, "gating pasid %u %s failed: %d", (unsigned)b->pasid,
-			  enable ? "on" : "off", rc);
+	struct prqd_dev *dev = b->dev;
+	struct prqd_iommu *iommu = dev->iommu;
+	prqd__lock(&iommu->plat, dev->gate_lock);
+	bool open = atomic_load_explicit(&b->state, memory_order_acquire) == PRQD_BOND_ACTIVE;
+	if (open != (bool)b->gate_on) {
+		int rc = iommu->ops.gate(iommu->priv, dev->be_priv, b->pasid, open);
+		if (rc < 0 && rc != -PRQD_EOPNOTSUPP)
+			prqd_warn(iommu->ctx, "gating pasid %u %s failed: %d", (unsigned)b->pasid,
+				  open ? "on" : "off", rc);
+		b->gate_on = open;
+	}
+	prqd__unlock(&iommu->plat, dev->gate_lock);
 }
 
 PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn handler,
@@ -72,6 +85,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	b->hw_op = NULL;
 	b->outstanding = 0;
 	b->busy = 0;
+	b->gate_on = 0;
 	atomic_store_explicit(&b->marker_seen, false, memory_order_relaxed);
 	atomic_store_explicit(&b->lock, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->state, PRQD_BOND_ACTIVE, memory_order_release);
@@ -90,7 +104,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	prqd__unlock(pl, iommu->queue_lock);
 	prqd__unlock(pl, dev->lock);
 
-	gate(b, true);
+	gate_sync(b);
 	prqd__trace_bond(b, PRQD_TR_BOND_STATE, 0, PRQD_BOND_ACTIVE, 0, 0);
 	prqd_dbg(iommu->ctx, "bound %04x pasid %u gen %u", dev->info.rid, (unsigned)pasid,
 		 (unsigned)b->gen);
@@ -160,7 +174,7 @@ PRQD_EXPORT int prqd_stop(struct prqd_bond *b, unsigned flags)
 	prqd_spin_unlock(&b->lock);
 
 	if (was_active)
-		gate(b, false);
+		gate_sync(b);
 	if (flags & PRQD_STOP_ABANDON)
 		prqd__abandon_held(b);
 	return 0;
@@ -203,7 +217,7 @@ PRQD_EXPORT int prqd_resume(struct prqd_bond *b)
 		rc = -PRQD_EINVAL;
 	prqd_spin_unlock(&b->lock);
 	if (rc == 0 && state == PRQD_BOND_STOPPED)
-		gate(b, true);
+		gate_sync(b);
 	return rc;
 }
 
@@ -253,6 +267,10 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		return -PRQD_EINVAL;
 	if ((flags & PRQD_UNBIND_NO_DRAIN) && (flags & PRQD_UNBIND_STOP_MARKER))
 		return -PRQD_EINVAL;
+	/* A marker from a device that never sends one would be a wait for nothing. */
+	if ((flags & PRQD_UNBIND_STOP_MARKER) && !(flags & PRQD_UNBIND_FORCE) &&
+	    !b->dev->info.uses_stop_markers)
+		return -PRQD_EINVAL;
 
 	prqd_spin_lock(&b->lock);
 	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
@@ -270,7 +288,10 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		prqd_info(iommu->ctx, "forced unbind of %04x pasid %u", b->dev->info.rid,
 			  (unsigned)b->pasid);
 	} else if (flags & PRQD_UNBIND_NO_DRAIN) {
+		/* Read what the queue already holds first: a group of this bond waiting there is
+		 * as outstanding as one the handler holds. */
 		prqd__lock(&iommu->plat, iommu->queue_lock);
+		prqd__consume_locked(iommu, 0);
 		bool partials = b->partials != NULL;
 		prqd__unlock(&iommu->plat, iommu->queue_lock);
 		if (partials || prqd_bond_outstanding(b)) {
@@ -295,7 +316,7 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 	prqd_spin_lock(&b->lock);
 	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
 	prqd_spin_unlock(&b->lock);
-	gate(b, false);
+	gate_sync(b);
 	bond_teardown(b);
 	return 0;
 }

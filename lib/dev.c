@@ -56,6 +56,7 @@ static void dev_free(struct prqd_dev *dev)
 	prqd__pools_fini(dev);
 	prqd__pasid_table_fini(pl, &dev->table);
 	prqd__lock_free(pl, dev->lock);
+	prqd__lock_free(pl, dev->gate_lock);
 	prqd__plat_free(pl, dev, sizeof(*dev));
 }
 
@@ -87,6 +88,11 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 	int rc = prqd__lock_new(pl, &dev->lock);
 	if (rc < 0) {
 		dev->lock = NULL;
+		goto fail;
+	}
+	rc = prqd__lock_new(pl, &dev->gate_lock);
+	if (rc < 0) {
+		dev->gate_lock = NULL;
 		goto fail;
 	}
 	rc = prqd__pasid_table_init(pl, &dev->table, info->pasid_width);

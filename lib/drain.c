@@ -3,12 +3,12 @@
  * The drain loop (DESIGN §4, VT-d §7.10 as the model):
  *
  *  1. stop the bond(s): from now on their groups are answered Invalid on arrival;
- *  2. (unbind with stop-marker) wait until the device's Stop Marker was read;
- *  3. hardware step: the backend makes everything the device issued before it visible in
+ *  2. hardware step: the backend makes everything the device issued before it visible in
  *     the queue and says up to which queue position;
- *  4. consume the queue up to there, serving every other bond normally;
- *  5. if the queue overflowed since the drain began, consume until empty so the overflow is
- *     acknowledged and partial groups discarded, then repeat from 3;
+ *  3. consume the queue up to there, serving every other bond normally;
+ *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
+ *     acknowledged and partial groups discarded, then repeat from 2;
+ *  5. (unbind with stop-marker) check that the device's Stop Marker was read;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -63,7 +63,7 @@ static struct prqd_hw_drain **step_slot(const struct drain_run *run)
 }
 
 /*
- * Step 3: issue (or resume) a hardware step and poll it. Returns 0 with *mark set, and
+ * Step 2: issue (or resume) a hardware step and poll it. Returns 0 with *mark set, and
  * *fresh false when the step was one an earlier drain left in flight: its guarantee covers
  * only what the device sent before that earlier drain, so the caller must issue another.
  */
@@ -121,7 +121,7 @@ static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 	return 0;
 }
 
-/* Step 4: consume until every position below @mark was read. */
+/* Step 3: consume until every position below @mark was read. */
 static int consume_to(const struct drain_run *run, uint64_t mark)
 {
 	struct prqd_iommu *iommu = run->iommu;
@@ -145,7 +145,7 @@ static int consume_to(const struct drain_run *run, uint64_t mark)
 	}
 }
 
-/* Step 5's first half: an overflow is acknowledged only with the queue empty. */
+/* Step 4's first half: an overflow is acknowledged only with the queue empty. */
 static int settle_overflow(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
@@ -205,9 +205,29 @@ static unsigned held_total(const struct drain_run *run)
 	return n;
 }
 
-static int wait_marker(const struct drain_run *run)
+/*
+ * Step 5, after the hardware steps: the device said it stopped the PASID with a Stop Marker.
+ * With a page-drain step the marker, sent before the stop completed, is already in the queue
+ * and read, or it was dropped in an overflow: markers are neither credited nor auto-answered,
+ * so a lost one can never come. Waiting would only run out the deadline; the drain already
+ * gave the guarantee the marker stood for, so a missing marker is counted and logged.
+ * Without a page-drain step only the marker says the device's requests are all in, so it is
+ * waited for, unless an overflow (which may have eaten it) happens meanwhile.
+ */
+static int check_marker(const struct drain_run *run)
 {
-	while (!atomic_load_explicit(&run->bond->marker_seen, memory_order_acquire)) {
+	struct prqd_iommu *iommu = run->iommu;
+	struct prqd_bond *b = run->bond;
+	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
+	bool can_wait = !(iommu->be->caps & PRQD_CAP_HW_DRAIN);
+	while (!atomic_load_explicit(&b->marker_seen, memory_order_acquire)) {
+		if (!can_wait ||
+		    atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire) != epoch) {
+			prqd_stat_inc(iommu, stop_markers_missing);
+			prqd_warn(iommu->ctx, "no stop marker from %04x pasid %u (lost in an overflow?)",
+				  run->dev->info.rid, (unsigned)b->pasid);
+			return 0;
+		}
 		if (expired(run))
 			return -PRQD_ETIMEDOUT;
 		wait_a_little(run);
@@ -252,12 +272,10 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	}
 	trace_drain(&run, PRQD_TR_DRAIN_BEGIN, 0, 0);
 
-	int rc = 0;
+	int rc = hw_rounds(&run);
 	/* A Stop Marker carries a PASID (PCIe): a RID-only bond never sees one. */
-	if (bond && bond->pasid != PRQD_NO_PASID && (flags & PRQD__DRAIN_WAIT_MARKER))
-		rc = wait_marker(&run);
-	if (rc == 0)
-		rc = hw_rounds(&run);
+	if (rc == 0 && bond && bond->pasid != PRQD_NO_PASID && (flags & PRQD__DRAIN_WAIT_MARKER))
+		rc = check_marker(&run);
 	while (rc == 0 && held_total(&run)) {
 		if (expired(&run))
 			rc = -PRQD_ETIMEDOUT;

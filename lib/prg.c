@@ -334,6 +334,14 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 			};
 			prqd__trace(iommu, &ev);
 		}
+		/* A malformed Last still closes its group: the partial it would have joined can
+		 * never complete and its index is about to be answered. */
+		struct prqd_group *partial = dev && r->last ? partial_find(dev, r) : NULL;
+		if (partial) {
+			partial_remove(dev, partial);
+			group_free_local(dev, partial);
+			prqd_stat_inc(iommu, partial_discarded);
+		}
 		answer_orphan(iommu, dev, r);
 		return;
 	}

@@ -172,6 +172,7 @@ struct prqd_bond {
 	uint32_t outstanding;             /* groups in held (bond lock) */
 	uint8_t busy;                     /* drain or unbind running (bond lock) */
 	atomic_bool marker_seen;          /* a stop marker arrived since bind or resume */
+	uint8_t gate_on;                  /* what the backend was last told (device gate lock) */
 	struct prqd_bond *free_next;      /* slab free list (device lock) */
 };
 
@@ -204,6 +205,9 @@ struct prqd_dev {
 	struct prqd_dev_info info;
 	void *be_priv;
 	void *lock;
+	/* Serialises the backend's gate calls for this device, and makes the last write follow
+	 * the bond's latest state (a leaf lock: nothing else is taken under it). */
+	void *gate_lock;
 	uint32_t next_gen;
 
 	struct prqd_pasid_table table;
