@@ -78,11 +78,28 @@ static int sim_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 	return sim_iommu_fetch(bp->w, out, max);
 }
 
+/*
+ * Generic response codes to the PCIe wire encoding, spelled out: Failure is 1111b, not the
+ * generic value 2 (which is reserved on the wire; Linux's VT-d driver once passed it raw).
+ */
+static int wire_code(uint8_t code, uint8_t *out)
+{
+	switch (code) {
+	case PRQD_RESP_SUCCESS: *out = SIM_RC_SUCCESS; return 0;
+	case PRQD_RESP_INVALID: *out = SIM_RC_INVALID; return 0;
+	case PRQD_RESP_FAILURE: *out = SIM_RC_FAILURE; return 0;
+	default: return -EINVAL;
+	}
+}
+
 static int sim_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
 {
 	struct sim_backend_priv *bp = priv;
 	(void)dev_priv; /* routed by the response's requester ID, as on the wire */
-	return sim_iommu_respond(bp->w, resp);
+	uint8_t rc;
+	if (wire_code(resp->code, &rc) < 0)
+		return -EINVAL;
+	return sim_iommu_respond(bp->w, resp, rc);
 }
 
 static int sim_drain_start(void *priv, struct prqd_hw_drain *op)

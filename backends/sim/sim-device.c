@@ -457,11 +457,30 @@ static bool response_pasid_fits(const struct sim_dev *d, const struct sim_dev_gr
 	return m->pasid_present && m->pasid == g->pasid;
 }
 
+/* The device's reading of a wire Response Code; -1 for a reserved one. */
+static int decode_wire_code(uint8_t rc)
+{
+	switch (rc) {
+	case SIM_RC_SUCCESS: return PRQD_RESP_SUCCESS;
+	case SIM_RC_INVALID: return PRQD_RESP_INVALID;
+	case SIM_RC_FAILURE: return PRQD_RESP_FAILURE;
+	default: return -1;
+	}
+}
+
 static void receive_response(struct sim_dev *d, const struct sim_down_msg *m)
 {
 	enum sim_chk_verdict verdict = sim_chk_response(d, m);
-	if (m->code <= PRQD_RESP_FAILURE)
-		d->stats.responses[m->code]++;
+	int code = decode_wire_code(m->code);
+	if (code < 0) {
+		/* A reserved code: the group ends, but nothing says what the device makes of it.
+		 * It is a wrong response all the same. */
+		sim_chk_violation(d->w, SIM_V_WRONG_TARGET, d->cfg.rid,
+				  m->pasid_present ? m->pasid : PRQD_NO_PASID, m->prg_index,
+				  "reserved response code 0x%x on the wire", m->code);
+		code = PRQD_RESP_INVALID;
+	}
+	d->stats.responses[code]++;
 	if (m->is_auto)
 		d->stats.auto_responses++;
 	if (d->response_failure || verdict == SIM_CHK_STALE) {
@@ -504,7 +523,7 @@ static void receive_response(struct sim_dev *d, const struct sim_down_msg *m)
 		d->stats.stale_responses++;
 		return;
 	}
-	switch (m->code) {
+	switch (code) {
 	case PRQD_RESP_SUCCESS:
 		/* The ATS translation is retried; sometimes the page is gone again by then. */
 		if (d->cfg.refault_permille &&

@@ -152,6 +152,13 @@ enum sim_down_kind {
 	SIM_DOWN_INV = 2,  /* ATS invalidation */
 };
 
+/* PRG Response Message codes on the wire (PCIe §10.4.2.1); every other value is reserved. */
+enum sim_wire_rc {
+	SIM_RC_SUCCESS = 0x0,
+	SIM_RC_INVALID = 0x1,
+	SIM_RC_FAILURE = 0xF,
+};
+
 /* IOMMU -> device. */
 struct sim_down_msg {
 	uint64_t deliver_at; /* set by the fabric */
@@ -162,7 +169,7 @@ struct sim_down_msg {
 	uint16_t rid;      /* the response's destination ID as sent */
 	uint16_t prg_index;
 	uint8_t kind;      /* enum sim_down_kind */
-	uint8_t code;      /* enum prqd_resp */
+	uint8_t code;      /* response: the PCIe Response Code on the wire (SIM_RC_*) */
 	bool pasid_present;
 	bool is_auto;      /* the IOMMU's overflow auto-response */
 };
@@ -277,7 +284,8 @@ void sim_iommu_release(struct sim_world *w, struct sim_iommu *im);
 void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m);
 /* The backend's steps. */
 int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max);
-int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp);
+/* Send a response whose code the backend already encoded for the wire (SIM_RC_*). */
+int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp, uint8_t wire_code);
 int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw_drain *op);
 int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op);
 int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op);

@@ -188,7 +188,8 @@ static void auto_respond(struct sim_dev *d, const struct sim_up_msg *m)
 	r.pasid_present = m->flags & SIM_RQ_PASID;
 	r.pasid = m->pasid;
 	r.prg_index = m->prg_index;
-	r.code = im->overflow_response;
+	/* The IOMMU's own answer, encoded for the wire as it would encode it. */
+	r.code = im->overflow_response == PRQD_RESP_INVALID ? SIM_RC_INVALID : SIM_RC_SUCCESS;
 	r.tag = m->tag;
 	r.is_auto = true;
 	im->stats.auto_responses++;
@@ -262,9 +263,9 @@ int sim_iommu_overflow_ack(struct sim_world *w)
 	return 0;
 }
 
-int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp)
+int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp, uint8_t wire_code)
 {
-	if (resp->code > PRQD_RESP_FAILURE || resp->prg_index >= SIM_PRG_INDICES)
+	if (wire_code > 0xF || resp->prg_index >= SIM_PRG_INDICES)
 		return -EINVAL;
 	struct sim_dev *d = sim_dev_route(w, resp->rid);
 	if (!d) {
@@ -281,7 +282,7 @@ int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp)
 	m.pasid_present = resp->pasid_present;
 	m.pasid = resp->pasid;
 	m.prg_index = resp->prg_index;
-	m.code = resp->code;
+	m.code = wire_code;
 	m.tag = resp->tag;
 	sim_fabric_down(d, &m); /* vanishes if the device was removed */
 	return 0;
