@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tests/testutil.h"
+#include "backends/sim/scenario.h"
 
 /* ========================================================================================== */
 /* Platform                                                                                   */
@@ -781,4 +782,25 @@ int tw_process(struct tw *w)
 	int n = prqd_iommu_process(w->iommu, 0);
 	ck_assert_int_ge(n, 0);
 	return n;
+}
+
+/* ========================================================================================== */
+/* Scenario runs                                                                              */
+/* ========================================================================================== */
+
+void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
+{
+	const struct scn_result *res[2] = { a, b };
+	char *out[2];
+	size_t len[2];
+	for (int i = 0; i < 2; i++) {
+		FILE *f = open_memstream(&out[i], &len[i]);
+		ck_assert_ptr_nonnull(f);
+		scn_result_print(f, res[i]);
+		fclose(f);
+	}
+	ck_assert_uint_eq(len[0], len[1]);
+	ck_assert_int_eq(memcmp(out[0], out[1], len[0]), 0);
+	free(out[0]);
+	free(out[1]);
 }

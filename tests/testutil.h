@@ -300,4 +300,10 @@ struct prqd_stats tw_stats(struct tw *w);
 /* Process the whole queue; returns the number consumed. */
 int tw_process(struct tw *w);
 
+/* ---- scenario runs ---- */
+
+struct scn_result;
+/* Assert that two scenario runs print byte-identical summaries (determinism). */
+void assert_same_summary(const struct scn_result *a, const struct scn_result *b);
+
 #endif /* PRQD_TESTUTIL_H */

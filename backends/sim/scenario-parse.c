@@ -275,7 +275,7 @@ int scn_add_bond(struct scn *s, const struct scn_bond *b)
 	return (int)s->nbonds++;
 }
 
-static bool op_on_device(const struct scn_op *op)
+bool scn_op_on_device(const struct scn_op *op)
 {
 	switch (op->kind) {
 	case SCN_OP_DEV_STOP:
@@ -298,7 +298,7 @@ int scn_add_op(struct scn *s, const struct scn_op *op)
 	    op->code > PRQD_RESP_FAILURE)
 		return -EINVAL;
 	if (op->kind != SCN_OP_PROCESS &&
-	    op->target >= (op_on_device(op) ? s->ndevices : s->nbonds))
+	    op->target >= (scn_op_on_device(op) ? s->ndevices : s->nbonds))
 		return -EINVAL;
 	if (op->kind == SCN_OP_FAULT) {
 		if (op->pages < 1 || op->pages > 512 || op->count < 1 || op->every_ns < 1 ||
@@ -1696,7 +1696,7 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 	char t1[32], t2[32];
 	fprintf(f, "at %s %s", fmt_time(t1, sizeof(t1), op->at_ns), scn_op_name(op->kind));
 	if (op->kind != SCN_OP_PROCESS) {
-		bool dev = op_on_device(op);
+		bool dev = scn_op_on_device(op);
 		fprintf(f, " %s", dev ? s->devices[op->target].name : s->bonds[op->target].name);
 	}
 	switch (op->kind) {

@@ -127,20 +127,8 @@ static const char *op_target(const struct run *r, const struct scn_op *op)
 {
 	if (op->kind == SCN_OP_PROCESS)
 		return "";
-	bool dev = op->on_device;
-	switch (op->kind) {
-	case SCN_OP_DEV_STOP:
-	case SCN_OP_DEV_DRAIN:
-	case SCN_OP_DEV_RESUME:
-	case SCN_OP_DEV_UNBIND:
-	case SCN_OP_FLR:
-	case SCN_OP_REMOVE:
-		dev = true;
-		break;
-	default:
-		break;
-	}
-	return dev ? r->s->devices[op->target].name : r->s->bonds[op->target].name;
+	return scn_op_on_device(op) ? r->s->devices[op->target].name
+				    : r->s->bonds[op->target].name;
 }
 
 static void describe_op(const struct run *r, const struct scn_op *op, char *buf, size_t n)
