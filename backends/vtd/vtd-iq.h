@@ -72,6 +72,8 @@ struct vtd_iq {
 	bool wide;             /* 256-bit descriptors (IQA.DW) */
 	uint32_t entries;      /* ring size in descriptors */
 	uint32_t tail;         /* next free index (software copy of IQT) */
+	uint32_t head;         /* IQH as last read (ring index): free space without an MMIO read */
+	uint64_t ecap;         /* ECAP as read by vtd_iq_init (PDS gates the page-drain bit) */
 	void *ring;            /* DMA memory of the ring */
 	uint64_t ring_bus;
 	size_t ring_bytes;
@@ -79,6 +81,10 @@ struct vtd_iq {
 	uint64_t status_bus;
 	uint32_t slot_value[VTD_IQ_MAX_WAITS]; /* value a slot waits for; 0 = free */
 	uint32_t slot_state[VTD_IQ_MAX_WAITS]; /* engine-private */
+	uint32_t slot_where[VTD_IQ_MAX_WAITS]; /* engine-private: ring index of the wait and
+						  * of the first descriptor of its batch */
+	struct vtd_iq_error unreported; /* found by vtd_iq_poll, not yet returned by
+					 * vtd_iq_errors */
 	uint32_t next_value;   /* source of unique status values */
 	uint64_t descriptors;  /* descriptors queued since init (for statistics) */
 	uint64_t doorbells;    /* IQT writes since init */
@@ -102,8 +108,12 @@ void vtd_iq_fini(struct vtd_iq *iq);
  * descriptor with VTD_WAIT_SW | @wait_flags (e.g. VTD_WAIT_FN, VTD_WAIT_PD) whose status
  * write goes to a free slot with a new unique value; then one IQT write (one doorbell) for
  * the whole batch. SW and IF are never combined (QEMU 7.2 aborts on it). With @wait_flags 0,
- * @ticket may be NULL.
- * Returns 0, -EAGAIN (ring or status slots full: nothing queued), -EIO (queue broken).
+ * @ticket may be NULL. @wait_flags VTD_WAIT_SW alone asks for a plain status-write wait.
+ * No descriptor with the page-drain bit (VTD_WAIT_PD, in @wait_flags or in @descs) is queued
+ * unless ECAP.PDS is set, and 256-bit content (QW2/QW3) needs 256-bit descriptors.
+ * Returns 0, -EAGAIN (ring or status slots full: nothing queued), -EIO (queue broken),
+ * -EOPNOTSUPP (page-drain bit without ECAP.PDS: nothing queued), -EINVAL (VTD_WAIT_IF or
+ * an unknown bit in @wait_flags, no @ticket for a wait, QW2/QW3 set in 128-bit mode).
  */
 int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 		  uint64_t wait_flags, struct vtd_wait *ticket);
@@ -111,8 +121,10 @@ int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 /*
  * vtd_iq_poll - has the wait completed? Checks for errors first (vtd_iq_errors, the result
  * discarded; call vtd_iq_errors yourself to see them).
- * Returns 0 (completed: the slot is free again), -EINPROGRESS, -EIO (aborted by a device-TLB
- * invalidation time-out; the slot is free again).
+ * Returns 0 (completed: the slot is free again), -EINPROGRESS, -EIO (the slot is free again:
+ * aborted by a device-TLB invalidation time-out, or a descriptor of its own batch was
+ * rejected as invalid (IQE) and replaced, or the queue is broken), -EINVAL (not an
+ * outstanding ticket: already completed, abandoned, or never issued).
  */
 int vtd_iq_poll(struct vtd_iq *iq, const struct vtd_wait *ticket);
 
@@ -129,6 +141,9 @@ void vtd_iq_wait_abandon(struct vtd_iq *iq, const struct vtd_wait *ticket);
  *    is cleared and IQT rewritten, so processing resumes at the next descriptor;
  *  - ITE: waits queued before the time-out are marked aborted, FSTS.ITE cleared;
  *  - ICE: reported and cleared.
+ * What vtd_iq_poll handled since the last call is reported here too (counts add up; the
+ * index, type and source-id are those of the latest). A descriptor rejected twice (the
+ * harmless wait itself) breaks the queue.
  * Returns 1 if anything was found (details in *@err, may be NULL), 0 if not.
  */
 int vtd_iq_errors(struct vtd_iq *iq, struct vtd_iq_error *err);
