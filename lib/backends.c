@@ -5,10 +5,16 @@
 #if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
 extern const struct prqd_backend prqd_backend_sim;
 #endif
+#if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
+extern const struct prqd_backend prqd_backend_vtd;
+#endif
 
 const struct prqd_backend *const prqd_backends[] = {
 #if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
 	&prqd_backend_sim,
+#endif
+#if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
+	&prqd_backend_vtd,
 #endif
 	NULL,
 };

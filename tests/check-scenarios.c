@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every scenario in examples/scenarios runs under the simulator's checker and must pass;
+ * Every scenario in examples/scenarios runs under the simulator's checker and must pass, over
+ * the abstract IOMMU ("sim") and over the VT-d backend on its register-level model ("vtd");
  * malformed scenario text is refused with file and line; and the checker itself must catch
  * a driver that lies to the library (a test that cannot fail proves nothing).
  */
@@ -25,13 +26,30 @@ static const char *scenario_dir(void)
 	return dir;
 }
 
-static int run_file(const char *path, struct scn_result *res)
+/* The backends that run on the simulated world. */
+static const char *const backends[] = { "sim", "vtd" };
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+/*
+ * Scenarios whose expectations hold for the abstract IOMMU only. atc-never-answers expects a
+ * healthy device to be served without a pause while another device's device-TLB invalidation
+ * never completes. On VT-d that cannot be: the next drain's fence wait holds the whole
+ * invalidation queue, page group responses included, until the unit reports the time-out
+ * (ITE). Over "vtd" such a scenario must still pass the checker (every group answered once,
+ * no drain left incomplete, nothing leaked); its throughput expectations are not asked.
+ */
+static bool abstract_only(const char *backend, const char *file)
+{
+	return strcmp(backend, "vtd") == 0 && strcmp(file, "atc-never-answers.scn") == 0;
+}
+
+static int run_file(const char *backend, const char *path, struct scn_result *res)
 {
 	struct scn *s;
 	char err[512];
 	int rc = scn_load_file(path, &s, err, sizeof(err));
 	ck_assert_msg(rc == 0, "%s: %s", path, err);
-	struct scn_run_opts opts = { 0 };
+	struct scn_run_opts opts = { .backend = backend };
 	rc = scn_run(s, &opts, res);
 	scn_free(s);
 	return rc;
@@ -44,17 +62,24 @@ static const char *const required[] = {
 	"flr.scn",		    "handler-failure.scn",    "deferred-vs-unbind.scn",
 };
 
+#define NREQUIRED (sizeof(required) / sizeof(required[0]))
+
 START_TEST(every_required_scenario_passes)
 {
+	const char *backend = backends[(size_t)_i / NREQUIRED];
+	const char *file = required[(size_t)_i % NREQUIRED];
 	char path[2048];
-	snprintf(path, sizeof(path), "%s/%s", scenario_dir(), required[_i]);
+	snprintf(path, sizeof(path), "%s/%s", scenario_dir(), file);
 	struct scn_result res;
-	int rc = run_file(path, &res);
+	int rc = run_file(backend, path, &res);
 	ck_assert_msg(rc == 0, "%s: %s", path, res.error);
-	if (!scn_result_passed(&res))
+	if (!scn_result_passed(&res) && !abstract_only(backend, file))
 		scn_result_print(stderr, &res);
-	ck_assert_uint_eq(res.violations, 0);
-	ck_assert_uint_eq(res.expectations_failed, 0);
+	ck_assert_msg(res.violations == 0, "%s over %s: %u violations", file, backend,
+		      res.violations);
+	if (!abstract_only(backend, file))
+		ck_assert_msg(res.expectations_failed == 0, "%s over %s: %u expectations failed",
+			      file, backend, res.expectations_failed);
 	/* a scenario without its own expectations would pass vacuously */
 	ck_assert_uint_ge(res.expectations, 3);
 	ck_assert_uint_eq(res.alloc.live, 0);
@@ -65,6 +90,7 @@ END_TEST
 /* Every .scn in the folder, also ones added later, passes. */
 START_TEST(every_file_in_folder_passes)
 {
+	const char *backend = backends[_i];
 	DIR *d = opendir(scenario_dir());
 	ck_assert_msg(d != NULL, "cannot open %s", scenario_dir());
 	unsigned n = 0;
@@ -76,8 +102,13 @@ START_TEST(every_file_in_folder_passes)
 		char path[2048];
 		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), e->d_name);
 		struct scn_result res;
-		ck_assert_int_eq(run_file(path, &res), 0);
-		ck_assert_msg(scn_result_passed(&res), "%s failed", e->d_name);
+		ck_assert_int_eq(run_file(backend, path, &res), 0);
+		if (abstract_only(backend, e->d_name))
+			ck_assert_msg(res.violations == 0, "%s over %s: violations", e->d_name,
+				      backend);
+		else
+			ck_assert_msg(scn_result_passed(&res), "%s over %s failed", e->d_name,
+				      backend);
 		n++;
 	}
 	closedir(d);
@@ -92,7 +123,7 @@ START_TEST(runs_are_deterministic)
 	snprintf(path, sizeof(path), "%s/overflow-during-drain.scn", scenario_dir());
 	struct scn_result res[2];
 	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(run_file(path, &res[i]), 0);
+		ck_assert_int_eq(run_file(backends[_i], path, &res[i]), 0);
 	assert_same_summary(&res[0], &res[1]);
 }
 END_TEST
@@ -179,11 +210,11 @@ START_TEST(checker_catches_a_lying_driver)
 	char err[256];
 	int rc = scn_parse(text, sizeof(text) - 1, "liar.scn", &s, err, sizeof(err));
 	ck_assert_msg(rc == 0, "%s", err);
-	struct scn_run_opts opts = { 0 };
+	struct scn_run_opts opts = { .backend = backends[_i] };
 	struct scn_result res;
 	ck_assert_int_eq(scn_run(s, &opts, &res), 0);
 	scn_free(s);
-	ck_assert_msg(res.violations > 0, "checker saw nothing wrong");
+	ck_assert_msg(res.violations > 0, "checker saw nothing wrong over %s", backends[_i]);
 	ck_assert(!scn_result_passed(&res));
 }
 END_TEST
@@ -192,9 +223,9 @@ static Suite *scenario_suite(void)
 {
 	Suite *s = suite_create("scenarios");
 	TCase *tc = tcase_create("files");
-	tcase_add_loop_test(tc, every_required_scenario_passes, 0, (int)(sizeof(required) / sizeof(required[0])));
-	tcase_add_test(tc, every_file_in_folder_passes);
-	tcase_add_test(tc, runs_are_deterministic);
+	tcase_add_loop_test(tc, every_required_scenario_passes, 0, (int)(NREQUIRED * NBACKENDS));
+	tcase_add_loop_test(tc, every_file_in_folder_passes, 0, (int)NBACKENDS);
+	tcase_add_loop_test(tc, runs_are_deterministic, 0, (int)NBACKENDS);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parser");
 	tcase_add_test(tc, malformed_scenarios_name_file_and_line);
@@ -202,7 +233,7 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, missing_file_is_an_error);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("checker");
-	tcase_add_test(tc, checker_catches_a_lying_driver);
+	tcase_add_loop_test(tc, checker_catches_a_lying_driver, 0, (int)NBACKENDS);
 	suite_add_tcase(s, tc);
 	return s;
 }

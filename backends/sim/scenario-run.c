@@ -776,6 +776,31 @@ static int apply_param(struct run *r, const char *name, const char *value, const
 	return 0;
 }
 
+/*
+ * The VT-d model takes the IOMMU settings a scenario gives the abstract one (sim.*), so the
+ * same scenario runs over "sim" and "vtd": the queue size becomes the model's queue limit
+ * (VT-d's smallest ring has 128 entries), the overflow auto-response, the device-TLB
+ * invalidation time-out (ITE; 0 keeps the model's default), and page-drain support
+ * (ECAP.PDS).
+ */
+static void configure_vtd_model(struct run *r)
+{
+	struct sim_vtd_config vc;
+	uint64_t v;
+	sim_vtd_config_default(&vc);
+	if (prqd_ctx_get_param(r->ctx, "sim.queue_size", &v) == 0)
+		vc.queue_limit = (uint32_t)v;
+	if (prqd_ctx_get_param(r->ctx, "sim.overflow_response", &v) == 0)
+		vc.overflow_response = v == PRQD_RESP_INVALID ? SIM_VTD_AUTO_INVALID
+							       : SIM_VTD_AUTO_SUCCESS;
+	/* "Never" is the abstract IOMMU's; a VT-d unit always times out (the model's default). */
+	if (prqd_ctx_get_param(r->ctx, "sim.ite_timeout_us", &v) == 0 && v)
+		vc.ite_timeout_ns = v * 1000u;
+	if (prqd_ctx_get_param(r->ctx, "sim.page_drain", &v) == 0)
+		vc.pds = v != 0;
+	sim_vtd_configure(r->w, &vc);
+}
+
 static int setup(struct run *r, uint64_t seed)
 {
 	const struct scn *s = r->s;
@@ -833,6 +858,8 @@ static int setup(struct run *r, uint64_t seed)
 	}
 	const char *backend = r->o->backend ? r->o->backend : "sim";
 	snprintf(r->res->backend, sizeof(r->res->backend), "%s", backend);
+	if (strcmp(backend, "vtd") == 0)
+		configure_vtd_model(r);
 	rc = prqd_iommu_open(r->ctx, backend, NULL, &r->io);
 	if (rc == -PRQD_ENOENT)
 		return setup_error(r, rc, "no backend `%s` (prqdrain-sim --help lists them)",

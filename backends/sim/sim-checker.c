@@ -382,11 +382,16 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 	unsigned n = prqd_group_count(group);
 	for (unsigned i = 0; i < n; i++) {
 		const struct prqd_request *r = prqd_group_request(group, i);
-		if (!r || !r->tag)
+		if (!r)
+			continue;
+		/* The vtd backend tags a request with its queue position; the model knows
+		 * which of the simulator's requests it wrote there. */
+		uint64_t tag = w->vtd.active ? sim_vtd_request_tag(w, r->tag) : r->tag;
+		if (!tag)
 			continue;
 		uint32_t pasid = r->pasid_valid ? r->pasid : PRQD_NO_PASID;
 		uint32_t issued;
-		bool known = epoch_of(&w->chk, r->rid, pasid, r->tag, &issued);
+		bool known = epoch_of(&w->chk, r->rid, pasid, tag, &issued);
 		if (known && issued == gen)
 			continue;
 		char was[24];
@@ -396,7 +401,7 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 			snprintf(was, sizeof(was), "a forgotten one");
 		sim_chk_violation(w, SIM_V_WRONG_GENERATION, r->rid, pasid, r->prg_index,
 				  "request %llu issued in generation %s delivered to %u",
-				  (unsigned long long)r->tag, was, gen);
+				  (unsigned long long)tag, was, gen);
 		return; /* one per group */
 	}
 }
@@ -417,6 +422,24 @@ static bool in_scope(uint32_t scope, uint32_t pasid, bool req_pasid_valid, uint3
 	}
 }
 
+/* Requests still inside the VT-d model, counted as the abstract queue's are below. */
+struct queued_scan {
+	uint32_t scope, pasid;
+	uint16_t rid;
+	uint64_t start_ns, count, first_tag;
+};
+
+static void count_queued(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid, uint64_t tag,
+			 uint64_t issue_ns)
+{
+	struct queued_scan *q = arg;
+	if (rid != q->rid || issue_ns >= q->start_ns || !in_scope(q->scope, q->pasid, pasid_valid, pasid))
+		return;
+	if (!q->first_tag || (tag && tag < q->first_tag))
+		q->first_tag = tag;
+	q->count++;
+}
+
 void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uint32_t pasid,
 			  uint64_t start_ns)
 {
@@ -433,8 +456,15 @@ void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uin
 			in_fabric++;
 		}
 	}
+	if (w->vtd.active) {
+		struct queued_scan q = { .scope = scope, .pasid = pasid, .rid = rid,
+					 .start_ns = start_ns, .first_tag = first_tag };
+		sim_vtd_each_queued(w, count_queued, &q);
+		in_queue = q.count;
+		first_tag = q.first_tag;
+	}
 	const struct sim_ring *q = &w->iommu.queue;
-	for (size_t i = 0; i < q->len; i++) {
+	for (size_t i = 0; !w->vtd.active && i < q->len; i++) {
 		const struct sim_qent *e = sim_ring_at(q, i);
 		const struct prqd_request *r = &e->hw.req;
 		if (r->rid != rid || e->issue_ns >= start_ns ||

@@ -10,6 +10,7 @@
  *  - sim-device.c: the PRI endpoint (credits, PRG indices, stop, FLR, removal, ATC).
  *  - sim-fabric.c: the posted upstream path and the downstream path of each device.
  *  - sim-iommu.c: the abstract IOMMU (page request queue, overflow, drains, responses).
+ *  - sim-vtd.c: the register-level VT-d model the "vtd" backend drives instead.
  *  - sim-checker.c: the invariant checker.
  *  - sim-backend.c: the "sim" backend the core drives.
  *
@@ -291,6 +292,98 @@ int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op);
 int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op);
 int sim_iommu_overflow_ack(struct sim_world *w);
 
+/* ---- VT-d model (sim-vtd.c) ------------------------------------------------------------- */
+
+/* DMA memory handed to the library: the model reaches it by bus address. */
+struct sim_vtd_region {
+	uint64_t bus;
+	size_t size;
+	unsigned char *va;
+};
+
+/* A device-TLB invalidation sent to a device, waiting for its completion. */
+struct sim_vtd_inv {
+	uint64_t id;    /* echoed by the device's completion (sim_up_msg.drain_id) */
+	uint64_t order; /* position of its descriptor in the processing order */
+	uint16_t sid;
+	bool done;      /* answered, or timed out */
+};
+
+/* An invalidation wait fetched but not complete. */
+struct sim_vtd_wait {
+	uint64_t order;
+	uint64_t status_addr;
+	uint64_t ready_ns; /* when everything before it had completed (page-drain cut) */
+	uint32_t status_data;
+	bool sw, iflag, fence, pd, ready;
+};
+
+/* A page request between its arrival and its queue entry. */
+struct sim_vtd_arrival {
+	struct sim_up_msg m;
+	uint64_t arrive_ns;
+	uint16_t rid;
+};
+
+/* What the model remembers of a queue entry it wrote, by position: the checker's view. */
+struct sim_vtd_shadow {
+	uint64_t seq;
+	uint64_t tag;
+	uint64_t issue_ns;
+};
+#define SIM_VTD_SHADOW 8192u /* positions remembered (a power of two) */
+
+struct sim_vtd {
+	struct sim_vtd_config cfg;
+	bool active;
+
+	/* Registers. */
+	uint32_t gsts, fsts, fectl, ics, iectl, prs, pectl;
+	uint64_t iqh, iqt, iqa, iqer, pqh, pqt, pqa;
+
+	/* DMA memory. */
+	struct sim_vtd_region *regions;
+	size_t nregions, cap_regions;
+	uint64_t next_bus;
+
+	/* Invalidation queue processing. */
+	uint64_t next_order;     /* descriptors fetched so far */
+	struct sim_ring invs;    /* struct sim_vtd_inv, in order */
+	struct sim_ring waits;   /* struct sim_vtd_wait, in order */
+	bool fenced;             /* a fence wait is pending: nothing more is fetched */
+	uint64_t next_inv_id;
+
+	/* Page requests. */
+	struct sim_ring arrivals; /* struct sim_vtd_arrival */
+	uint64_t prq_seq;         /* entries written since PQA was programmed */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated with the queue */
+
+	struct sim_iommu_stats stats;
+	uint64_t bad_dma;         /* writes to bus addresses nobody allocated */
+};
+
+void sim_vtd_init_defaults(struct sim_vtd *v);
+void sim_vtd_release(struct sim_world *w, struct sim_vtd *v);
+/* A message reached the IOMMU while the VT-d model drives the world. */
+void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m);
+void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out);
+/* The platform's register window and DMA memory. */
+uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off);
+uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off);
+void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
+void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val);
+int sim_vtd_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus);
+void sim_vtd_dma_free(struct sim_world *w, void *va, size_t size);
+/* The simulator's serial of the request the vtd backend tagged @backend_tag (its queue
+ * position + 1), or 0 if the model no longer remembers it. */
+uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag);
+/* Call @fn for every page request inside the model, not yet read by software: the queue
+ * entries between PQH and PQT and the requests still being written. */
+void sim_vtd_each_queued(const struct sim_world *w,
+			 void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+				    uint64_t tag, uint64_t issue_ns),
+			 void *arg);
+
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 
 /* A group as the checker sees it on the wire: from its Last request to its one response. */
@@ -396,11 +489,15 @@ struct sim_world {
 	size_t nall, all_cap;
 
 	struct sim_iommu iommu;
+	struct sim_vtd vtd;
 	struct sim_checker chk;
 };
 
 /* sim-platform.c: fill w->plat. */
 void sim_platform_setup(struct sim_world *w);
+/* sim-platform.c: memory counted as the library's (the allocation-failure sweep fails it too). */
+void *sim_plat_alloc_counted(struct sim_world *w, size_t size);
+void sim_plat_free_counted(struct sim_world *w, void *ptr, size_t size);
 /* sim-device.c: free a device's memory (world teardown). */
 void sim_dev_release(struct sim_dev *d);
 

@@ -41,6 +41,10 @@ void sim_iommu_release(struct sim_world *w, struct sim_iommu *im)
 
 void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 {
+	if (w->vtd.active) {
+		sim_vtd_stats(w, out);
+		return;
+	}
 	*out = w->iommu.stats;
 	out->queue_depth = (uint32_t)w->iommu.queue.len;
 }
@@ -200,6 +204,11 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_world *w = d->w;
 	struct sim_iommu *im = &w->iommu;
+	if (w->vtd.active) {
+		/* The register-level VT-d model drives this world. */
+		sim_vtd_receive(d, m);
+		return;
+	}
 	if (m->kind == SIM_UP_INV_DONE) {
 		drain_completion(w, m->drain_id);
 		return;

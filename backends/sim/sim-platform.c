@@ -6,9 +6,8 @@
  */
 #include "backends/sim/sim-internal.h"
 
-static void *plat_alloc(void *user, size_t size)
+void *sim_plat_alloc_counted(struct sim_world *w, size_t size)
 {
-	struct sim_world *w = user;
 	if (w->fail_countdown && --w->fail_countdown == 0) {
 		w->alloc.failed++;
 		return NULL;
@@ -24,15 +23,24 @@ static void *plat_alloc(void *user, size_t size)
 	return p;
 }
 
-static void plat_free(void *user, void *ptr, size_t size)
+void sim_plat_free_counted(struct sim_world *w, void *ptr, size_t size)
 {
-	struct sim_world *w = user;
 	if (!ptr)
 		return;
 	w->alloc.frees++;
 	w->alloc.live--;
 	w->alloc.live_bytes -= size;
 	w->host_free(w->host_user, ptr, size);
+}
+
+static void *plat_alloc(void *user, size_t size)
+{
+	return sim_plat_alloc_counted(user, size);
+}
+
+static void plat_free(void *user, void *ptr, size_t size)
+{
+	sim_plat_free_counted(user, ptr, size);
 }
 
 static uint64_t plat_now_ns(void *user)
@@ -73,6 +81,37 @@ static void *plat_backend_data(void *user, const char *backend)
 	return NULL;
 }
 
+/* The DMAR unit's register window and DMA memory belong to the VT-d model (sim-vtd.c). */
+static uint32_t plat_mmio_read32(void *user, uint64_t offset)
+{
+	return sim_vtd_read32(user, offset);
+}
+
+static uint64_t plat_mmio_read64(void *user, uint64_t offset)
+{
+	return sim_vtd_read64(user, offset);
+}
+
+static void plat_mmio_write32(void *user, uint64_t offset, uint32_t value)
+{
+	sim_vtd_write32(user, offset, value);
+}
+
+static void plat_mmio_write64(void *user, uint64_t offset, uint64_t value)
+{
+	sim_vtd_write64(user, offset, value);
+}
+
+static int plat_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)
+{
+	return sim_vtd_dma_alloc(user, size, align, va, bus);
+}
+
+static void plat_dma_free(void *user, void *va, size_t size)
+{
+	sim_vtd_dma_free(user, va, size);
+}
+
 void sim_platform_setup(struct sim_world *w)
 {
 	struct prqd_platform *p = &w->plat;
@@ -86,6 +125,12 @@ void sim_platform_setup(struct sim_world *w)
 	/* No locks: one world is driven by one thread. */
 	p->getenv = plat_getenv;
 	p->backend_data = plat_backend_data;
+	p->mmio_read32 = plat_mmio_read32;
+	p->mmio_read64 = plat_mmio_read64;
+	p->mmio_write32 = plat_mmio_write32;
+	p->mmio_write64 = plat_mmio_write64;
+	p->dma_alloc = plat_dma_alloc;
+	p->dma_free = plat_dma_free;
 }
 
 const struct prqd_platform *sim_world_platform(struct sim_world *w)

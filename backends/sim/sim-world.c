@@ -426,6 +426,7 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 		w->rng[i] = splitmix64(&sm);
 
 	sim_iommu_init_defaults(&w->iommu);
+	sim_vtd_init_defaults(&w->vtd);
 	w->chk.pool_free = -1;
 	sim_platform_setup(w);
 	*out = w;
@@ -441,6 +442,7 @@ void sim_world_free(struct sim_world *w)
 	sim_mem_free(w, w->all_devs, w->all_cap * sizeof(*w->all_devs));
 	sim_mem_free(w, w->devs, w->devs_cap * sizeof(*w->devs));
 	sim_iommu_release(w, &w->iommu);
+	sim_vtd_release(w, &w->vtd);
 	sim_chk_release(w, &w->chk);
 	sim_mem_free(w, w->heap, w->heap_cap * sizeof(*w->heap));
 	w->magic = 0;

@@ -220,6 +220,52 @@ struct sim_iommu_stats {
 };
 void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out);
 
+/* ---- the register-level VT-d model (sim-vtd.c) ------------------------------------------ */
+
+/*
+ * The world's platform also carries a DMAR unit: mmio_read/write reach the VT-d model's
+ * registers and dma_alloc hands out memory the model reads and writes by bus address (counted
+ * with the library's allocations). The model stays passive until the first register write;
+ * from then on it, not the abstract IOMMU, receives the devices' page requests and
+ * invalidation completions, and sim_iommu_stats() reports its counters. The "vtd" backend
+ * (backends/vtd/) drives it.
+ */
+enum sim_vtd_overflow_response {
+	SIM_VTD_AUTO_SUCCESS = 0, /* Last requests dropped in an overflow are answered Success */
+	SIM_VTD_AUTO_INVALID = 1, /* ... Invalid */
+	SIM_VTD_AUTO_NONE = 2,    /* ... not at all (QEMU's model does not answer them) */
+};
+
+struct sim_vtd_config {
+	/* ECAP bits the model reports (and honours): QI, DT, PRS, PASID, PDS, SMTS. */
+	bool qi, dt, prs, pasid, pds, smts;
+	/* The page request queue takes at most this many entries before it overflows, even
+	 * when its ring is larger (a model knob: it lets a small queue be tested with the
+	 * smallest ring VT-d allows, 128 entries). 0: the ring's size less one. */
+	uint32_t queue_limit;
+	uint8_t overflow_response; /* enum sim_vtd_overflow_response */
+	/* A device-TLB invalidation unanswered this long raises ITE. 0 = never, which no real
+	 * unit does: a fence queued behind the unanswered invalidation then holds the whole
+	 * invalidation queue, page group responses included, for good. */
+	uint64_t ite_timeout_ns;
+	/* Time from a page request's arrival to its entry in the queue: a page-drain wait must
+	 * wait for requests still on their way in. */
+	uint64_t prq_write_ns;
+};
+
+/* VT-d units always time a device-TLB invalidation out; real ones take far longer than this,
+ * the model's default is short so a run with a dead device ends (and longer than the drain
+ * deadlines the example scenarios use, so a drain of such a device runs out of time first). */
+#define SIM_VTD_ITE_DEFAULT_NS 1500000ull
+
+/* Defaults: every capability on, queue_limit 0, Success, ITE after SIM_VTD_ITE_DEFAULT_NS,
+ * prq_write_ns 100. */
+void sim_vtd_config_default(struct sim_vtd_config *cfg);
+/* Set the model's configuration; only before its first register write (-EBUSY after). */
+int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
+/* Is the VT-d model driving the world (a register was written)? */
+bool sim_vtd_active(const struct sim_world *w);
+
 /* The "sim" backend (backends/sim/sim-backend.c). */
 extern const struct prqd_backend prqd_backend_sim;
 

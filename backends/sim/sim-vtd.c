@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A register-level model of an Intel VT-d remapping unit, as far as page requests go: what
+ * the "vtd" backend drives through the platform's register window and DMA memory, in place
+ * of the abstract IOMMU (sim-iommu.c). Facts: ../shared/reference/pri-facts.md §1.
+ *
+ *  - Registers: VER, CAP, ECAP (QI, DT, PRS, PASID, PDS, SMTS as configured), GCMD/GSTS.QIE,
+ *    FSTS (IQE, ITE, ICE; write 1 to clear), IQH/IQT/IQA, ICS.IWC, IQER (IQEI, ITESID),
+ *    PQH/PQT/PQA, PRS (PPR, PRO; write 1 to clear), PECTL.
+ *  - The invalidation queue is processed when IQT is written, descriptor by descriptor:
+ *    reserved bits and unknown types raise IQE with IQH left on the bad descriptor (the page-
+ *    drain bit is reserved without ECAP.PDS; a wait with neither status write nor interrupt
+ *    is refused, as QEMU 7.2 refuses it); processing resumes when software clears IQE and
+ *    writes IQT again. IOTLB invalidations have nothing to do (the model caches no
+ *    translations). Device-TLB invalidations go down to the device over the fabric; a wait
+ *    completes when every device-TLB invalidation before it was answered, and a fence wait
+ *    also holds back every descriptor after it until then. A device that does not answer
+ *    within ite_timeout_ns raises ITE (IQER.ITESID = its source-id): the waits already
+ *    fetched are aborted without their status write and nothing more is fetched until
+ *    software clears ITE.
+ *  - Page-drain: a wait with PD completes only once every page request that reached the
+ *    unit before the wait's other conditions held is in the queue. Requests enter the unit
+ *    prq_write_ns before their entry is written, and the device's invalidation completion,
+ *    posted behind its earlier requests, arrives after them: so the drain wait covers
+ *    everything the device sent before it answered the invalidation.
+ *  - The page request queue: 32-byte entries written at PQT; PPR set on every write. A full
+ *    queue (or queue_limit entries) sets PRO; while PRO is set every arriving request is
+ *    dropped, and a dropped Last request (not a Stop Marker) gets the configured automatic
+ *    response. Software clears PRO once it has emptied the queue.
+ *  - Page group responses (type 9) go down to the device with their RC as the PCIe wire
+ *    code (VT-d's RC values are PCIe's).
+ *
+ * Time: descriptors take no time; the fabric and the devices supply the latencies.
+ */
+#include "backends/sim/sim-internal.h"
+#include "backends/vtd/vtd-regs.h"
+
+#define VTD_MODEL_VER 0x60u /* version 6.0 */
+/* CAP: DRD and DWD (bits 55 and 54), as every current unit reports them. */
+#define VTD_MODEL_CAP ((1ull << 55) | (1ull << 54))
+#define VTD_DMA_BASE 0x100000ull /* first bus address handed out */
+
+/* Descriptor fields (pri-facts.md §1.3). */
+#define DESC_TYPE(qw0) ((unsigned)((qw0)&0xF))
+#define DESC_TYPE_HI(qw0) (((qw0) >> 9) & 0x7) /* newer specs' upper type bits: zero here */
+#define WAIT_RSVD0 0xFFFFFF00ull               /* [31:8]; bit 7 (PD) too without PDS */
+#define WAIT_RSVD1 0x3ull
+#define PIOTLB_RSVD0 0xFFF000000000FFC0ull
+#define PIOTLB_RSVD1 0xF80ull
+#define IOTLB_RSVD0 0xFFFFFFFF0000FF00ull
+#define IOTLB_RSVD1 0xF80ull
+#define DEVTLB_RSVD0 0x000F0000FFE00FF0ull
+#define DEVTLB_RSVD1 0xFFEull
+#define PDEVTLB_RSVD0 0x0000000000000E00ull
+#define PDEVTLB_RSVD1 0x7FEull
+#define PGRP_RSVD0 0xFFF0000000000FC0ull
+#define PGRP_RSVD1 0xFFFFFFFFFFFFF003ull
+#define PGRP_PDP (1ull << 5)
+
+/* IQER.IQEI for a descriptor the unit refuses (invalid type or reserved field). */
+#define IQEI_INVALID_DESC 0x1u
+
+/* PRQ entry fields. */
+#define PRQ_TYPE_PAGE_REQ 1ull
+
+void sim_vtd_config_default(struct sim_vtd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->qi = cfg->dt = cfg->prs = cfg->pasid = cfg->pds = cfg->smts = true;
+	cfg->queue_limit = 0;
+	cfg->overflow_response = SIM_VTD_AUTO_SUCCESS;
+	cfg->ite_timeout_ns = SIM_VTD_ITE_DEFAULT_NS;
+	cfg->prq_write_ns = 100;
+}
+
+void sim_vtd_init_defaults(struct sim_vtd *v)
+{
+	memset(v, 0, sizeof(*v));
+	sim_vtd_config_default(&v->cfg);
+	v->next_bus = VTD_DMA_BASE;
+	v->next_inv_id = 1;
+	sim_ring_init(&v->invs, sizeof(struct sim_vtd_inv));
+	sim_ring_init(&v->waits, sizeof(struct sim_vtd_wait));
+	sim_ring_init(&v->arrivals, sizeof(struct sim_vtd_arrival));
+}
+
+void sim_vtd_release(struct sim_world *w, struct sim_vtd *v)
+{
+	/* Memory the library never gave back: still counted as live (the leak check saw it). */
+	for (size_t i = 0; i < v->nregions; i++)
+		w->host_free(w->host_user, v->regions[i].va, v->regions[i].size);
+	sim_mem_free(w, v->regions, v->cap_regions * sizeof(*v->regions));
+	sim_mem_free(w, v->shadow, SIM_VTD_SHADOW * sizeof(*v->shadow));
+	sim_ring_free(w, &v->invs);
+	sim_ring_free(w, &v->waits);
+	sim_ring_free(w, &v->arrivals);
+	v->regions = NULL;
+	v->shadow = NULL;
+}
+
+int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
+{
+	if (!w || !cfg || cfg->overflow_response > SIM_VTD_AUTO_NONE)
+		return -EINVAL;
+	if (w->vtd.active)
+		return -EBUSY;
+	w->vtd.cfg = *cfg;
+	return 0;
+}
+
+bool sim_vtd_active(const struct sim_world *w)
+{
+	return w->vtd.active;
+}
+
+static uint64_t ecap_value(const struct sim_vtd *v)
+{
+	const struct sim_vtd_config *c = &v->cfg;
+	return (c->qi ? VTD_ECAP_QI : 0) | (c->dt ? VTD_ECAP_DT : 0) | (c->prs ? VTD_ECAP_PRS : 0) |
+	       (c->pasid ? VTD_ECAP_PASID : 0) | (c->pds ? VTD_ECAP_PDS : 0) |
+	       (c->smts ? VTD_ECAP_SMTS : 0);
+}
+
+/* ---- DMA memory --------------------------------------------------------------------------- */
+
+int sim_vtd_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus)
+{
+	struct sim_vtd *v = &w->vtd;
+	if (!size || !va || !bus || (align & (align - 1)))
+		return -EINVAL;
+	if (align < 8)
+		align = 8;
+	unsigned char *mem = sim_plat_alloc_counted(w, size);
+	if (!mem)
+		return -ENOMEM;
+	memset(mem, 0, size);
+	sim_mem_grow(w, (void **)&v->regions, &v->cap_regions, v->nregions + 1,
+		     sizeof(*v->regions));
+	uint64_t addr = (v->next_bus + align - 1) & ~(uint64_t)(align - 1);
+	/* Bus addresses are never reused: a late write to freed memory finds nothing. */
+	v->next_bus = addr + size;
+	v->regions[v->nregions++] = (struct sim_vtd_region){ .bus = addr, .size = size, .va = mem };
+	*va = mem;
+	*bus = addr;
+	return 0;
+}
+
+void sim_vtd_dma_free(struct sim_world *w, void *va, size_t size)
+{
+	struct sim_vtd *v = &w->vtd;
+	for (size_t i = 0; i < v->nregions; i++) {
+		if (v->regions[i].va != va)
+			continue;
+		sim_plat_free_counted(w, va, v->regions[i].size);
+		(void)size;
+		v->regions[i] = v->regions[--v->nregions];
+		return;
+	}
+}
+
+/* The host address of @len bytes at bus address @bus, or NULL. */
+static unsigned char *dma_at(struct sim_vtd *v, uint64_t bus, size_t len)
+{
+	for (size_t i = 0; i < v->nregions; i++) {
+		const struct sim_vtd_region *r = &v->regions[i];
+		if (bus >= r->bus && bus - r->bus <= r->size && r->size - (bus - r->bus) >= len)
+			return r->va + (bus - r->bus);
+	}
+	return NULL;
+}
+
+static bool dma_read64(struct sim_vtd *v, uint64_t bus, uint64_t *out)
+{
+	unsigned char *p = dma_at(v, bus, 8);
+	if (!p)
+		return false;
+	memcpy(out, p, 8);
+	return true;
+}
+
+static void dma_write(struct sim_vtd *v, uint64_t bus, const void *src, size_t len)
+{
+	unsigned char *p = dma_at(v, bus, len);
+	if (!p) {
+		v->bad_dma++;
+		return;
+	}
+	memcpy(p, src, len);
+}
+
+/* ---- invalidation queue ------------------------------------------------------------------- */
+
+static bool iq_wide(const struct sim_vtd *v)
+{
+	return (v->iqa & VTD_IQA_DW) != 0;
+}
+
+static uint32_t iq_entries(const struct sim_vtd *v)
+{
+	return (uint32_t)((4096u << (v->iqa & VTD_IQA_QS_MASK)) >> (iq_wide(v) ? 5 : 4));
+}
+
+static unsigned iq_shift(const struct sim_vtd *v)
+{
+	return iq_wide(v) ? 5 : 4;
+}
+
+static uint64_t iq_base(const struct sim_vtd *v)
+{
+	return v->iqa & ~0xFFFull;
+}
+
+/* The oldest device-TLB invalidation still unanswered, or UINT64_MAX. */
+static uint64_t oldest_open_inv(struct sim_vtd *v)
+{
+	/* Answered ones at the front are done with. */
+	while (v->invs.len && ((struct sim_vtd_inv *)sim_ring_at(&v->invs, 0))->done)
+		sim_ring_pop(&v->invs);
+	for (size_t i = 0; i < v->invs.len; i++) {
+		const struct sim_vtd_inv *inv = sim_ring_at(&v->invs, i);
+		if (!inv->done)
+			return inv->order;
+	}
+	return UINT64_MAX;
+}
+
+static void status_write(struct sim_vtd *v, const struct sim_vtd_wait *wt)
+{
+	if (wt->sw) {
+		uint32_t data = wt->status_data;
+		dma_write(v, wt->status_addr, &data, sizeof(data));
+	}
+	if (wt->iflag)
+		v->ics |= VTD_ICS_IWC;
+}
+
+/* Complete the waits at the front whose conditions hold. */
+static void complete_waits(struct sim_world *w)
+{
+	struct sim_vtd *v = &w->vtd;
+	while (v->waits.len) {
+		struct sim_vtd_wait *wt = sim_ring_at(&v->waits, 0);
+		if (!wt->ready) {
+			if (oldest_open_inv(v) < wt->order)
+				return;
+			wt->ready = true;
+			wt->ready_ns = w->now;
+		}
+		if (wt->pd && v->arrivals.len) {
+			/* Requests that arrived before the cut must be in the queue first. */
+			const struct sim_vtd_arrival *a = sim_ring_at(&v->arrivals, 0);
+			if (a->arrive_ns <= wt->ready_ns)
+				return;
+		}
+		struct sim_vtd_wait done = *wt;
+		sim_ring_pop(&v->waits);
+		if (done.pd)
+			v->stats.drains_completed++;
+		if (done.fence)
+			v->fenced = false;
+		status_write(v, &done);
+	}
+}
+
+static void ite_timeout(struct sim_world *w, void *arg, uint64_t id);
+
+static void send_devtlb_inv(struct sim_world *w, uint16_t sid, bool pasid_present, uint32_t pasid)
+{
+	struct sim_vtd *v = &w->vtd;
+	struct sim_vtd_inv *inv = sim_ring_push(w, &v->invs);
+	memset(inv, 0, sizeof(*inv));
+	inv->id = v->next_inv_id++;
+	inv->order = v->next_order;
+	inv->sid = sid;
+	uint64_t id = inv->id;
+	/* A function that is gone (or never was) never answers: only ITE ends the wait. */
+	struct sim_dev *d = sim_dev_route(w, sid);
+	if (d) {
+		struct sim_down_msg m = { 0 };
+		m.kind = SIM_DOWN_INV;
+		m.rid = sid;
+		m.pasid = pasid;
+		m.pasid_present = pasid_present;
+		m.drain_id = id;
+		sim_fabric_down(d, &m);
+	}
+	if (v->cfg.ite_timeout_ns)
+		sim_schedule_or_die(w, w->now + v->cfg.ite_timeout_ns, ite_timeout, NULL, id);
+}
+
+static void send_response(struct sim_world *w, const uint64_t *qw)
+{
+	uint16_t rid = (uint16_t)(qw[0] >> 16);
+	struct sim_dev *d = sim_dev_route(w, rid);
+	struct sim_down_msg m = { 0 };
+	m.kind = SIM_DOWN_RESP;
+	m.rid = rid;
+	m.pasid_present = (qw[0] >> 4) & 1;
+	m.pasid = (uint32_t)(qw[0] >> 32) & 0xFFFFF;
+	m.prg_index = (uint16_t)((qw[1] >> 3) & 0x1FF);
+	/* VT-d's response codes are the PCIe ones: the RC field goes out as it is. */
+	m.code = (uint8_t)((qw[0] >> 12) & 0xF);
+	m.tag = 0; /* the descriptor names the group by index, as the wire does */
+	if (!d) {
+		sim_chk_violation(w, SIM_V_WRONG_TARGET, rid,
+				  m.pasid_present ? m.pasid : PRQD_NO_PASID, m.prg_index,
+				  "page group response to a requester ID with no device");
+		return;
+	}
+	sim_fabric_down(d, &m);
+}
+
+/* Is the descriptor one the unit accepts? */
+static bool desc_valid(const struct sim_vtd *v, const uint64_t *qw)
+{
+	bool wide = iq_wide(v);
+	if (DESC_TYPE_HI(qw[0]))
+		return false;
+	switch (DESC_TYPE(qw[0])) {
+	case VTD_DESC_WAIT: {
+		uint64_t rsvd = WAIT_RSVD0 | (v->cfg.pds ? 0 : VTD_WAIT_PD);
+		if ((qw[0] & rsvd) || (qw[1] & WAIT_RSVD1))
+			return false;
+		/* A wait that reports nothing (fence only) is refused, as QEMU 7.2 does. */
+		return (qw[0] & (VTD_WAIT_SW | VTD_WAIT_IF)) != 0;
+	}
+	case VTD_DESC_PIOTLB:
+		return !(qw[0] & PIOTLB_RSVD0) && !(qw[1] & PIOTLB_RSVD1) &&
+		       ((qw[0] >> 4) & 3) >= 2;
+	case VTD_DESC_IOTLB:
+		return !(qw[0] & IOTLB_RSVD0) && !(qw[1] & IOTLB_RSVD1) && ((qw[0] >> 4) & 3) != 0;
+	case VTD_DESC_DEVTLB:
+		return v->cfg.dt && !(qw[0] & DEVTLB_RSVD0) && !(qw[1] & DEVTLB_RSVD1);
+	case VTD_DESC_PDEVTLB:
+		return v->cfg.dt && !(qw[0] & PDEVTLB_RSVD0) && !(qw[1] & PDEVTLB_RSVD1);
+	case VTD_DESC_PGRP_RESP:
+		if ((qw[0] & PGRP_PDP) && !wide)
+			return false;
+		return v->cfg.prs && !(qw[0] & PGRP_RSVD0) && !(qw[1] & PGRP_RSVD1);
+	case 0x1: /* context-cache */
+	case 0x4: /* interrupt entry cache */
+	case 0x7: /* PASID cache */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Fetch and carry out descriptors until the queue is empty or something holds it. */
+static void iq_progress(struct sim_world *w)
+{
+	struct sim_vtd *v = &w->vtd;
+	for (;;) {
+		complete_waits(w);
+		if (!(v->gsts & VTD_GSTS_QIES) || v->fenced ||
+		    (v->fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+			return;
+		uint32_t entries = iq_entries(v);
+		uint32_t head = (uint32_t)(v->iqh >> iq_shift(v)) & (entries - 1);
+		uint32_t tail = (uint32_t)(v->iqt >> iq_shift(v)) & (entries - 1);
+		if (head == tail)
+			return;
+		uint64_t qw[4] = { 0, 0, 0, 0 };
+		uint64_t at = iq_base(v) + ((uint64_t)head << iq_shift(v));
+		bool readable = dma_read64(v, at, &qw[0]) && dma_read64(v, at + 8, &qw[1]);
+		if (readable && iq_wide(v))
+			readable = dma_read64(v, at + 16, &qw[2]) && dma_read64(v, at + 24, &qw[3]);
+		if (!readable || !desc_valid(v, qw)) {
+			/* IQH stays on the refused descriptor. */
+			v->fsts |= VTD_FSTS_IQE;
+			v->iqer = (v->iqer & ~0xFull) | IQEI_INVALID_DESC;
+			return;
+		}
+		switch (DESC_TYPE(qw[0])) {
+		case VTD_DESC_WAIT: {
+			struct sim_vtd_wait *wt = sim_ring_push(w, &v->waits);
+			memset(wt, 0, sizeof(*wt));
+			wt->order = v->next_order;
+			wt->sw = qw[0] & VTD_WAIT_SW;
+			wt->iflag = qw[0] & VTD_WAIT_IF;
+			wt->fence = qw[0] & VTD_WAIT_FN;
+			wt->pd = qw[0] & VTD_WAIT_PD;
+			wt->status_data = (uint32_t)(qw[0] >> 32);
+			wt->status_addr = qw[1] & ~3ull;
+			if (wt->pd)
+				v->stats.drains_started++;
+			if (wt->fence)
+				v->fenced = true;
+			break;
+		}
+		case VTD_DESC_DEVTLB:
+			send_devtlb_inv(w, (uint16_t)(qw[0] >> 32), false, 0);
+			break;
+		case VTD_DESC_PDEVTLB:
+			send_devtlb_inv(w, (uint16_t)(qw[0] >> 16), true,
+					(uint32_t)(qw[0] >> 32) & 0xFFFFF);
+			break;
+		case VTD_DESC_PGRP_RESP:
+			send_response(w, qw);
+			break;
+		default:
+			break; /* nothing cached: nothing to invalidate */
+		}
+		v->next_order++;
+		v->iqh = (uint64_t)((head + 1) & (entries - 1)) << iq_shift(v);
+	}
+}
+
+static struct sim_vtd_inv *inv_find(struct sim_vtd *v, uint64_t id)
+{
+	for (size_t i = 0; i < v->invs.len; i++) {
+		struct sim_vtd_inv *inv = sim_ring_at(&v->invs, i);
+		if (inv->id == id)
+			return inv;
+	}
+	return NULL;
+}
+
+static void ite_timeout(struct sim_world *w, void *arg, uint64_t id)
+{
+	(void)arg;
+	struct sim_vtd *v = &w->vtd;
+	struct sim_vtd_inv *inv = inv_find(v, id);
+	if (!inv || inv->done)
+		return;
+	inv->done = true; /* a late completion changes nothing */
+	v->fsts |= VTD_FSTS_ITE;
+	v->iqer = (v->iqer & ~(0xFFFFull << 32)) | ((uint64_t)inv->sid << 32);
+	/* The waits already fetched are aborted: no status write, ever. */
+	while (v->waits.len) {
+		const struct sim_vtd_wait *wt = sim_ring_at(&v->waits, 0);
+		if (wt->pd)
+			v->stats.drains_failed++;
+		sim_ring_pop(&v->waits);
+	}
+	v->fenced = false;
+}
+
+/* ---- page request queue ---------------------------------------------------------------------- */
+
+static uint64_t prq_bytes(const struct sim_vtd *v)
+{
+	return 4096ull << (v->pqa & VTD_PQA_PQS_MASK);
+}
+
+static uint32_t prq_count(const struct sim_vtd *v)
+{
+	uint64_t size = prq_bytes(v);
+	return (uint32_t)(((v->pqt - v->pqh) & (size - 1)) / VTD_PRQ_ENTRY_SIZE);
+}
+
+static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
+{
+	struct sim_vtd *v = &w->vtd;
+	struct sim_dev *d = sim_dev_route(w, a->rid);
+	if (!d || v->cfg.overflow_response == SIM_VTD_AUTO_NONE)
+		return;
+	struct sim_down_msg r = { 0 };
+	r.kind = SIM_DOWN_RESP;
+	r.rid = a->rid;
+	r.pasid_present = a->m.flags & SIM_RQ_PASID;
+	r.pasid = a->m.pasid;
+	r.prg_index = a->m.prg_index;
+	r.code = v->cfg.overflow_response == SIM_VTD_AUTO_INVALID ? VTD_RC_INVALID : VTD_RC_SUCCESS;
+	r.tag = a->m.tag;
+	r.is_auto = true;
+	v->stats.auto_responses++;
+	sim_fabric_down(d, &r);
+}
+
+/* The oldest arrival's entry is due: write it, or drop it in an overflow. */
+static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
+{
+	(void)arg;
+	(void)unused;
+	struct sim_vtd *v = &w->vtd;
+	if (!v->arrivals.len)
+		return;
+	struct sim_vtd_arrival a = *(struct sim_vtd_arrival *)sim_ring_at(&v->arrivals, 0);
+	sim_ring_pop(&v->arrivals);
+
+	uint64_t size = prq_bytes(v);
+	uint32_t room = (uint32_t)(size / VTD_PRQ_ENTRY_SIZE) - 1;
+	if (v->cfg.queue_limit && v->cfg.queue_limit < room)
+		room = v->cfg.queue_limit;
+	bool enabled = v->cfg.prs && v->pqa;
+	if (!enabled || (v->prs & VTD_PRS_PRO) || prq_count(v) >= room) {
+		if (enabled && !(v->prs & VTD_PRS_PRO)) {
+			v->prs |= VTD_PRS_PRO;
+			v->stats.overflows++;
+		}
+		v->stats.dropped_overflow++;
+		/* Judged by the wire encoding: L=1 with R=W=0 and a PASID is a Stop Marker and
+		 * is never answered. */
+		bool last = a.m.flags & SIM_RQ_LAST;
+		bool marker = last && !(a.m.flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
+			      (a.m.flags & SIM_RQ_PASID);
+		if (last && !marker)
+			auto_respond(w, &a);
+		iq_progress(w);
+		return;
+	}
+
+	uint64_t qw[4] = { 0, 0, 0, 0 };
+	bool pasid = a.m.flags & SIM_RQ_PASID;
+	qw[0] = PRQ_TYPE_PAGE_REQ | (pasid ? 1ull << 8 : 0) | ((uint64_t)a.rid << 16) |
+		(pasid ? (uint64_t)(a.m.pasid & 0xFFFFF) << 32 : 0) |
+		((a.m.flags & SIM_RQ_EXEC) ? 1ull << 52 : 0) |
+		((a.m.flags & SIM_RQ_PRIV) ? 1ull << 53 : 0);
+	qw[1] = ((a.m.flags & SIM_RQ_READ) ? 1ull : 0) | ((a.m.flags & SIM_RQ_WRITE) ? 2ull : 0) |
+		((a.m.flags & SIM_RQ_LAST) ? 4ull : 0) | ((uint64_t)(a.m.prg_index & 0x1FF) << 3) |
+		(a.m.addr & ~0xFFFull);
+	dma_write(v, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
+	struct sim_vtd_shadow *sh = &v->shadow[v->prq_seq % SIM_VTD_SHADOW];
+	sh->seq = v->prq_seq;
+	sh->tag = a.m.tag;
+	sh->issue_ns = a.m.issue_ns;
+	v->prq_seq++;
+	v->pqt = (v->pqt + VTD_PRQ_ENTRY_SIZE) & (size - 1);
+	v->prs |= VTD_PRS_PPR;
+	v->stats.enqueued++;
+	uint32_t depth = prq_count(v);
+	if (depth > v->stats.queue_high_water)
+		v->stats.queue_high_water = depth;
+	iq_progress(w); /* a page-drain wait may have been waiting for this entry */
+}
+
+void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
+{
+	struct sim_world *w = d->w;
+	struct sim_vtd *v = &w->vtd;
+	if (m->kind == SIM_UP_INV_DONE) {
+		struct sim_vtd_inv *inv = inv_find(v, m->drain_id);
+		if (inv && !inv->done) {
+			inv->done = true;
+			iq_progress(w);
+		}
+		return;
+	}
+	struct sim_vtd_arrival *a = sim_ring_push(w, &v->arrivals);
+	a->m = *m;
+	a->arrive_ns = w->now;
+	a->rid = d->cfg.rid;
+	/* Every arrival takes the same time, so the events pop the FIFO in order. */
+	sim_schedule_or_die(w, w->now + v->cfg.prq_write_ns, prq_write, NULL, 0);
+}
+
+void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+{
+	*out = w->vtd.stats;
+	out->queue_depth = w->vtd.pqa ? prq_count(&w->vtd) : 0;
+}
+
+uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
+{
+	const struct sim_vtd *v = &w->vtd;
+	if (!backend_tag || !v->shadow)
+		return 0;
+	uint64_t seq = backend_tag - 1;
+	const struct sim_vtd_shadow *sh = &v->shadow[seq % SIM_VTD_SHADOW];
+	return sh->seq == seq && seq < v->prq_seq ? sh->tag : 0;
+}
+
+void sim_vtd_each_queued(const struct sim_world *w,
+			 void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+				    uint64_t tag, uint64_t issue_ns),
+			 void *arg)
+{
+	const struct sim_vtd *v = &w->vtd;
+	if (v->pqa && v->shadow) {
+		uint64_t size = prq_bytes(v);
+		uint32_t n = prq_count(v);
+		for (uint32_t k = 0; k < n; k++) {
+			uint64_t off = (v->pqh + (uint64_t)k * VTD_PRQ_ENTRY_SIZE) & (size - 1);
+			const unsigned char *p =
+				dma_at((struct sim_vtd *)v, (v->pqa & ~0xFFFull) + off, 16);
+			if (!p)
+				break;
+			uint64_t qw0;
+			memcpy(&qw0, p, 8);
+			uint64_t seq = v->prq_seq - n + k;
+			const struct sim_vtd_shadow *sh = &v->shadow[seq % SIM_VTD_SHADOW];
+			bool known = sh->seq == seq;
+			fn(arg, (uint16_t)(qw0 >> 16), (qw0 >> 8) & 1, (uint32_t)(qw0 >> 32) & 0xFFFFF,
+			   known ? sh->tag : 0, known ? sh->issue_ns : 0);
+		}
+	}
+	for (size_t i = 0; i < v->arrivals.len; i++) {
+		const struct sim_vtd_arrival *a = sim_ring_at(&v->arrivals, i);
+		if (a->m.kind != SIM_UP_PAGE_REQ)
+			continue;
+		fn(arg, a->rid, a->m.flags & SIM_RQ_PASID, a->m.pasid, a->m.tag, a->m.issue_ns);
+	}
+}
+
+/* ---- registers --------------------------------------------------------------------------- */
+
+static void activate(struct sim_world *w)
+{
+	struct sim_vtd *v = &w->vtd;
+	if (v->active)
+		return;
+	v->active = true;
+	v->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*v->shadow));
+	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
+		v->shadow[i].seq = UINT64_MAX;
+}
+
+uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
+{
+	const struct sim_vtd *v = &w->vtd;
+	switch (off) {
+	case VTD_REG_CAP: return VTD_MODEL_CAP;
+	case VTD_REG_ECAP: return ecap_value(v);
+	case VTD_REG_IQH: return v->iqh;
+	case VTD_REG_IQT: return v->iqt;
+	case VTD_REG_IQA: return v->iqa;
+	case VTD_REG_IQER: return v->iqer;
+	case VTD_REG_PQH: return v->pqh;
+	case VTD_REG_PQT: return v->pqt;
+	case VTD_REG_PQA: return v->pqa;
+	default: return (uint64_t)sim_vtd_read32(w, off) | (uint64_t)sim_vtd_read32(w, off + 4) << 32;
+	}
+}
+
+uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
+{
+	const struct sim_vtd *v = &w->vtd;
+	switch (off) {
+	case VTD_REG_VER: return VTD_MODEL_VER;
+	case VTD_REG_GCMD: return 0; /* write-only */
+	case VTD_REG_GSTS: return v->gsts;
+	case VTD_REG_FSTS: return v->fsts;
+	case VTD_REG_FECTL: return v->fectl;
+	case VTD_REG_ICS: return v->ics;
+	case VTD_REG_IECTL: return v->iectl;
+	case VTD_REG_PRS: return v->prs;
+	case VTD_REG_PECTL: return v->pectl;
+	default:
+		break;
+	}
+	/* Halves of the 64-bit registers. */
+	switch (off & ~7ull) {
+	case VTD_REG_CAP:
+	case VTD_REG_ECAP:
+	case VTD_REG_IQH:
+	case VTD_REG_IQT:
+	case VTD_REG_IQA:
+	case VTD_REG_IQER:
+	case VTD_REG_PQH:
+	case VTD_REG_PQT:
+	case VTD_REG_PQA:
+		return (uint32_t)(sim_vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
+	default:
+		return 0; /* reserved: reads as zero */
+	}
+}
+
+static void write_gcmd(struct sim_world *w, uint32_t val)
+{
+	struct sim_vtd *v = &w->vtd;
+	if ((val & VTD_GCMD_QIE) && v->cfg.qi && !(v->gsts & VTD_GSTS_QIES)) {
+		v->gsts |= VTD_GSTS_QIES;
+		v->iqh = 0; /* enabling queued invalidation resets the head */
+	} else if (!(val & VTD_GCMD_QIE) && (v->gsts & VTD_GSTS_QIES)) {
+		v->gsts &= ~VTD_GSTS_QIES;
+	}
+	iq_progress(w);
+}
+
+void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
+{
+	struct sim_vtd *v = &w->vtd;
+	activate(w);
+	switch (off) {
+	case VTD_REG_IQT:
+		v->iqt = val & 0x7FFF0ull; /* QT [18:4] */
+		iq_progress(w);
+		return;
+	case VTD_REG_IQA:
+		if (!(v->gsts & VTD_GSTS_QIES)) /* only while queued invalidation is off */
+			v->iqa = val & ~0x7F8ull;
+		return;
+	case VTD_REG_PQH:
+		v->pqh = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+		return;
+	case VTD_REG_PQT:
+		v->pqt = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+		return;
+	case VTD_REG_PQA:
+		v->pqa = val & ~0xFF8ull;
+		v->prq_seq = 0; /* positions count from the queue's setup */
+		v->pqh = v->pqt = 0;
+		return;
+	default:
+		sim_vtd_write32(w, off, (uint32_t)val);
+		sim_vtd_write32(w, off + 4, (uint32_t)(val >> 32));
+		return;
+	}
+}
+
+void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
+{
+	struct sim_vtd *v = &w->vtd;
+	activate(w);
+	switch (off) {
+	case VTD_REG_GCMD:
+		write_gcmd(w, val);
+		return;
+	case VTD_REG_FSTS: {
+		bool ite_cleared = (val & VTD_FSTS_ITE) && (v->fsts & VTD_FSTS_ITE);
+		v->fsts &= ~(val & (VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE | VTD_FSTS_PRO));
+		/* After IQE, processing resumes only with the next IQT write (as QEMU does);
+		 * after ITE, as soon as it is cleared. */
+		if (ite_cleared)
+			iq_progress(w);
+		return;
+	}
+	case VTD_REG_FECTL: v->fectl = val; return;
+	case VTD_REG_ICS: v->ics &= ~(val & VTD_ICS_IWC); return;
+	case VTD_REG_IECTL: v->iectl = val; return;
+	case VTD_REG_PRS: v->prs &= ~(val & (VTD_PRS_PPR | VTD_PRS_PRO)); return;
+	case VTD_REG_PECTL: v->pectl = val; return;
+	default:
+		break;
+	}
+	switch (off & ~7ull) {
+	case VTD_REG_IQT:
+	case VTD_REG_IQA:
+	case VTD_REG_PQH:
+	case VTD_REG_PQT:
+	case VTD_REG_PQA: {
+		uint64_t cur = sim_vtd_read64(w, off & ~7ull);
+		unsigned shift = (unsigned)(off & 4) * 8;
+		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
+		sim_vtd_write64(w, off & ~7ull, cur);
+		return;
+	}
+	default:
+		return; /* read-only or reserved */
+	}
+}
