@@ -510,6 +510,10 @@ static void handle_ite(struct vtd_iq *iq, struct vtd_iq_error *acc)
 		acc->aborted++;
 	}
 	write_fsts(iq, VTD_FSTS_ITE);
+	/* Harmless where the unit resumes by itself; a restart where it waits for IQT (as
+	 * QEMU does after IQE). */
+	if (h != iq->tail)
+		ring_doorbell(iq);
 }
 
 /* Handle what FSTS shows; what was found is added to *@acc. */

@@ -139,7 +139,8 @@ void vtd_iq_wait_abandon(struct vtd_iq *iq, const struct vtd_wait *ticket);
  * vtd_iq_errors - read FSTS and handle what is pending, in place:
  *  - IQE: the descriptor at IQH is replaced by a status-write wait to a scratch slot, FSTS.IQE
  *    is cleared and IQT rewritten, so processing resumes at the next descriptor;
- *  - ITE: waits queued before the time-out are marked aborted, FSTS.ITE cleared;
+ *  - ITE: waits the hardware had fetched (those before IQH) and not written are marked
+ *    aborted, FSTS.ITE cleared, IQT rewritten if descriptors are still pending;
  *  - ICE: reported and cleared.
  * What vtd_iq_poll handled since the last call is reported here too (counts add up; the
  * index, type and source-id are those of the latest). A descriptor rejected twice (the

@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check-vtd-iq: the invalidation queue engine (backends/vtd/vtd-iq.c) on a small scripted
+ * register file, for what QEMU's model cannot show (tests/qemu/ covers the rest against
+ * QEMU 7.2): device-TLB invalidation time-outs (ITE) aborting the waits the unit had fetched,
+ * ICE, an invalid wait of the engine's own, a queue that cannot recover, the page-drain bit on
+ * a unit with ECAP.PDS, argument checks, allocation failures, time-outs, value wrap-around.
+ *
+ * The fake unit: GCMD.QIE <-> GSTS.QIES, IQA, IQH/IQT (byte offsets), FSTS (RW1C), ICS, IQER.
+ * An IQT write runs the queue unless IQE or ITE is pending or the test holds it. Waits (type
+ * 5) with SW write their data; a wait with neither SW nor IF, or of a type the test rejects,
+ * stops the queue with IQE on it. A device-TLB invalidation (type 3 or 8) for the source-id
+ * the test made deaf times out: the unit has then fetched everything up to IQT (IQH = IQT),
+ * does not write the waits it fetched after it, and sets ITE with IQER.ITESID. Clearing IQE
+ * or ITE does not restart it; an IQT write does.
+ */
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prqdrain.h"
+#include "backends/vtd/vtd-iq.h"
+#include "backends/vtd/vtd-regs.h"
+
+struct fake {
+	uint64_t ecap, iqa, iqh, iqt, iqer;
+	uint32_t gsts, fsts, ics;
+	bool hold;              /* IQT writes do not run the queue */
+	bool qies_stuck;        /* GCMD.QIE never shows in GSTS */
+	int deaf_sid;           /* device-TLB invalidations for it time out; -1: none */
+	uint32_t reject_types;  /* bit per descriptor type answered with IQE */
+	bool reject_fn_waits;   /* waits with FN answered with IQE */
+	int fail_alloc;         /* the Nth dma_alloc fails (1-based), 0: none */
+	unsigned allocs, frees, iqt_writes;
+	uint64_t now;
+};
+
+static struct fake fk;
+static struct vtd_iq iq;
+
+static unsigned fk_shift(void)
+{
+	return (fk.iqa & VTD_IQA_DW) ? 5 : 4;
+}
+
+static uint32_t fk_entries(void)
+{
+	return (uint32_t)((4096ull << (fk.iqa & VTD_IQA_QS_MASK)) >> fk_shift());
+}
+
+static uint64_t *fk_desc(uint32_t index)
+{
+	return (uint64_t *)(uintptr_t)((fk.iqa & ~0xFFFull) + ((uint64_t)index << fk_shift()));
+}
+
+static bool fk_is_devtlb(const uint64_t *d, uint16_t *sid)
+{
+	unsigned type = d[0] & 0xF;
+
+	if (type == VTD_DESC_DEVTLB)
+		*sid = (uint16_t)(d[0] >> 32);
+	else if (type == VTD_DESC_PDEVTLB)
+		*sid = (uint16_t)(d[0] >> 16);
+	else
+		return false;
+	return true;
+}
+
+static void fk_run(void)
+{
+	uint32_t n = fk_entries(), head = (uint32_t)(fk.iqh >> fk_shift()),
+		 tail = (uint32_t)(fk.iqt >> fk_shift());
+
+	if (fk.hold || !(fk.gsts & VTD_GSTS_QIES) || (fk.fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+		return;
+	while (head != tail) {
+		uint64_t *d = fk_desc(head);
+		unsigned type = d[0] & 0xF;
+		uint16_t sid;
+
+		if ((fk.reject_types & (1u << type)) ||
+		    (type == VTD_DESC_WAIT &&
+		     (!(d[0] & (VTD_WAIT_SW | VTD_WAIT_IF)) ||
+		      (fk.reject_fn_waits && (d[0] & VTD_WAIT_FN))))) {
+			fk.fsts |= VTD_FSTS_IQE;
+			break;
+		}
+		if (fk_is_devtlb(d, &sid) && sid == fk.deaf_sid) {
+			/* Everything up to IQT was fetched; nothing after this descriptor runs. */
+			head = tail;
+			fk.iqer = (uint64_t)sid << 32;
+			fk.fsts |= VTD_FSTS_ITE;
+			break;
+		}
+		if (type == VTD_DESC_WAIT && (d[0] & VTD_WAIT_SW))
+			*(volatile uint32_t *)(uintptr_t)d[1] = (uint32_t)(d[0] >> 32);
+		if (type == VTD_DESC_WAIT && (d[0] & VTD_WAIT_IF))
+			fk.ics |= VTD_ICS_IWC;
+		head = (head + 1) & (n - 1);
+	}
+	fk.iqh = (uint64_t)head << fk_shift();
+}
+
+static uint32_t fk_read32(void *user, uint64_t off)
+{
+	switch (off) {
+	case VTD_REG_GSTS: return fk.gsts;
+	case VTD_REG_FSTS: return fk.fsts;
+	case VTD_REG_ICS: return fk.ics;
+	default: return 0;
+	}
+}
+
+static uint64_t fk_read64(void *user, uint64_t off)
+{
+	switch (off) {
+	case VTD_REG_ECAP: return fk.ecap;
+	case VTD_REG_IQH: return fk.iqh;
+	case VTD_REG_IQT: return fk.iqt;
+	case VTD_REG_IQA: return fk.iqa;
+	case VTD_REG_IQER: return fk.iqer;
+	default: return 0;
+	}
+}
+
+static void fk_write32(void *user, uint64_t off, uint32_t v)
+{
+	switch (off) {
+	case VTD_REG_GCMD:
+		if ((v & VTD_GCMD_QIE) && !fk.qies_stuck) {
+			if (!(fk.gsts & VTD_GSTS_QIES))
+				fk.iqh = 0;
+			fk.gsts |= VTD_GSTS_QIES;
+		} else if (!(v & VTD_GCMD_QIE)) {
+			fk.gsts &= ~VTD_GSTS_QIES;
+		}
+		break;
+	case VTD_REG_FSTS: fk.fsts &= ~v; break;
+	case VTD_REG_ICS: fk.ics &= ~v; break;
+	default: break;
+	}
+}
+
+static void fk_write64(void *user, uint64_t off, uint64_t v)
+{
+	switch (off) {
+	case VTD_REG_IQA: fk.iqa = v; break;
+	case VTD_REG_IQT:
+		fk.iqt = v;
+		fk.iqt_writes++;
+		fk_run();
+		break;
+	default: break;
+	}
+}
+
+static uint64_t fk_now(void *user)
+{
+	return fk.now;
+}
+
+static void fk_relax(void *user)
+{
+	fk.now += 1000;
+}
+
+static int fk_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)
+{
+	void *p;
+
+	if (++fk.allocs == (unsigned)fk.fail_alloc)
+		return -PRQD_ENOMEM;
+	p = aligned_alloc(align, (size + align - 1) / align * align);
+	if (!p)
+		return -PRQD_ENOMEM;
+	memset(p, 0, size);
+	*va = p;
+	*bus = (uint64_t)(uintptr_t)p;
+	return 0;
+}
+
+static void fk_dma_free(void *user, void *va, size_t size)
+{
+	fk.frees++;
+	free(va);
+}
+
+static const struct prqd_platform fk_plat = {
+	.size = sizeof(struct prqd_platform),
+	.now_ns = fk_now,
+	.relax = fk_relax,
+	.mmio_read32 = fk_read32,
+	.mmio_read64 = fk_read64,
+	.mmio_write32 = fk_write32,
+	.mmio_write64 = fk_write64,
+	.dma_alloc = fk_dma_alloc,
+	.dma_free = fk_dma_free,
+};
+
+static void fk_reset(uint64_t ecap)
+{
+	memset(&fk, 0, sizeof(fk));
+	fk.ecap = ecap;
+	fk.deaf_sid = -1;
+}
+
+#define ECAP_SM (VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_SMTS | VTD_ECAP_PASID)
+
+/* A unit and a running queue of one page. */
+static void setup(uint64_t ecap, bool wide)
+{
+	fk_reset(ecap);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, wide, 1000000), 0);
+}
+
+static void teardown(void)
+{
+	vtd_iq_fini(&iq);
+	ck_assert_uint_eq(fk.allocs, fk.frees);
+}
+
+static int plain_wait(struct vtd_wait *t)
+{
+	return vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, t);
+}
+
+/* ---- init and fini ---------------------------------------------------------------------- */
+
+START_TEST(test_init)
+{
+	fk_reset(VTD_ECAP_DT);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, false, 1000), -PRQD_EOPNOTSUPP);
+	fk_reset(VTD_ECAP_QI);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 1000), -PRQD_EOPNOTSUPP);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 8, false, 1000), -PRQD_EINVAL);
+	for (int n = 1; n <= 2; n++) {
+		fk_reset(ECAP_SM);
+		fk.fail_alloc = n;
+		ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 1000), -PRQD_ENOMEM);
+		ck_assert_uint_eq(fk.allocs - 1, fk.frees);
+	}
+	fk_reset(ECAP_SM);
+	fk.qies_stuck = true;
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 50000), -PRQD_ETIMEDOUT);
+	ck_assert_uint_eq(fk.allocs, fk.frees);
+	ck_assert_int_eq(plain_wait(&(struct vtd_wait){ 0, 0 }), -PRQD_EIO);
+
+	fk_reset(ECAP_SM);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 3, true, 1000), 0);
+	ck_assert(fk.gsts & VTD_GSTS_QIES);
+	ck_assert_uint_eq(fk.iqa, iq.ring_bus | VTD_IQA_DW | 3);
+	ck_assert_uint_eq(iq.entries, 8 * 4096 / 32);
+	ck_assert_uint_eq(iq.ring_bytes, 8 * 4096);
+	vtd_iq_fini(&iq);
+	ck_assert(!(fk.gsts & VTD_GSTS_QIES));
+	ck_assert_uint_eq(fk.allocs, fk.frees);
+	ck_assert_int_eq(plain_wait(&(struct vtd_wait){ 0, 0 }), -PRQD_EIO);
+}
+END_TEST
+
+/* ---- arguments -------------------------------------------------------------------------- */
+
+START_TEST(test_arguments)
+{
+	struct vtd_desc d;
+	struct vtd_wait t;
+	unsigned iqt = fk.iqt_writes;
+
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, 0, NULL), 0); /* nothing to do */
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, NULL), -PRQD_EINVAL);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_IF, &t), -PRQD_EINVAL);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW | (1ull << 8), &t),
+			 -PRQD_EINVAL);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 1, 0, NULL), -PRQD_EINVAL);
+	vtd_desc_wait(&d, VTD_WAIT_SW | VTD_WAIT_IF, 1, 0x1000);
+	ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), -PRQD_EINVAL);
+	/* Private data needs 256-bit descriptors (this queue is 128-bit). */
+	vtd_desc_page_group_resp(&d, 1, true, 1, 1, VTD_RC_SUCCESS, true,
+				 (const uint64_t[]){ 1, 2 });
+	ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), -PRQD_EINVAL);
+	ck_assert_uint_eq(fk.iqt_writes, iqt);
+	ck_assert_uint_eq(iq.descriptors, 0);
+
+	/* Tickets that are not outstanding. */
+	ck_assert_int_eq(vtd_iq_poll(&iq, NULL), -PRQD_EINVAL);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &(struct vtd_wait){ VTD_IQ_MAX_WAITS, 1 }),
+			 -PRQD_EINVAL);
+	ck_assert_int_eq(plain_wait(&t), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &t), -PRQD_EINVAL);
+	vtd_iq_wait_abandon(&iq, &t); /* harmless */
+	vtd_iq_wait_abandon(&iq, NULL);
+}
+END_TEST
+
+/* ---- the page-drain bit ------------------------------------------------------------------ */
+
+START_TEST(test_page_drain)
+{
+	struct vtd_desc d[3];
+	struct vtd_wait t;
+	uint32_t at;
+	unsigned iqt;
+
+	fk_reset(VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PRS);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, false, 1000), 0);
+	iqt = fk.iqt_writes;
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN | VTD_WAIT_PD, &t),
+			 -PRQD_EOPNOTSUPP);
+	vtd_desc_wait(&d[0], VTD_WAIT_SW | VTD_WAIT_PD, 1, 0x1000);
+	ck_assert_int_eq(vtd_iq_submit(&iq, d, 1, 0, NULL), -PRQD_EOPNOTSUPP);
+	ck_assert_uint_eq(fk.iqt_writes, iqt);
+	ck_assert_uint_eq(iq.descriptors, 0);
+	vtd_iq_fini(&iq);
+
+	/* With ECAP.PDS the §7.10 batch goes out in one doorbell. */
+	fk_reset(ECAP_SM | VTD_ECAP_PRS | VTD_ECAP_PDS);
+	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 1000), 0);
+	vtd_desc_wait(&d[0], VTD_WAIT_SW | VTD_WAIT_FN, 1, iq.status_bus + 4 * VTD_IQ_MAX_WAITS);
+	vtd_desc_piotlb_all(&d[1], 3, 0x55);
+	vtd_desc_pdevtlb_all(&d[2], 0x100, 0, 0x55, 0);
+	at = iq.tail;
+	iqt = fk.iqt_writes;
+	ck_assert_int_eq(vtd_iq_submit(&iq, d, 3, VTD_WAIT_FN | VTD_WAIT_PD, &t), 0);
+	ck_assert_uint_eq(fk.iqt_writes, iqt + 1);
+	ck_assert_uint_eq(iq.doorbells, 1);
+	ck_assert_uint_eq(iq.descriptors, 4);
+	ck_assert_uint_eq(((uint64_t *)iq.ring)[(at + 3) * 4] & 0xFF,
+			  VTD_DESC_WAIT | VTD_WAIT_SW | VTD_WAIT_FN | VTD_WAIT_PD);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
+	vtd_iq_fini(&iq);
+	ck_assert_uint_eq(fk.allocs, fk.frees);
+}
+END_TEST
+
+/* ---- ITE ---------------------------------------------------------------------------------- */
+
+START_TEST(test_ite)
+{
+	struct vtd_desc d[2];
+	struct vtd_wait a, b, c, ab;
+	struct vtd_iq_error e;
+
+	/* A (the deaf device's invalidation and a wait) and an abandoned wait, fetched together
+	 * when the unit runs: ITE; neither is written. */
+	fk.hold = true;
+	fk.deaf_sid = 0x0310;
+	vtd_desc_iotlb_dsi(&d[0], 1);
+	vtd_desc_devtlb_all(&d[1], 0x0310, 0, 0);
+	ck_assert_int_eq(vtd_iq_submit(&iq, d, 2, VTD_WAIT_FN, &a), 0);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &ab), 0);
+	vtd_iq_wait_abandon(&iq, &ab);
+	fk.hold = false;
+	fk_run();
+	ck_assert(fk.fsts & VTD_FSTS_ITE);
+	/* B: queued after the time-out, not fetched: it must survive. */
+	fk.deaf_sid = -1;
+	ck_assert_int_eq(plain_wait(&b), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EIO);
+	ck_assert(!(fk.fsts & VTD_FSTS_ITE));
+	ck_assert_int_eq(vtd_iq_poll(&iq, &b), 0);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(e.ite && !e.iqe && !e.ice);
+	ck_assert_uint_eq(e.ite_sid, 0x0310);
+	ck_assert_uint_eq(e.aborted, 2);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 0);
+	/* Neither A's nor the abandoned wait's slot is held any more. */
+	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EINVAL);
+	for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
+		ck_assert_uint_eq(iq.slot_value[i], 0);
+	ck_assert_int_eq(plain_wait(&c), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &c), 0);
+}
+END_TEST
+
+START_TEST(test_ite_pdevtlb)
+{
+	struct vtd_desc d;
+	struct vtd_wait a;
+	struct vtd_iq_error e;
+
+	fk.deaf_sid = 0x0420;
+	vtd_desc_pdevtlb_all(&d, 0x0420, 0, 7, 0);
+	ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, VTD_WAIT_FN, &a), 0);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(e.ite);
+	ck_assert_uint_eq(e.ite_sid, 0x0420);
+	ck_assert_uint_eq(e.aborted, 1);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EIO);
+}
+END_TEST
+
+/* ---- ICE ---------------------------------------------------------------------------------- */
+
+START_TEST(test_ice)
+{
+	struct vtd_iq_error e;
+	struct vtd_wait t;
+
+	fk.fsts |= VTD_FSTS_ICE;
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(e.ice && !e.iqe && !e.ite);
+	ck_assert(!(fk.fsts & VTD_FSTS_ICE));
+	ck_assert_int_eq(vtd_iq_errors(&iq, NULL), 0);
+	fk.fsts |= VTD_FSTS_ICE;
+	ck_assert_int_eq(plain_wait(&t), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1); /* what poll cleared is still told */
+	ck_assert(e.ice);
+}
+END_TEST
+
+/* ---- IQE ---------------------------------------------------------------------------------- */
+
+START_TEST(test_iqe_own_wait)
+{
+	struct vtd_wait a, b, ab;
+	struct vtd_iq_error e;
+	uint32_t at = iq.tail;
+
+	/* The unit refuses fence waits: the engine's own wait is the bad descriptor. */
+	fk.reject_fn_waits = true;
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN, &a), 0);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN, &ab), 0);
+	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &b), 0);
+	vtd_iq_wait_abandon(&iq, &ab);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EIO); /* replaced: never written */
+	/* The abandoned one is refused next and replaced at the next look; the latest is told. */
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(e.iqe);
+	ck_assert_uint_eq(e.iqe_index, at + 1);
+	ck_assert_uint_eq(e.iqe_type, VTD_DESC_WAIT);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &b), 0);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 0);
+	for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
+		ck_assert_uint_eq(iq.slot_value[i], 0);
+	ck_assert(!iq.broken);
+}
+END_TEST
+
+START_TEST(test_iqe_broken)
+{
+	struct vtd_wait a;
+	struct vtd_iq_error e;
+
+	/* Every wait refused, the replacement too: the queue is broken, and says so. */
+	fk.reject_types = 1u << VTD_DESC_WAIT;
+	ck_assert_int_eq(plain_wait(&a), 0);
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(!iq.broken);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EIO);
+	ck_assert(iq.broken);
+	ck_assert_int_eq(plain_wait(&a), -PRQD_EIO);
+}
+END_TEST
+
+/* ---- ring and slots ---------------------------------------------------------------------- */
+
+START_TEST(test_full_and_slots)
+{
+	struct vtd_desc d;
+	struct vtd_wait t[VTD_IQ_MAX_WAITS + 1];
+	unsigned n = 0, iqt;
+
+	fk.hold = true;
+	vtd_desc_iotlb_dsi(&d, 1);
+	while (vtd_iq_submit(&iq, &d, 1, 0, NULL) == 0)
+		n++;
+	ck_assert_uint_eq(n, iq.entries - 1);
+	iqt = fk.iqt_writes;
+	ck_assert_int_eq(plain_wait(&t[0]), -PRQD_EAGAIN);
+	ck_assert_uint_eq(fk.iqt_writes, iqt);
+	fk.hold = false;
+	fk_run();
+	/* The cached head is behind: submit reads IQH once and goes on. */
+	for (n = 0; n < VTD_IQ_MAX_WAITS; n++)
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[n]), 0);
+	ck_assert_int_eq(plain_wait(&t[n]), -PRQD_EAGAIN); /* every slot outstanding */
+	for (n = 0; n < VTD_IQ_MAX_WAITS; n++)
+		ck_assert_int_eq(vtd_iq_poll(&iq, &t[n]), 0);
+	ck_assert_int_eq(plain_wait(&t[0]), 0);
+}
+END_TEST
+
+START_TEST(test_value_wrap)
+{
+	struct vtd_wait t;
+	uint32_t seen_max = 0;
+
+	iq.next_value = 0xFFFFFFFEu;
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(plain_wait(&t), 0);
+		ck_assert_uint_ne(t.value, 0);
+		if (t.value > seen_max)
+			seen_max = t.value;
+		ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
+	}
+	ck_assert_uint_eq(seen_max, 0xFFFFFFFFu);
+	ck_assert_uint_lt(t.value, 4);
+}
+END_TEST
+
+static void setup_legacy(void)
+{
+	setup(VTD_ECAP_QI | VTD_ECAP_DT, false);
+}
+
+static void setup_wide(void)
+{
+	setup(ECAP_SM, true);
+}
+
+static Suite *iq_suite(void)
+{
+	Suite *s = suite_create("vtd-iq");
+	TCase *tc = tcase_create("init");
+	const struct {
+		const char *name;
+		void (*setup)(void);
+	} modes[] = { { "128-bit", setup_legacy }, { "256-bit", setup_wide } };
+
+	tcase_add_test(tc, test_init);
+	tcase_add_test(tc, test_page_drain);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("arguments");
+	tcase_add_checked_fixture(tc, setup_legacy, teardown);
+	tcase_add_test(tc, test_arguments);
+	suite_add_tcase(s, tc);
+	for (unsigned m = 0; m < 2; m++) {
+		tc = tcase_create(modes[m].name);
+		tcase_add_checked_fixture(tc, modes[m].setup, teardown);
+		tcase_add_test(tc, test_ite);
+		tcase_add_test(tc, test_ite_pdevtlb);
+		tcase_add_test(tc, test_ice);
+		tcase_add_test(tc, test_iqe_own_wait);
+		tcase_add_test(tc, test_iqe_broken);
+		tcase_add_test(tc, test_full_and_slots);
+		tcase_add_test(tc, test_value_wrap);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(iq_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
