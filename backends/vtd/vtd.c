@@ -273,11 +273,16 @@ static void decode_entry(const volatile uint64_t *e, struct prqd_hw_req *out)
 	 * books on them and never answers one. */
 }
 
+static void note_errors(struct vtd_priv *vp);
+
 static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 {
 	struct vtd_priv *vp = priv;
 	uint64_t mask = vp->prq_bytes - 1;
 	unit_lock(vp);
+	/* The consumer runs often, drains may not: an invalidation queue error (IQE, ITE)
+	 * that holds the queue, and with it every response, is handled here too. */
+	note_errors(vp);
 	/* Clear PPR before reading the tail: an entry written after this sets it again. */
 	reg_write32(vp, VTD_REG_PRS, VTD_PRS_PPR);
 	uint64_t tail = reg_read64(vp, VTD_REG_PQT) & mask & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);

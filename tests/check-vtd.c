@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VT-d backend and the register-level VT-d model behind the simulated world: the model's
+ * invalidation queue rules seen through raw register writes (what the backend must never
+ * trip), and the backend's promises seen from outside (a drain round costs four descriptors
+ * and one doorbell, no page-drain bit without ECAP.PDS, a device-TLB time-out fails only the
+ * drain of its own device, the overflow is acknowledged only with the queue empty).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/sim/scenario.h"
+#include "backends/sim/sim-internal.h"
+#include "backends/vtd/vtd-regs.h"
+#include "lib/private.h"
+
+extern const struct prqd_backend prqd_backend_vtd;
+
+/* ---- the model through its registers ---------------------------------------------------- */
+
+struct raw {
+	struct sim_world *w;
+	const struct prqd_platform *p;
+	uint64_t *ring;
+	uint64_t ring_bus;
+	volatile uint32_t *status;
+	uint64_t status_bus;
+};
+
+static void raw_setup(struct raw *r, bool pds)
+{
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &r->w), 0);
+	r->p = sim_world_platform(r->w);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.pds = pds;
+	ck_assert_int_eq(sim_vtd_configure(r->w, &vc), 0);
+	void *va;
+	ck_assert_int_eq(r->p->dma_alloc(r->p->user, 4096, 4096, &va, &r->ring_bus), 0);
+	r->ring = va;
+	ck_assert_int_eq(r->p->dma_alloc(r->p->user, 64, 64, &va, &r->status_bus), 0);
+	r->status = va;
+	/* 128-bit descriptors, one page: 256 entries. */
+	r->p->mmio_write64(r->p->user, VTD_REG_IQT, 0);
+	r->p->mmio_write64(r->p->user, VTD_REG_IQA, r->ring_bus);
+	r->p->mmio_write32(r->p->user, VTD_REG_GCMD, VTD_GCMD_QIE);
+	ck_assert(r->p->mmio_read32(r->p->user, VTD_REG_GSTS) & VTD_GSTS_QIES);
+	ck_assert(sim_vtd_active(r->w));
+}
+
+static void raw_teardown(struct raw *r)
+{
+	r->p->dma_free(r->p->user, r->ring, 4096);
+	r->p->dma_free(r->p->user, (void *)r->status, 64);
+	struct sim_alloc_stats as;
+	sim_alloc_stats(r->w, &as);
+	ck_assert_uint_eq(as.live, 0);
+	sim_world_free(r->w);
+}
+
+static void put_wait(struct raw *r, unsigned idx, uint64_t flags, uint32_t data)
+{
+	r->ring[idx * 2] = VTD_DESC_WAIT | flags | (uint64_t)data << 32;
+	r->ring[idx * 2 + 1] = r->status_bus;
+}
+
+static void doorbell(struct raw *r, unsigned tail)
+{
+	r->p->mmio_write64(r->p->user, VTD_REG_IQT, (uint64_t)tail << 4);
+}
+
+static unsigned head(struct raw *r)
+{
+	return (unsigned)(r->p->mmio_read64(r->p->user, VTD_REG_IQH) >> 4);
+}
+
+static uint32_t fsts(struct raw *r)
+{
+	return r->p->mmio_read32(r->p->user, VTD_REG_FSTS);
+}
+
+/* A refused descriptor: IQE with IQH on it; after clearing IQE nothing moves until IQT is
+ * written again; then the replacement runs. */
+static void expect_refused_then_recover(struct raw *r, unsigned idx, uint32_t data)
+{
+	ck_assert(fsts(r) & VTD_FSTS_IQE);
+	ck_assert_uint_eq(head(r), idx);
+	put_wait(r, idx, VTD_WAIT_SW, data);
+	r->p->mmio_write32(r->p->user, VTD_REG_FSTS, VTD_FSTS_IQE);
+	ck_assert(!(fsts(r) & VTD_FSTS_IQE));
+	ck_assert_uint_eq(head(r), idx);
+	doorbell(r, idx + 1);
+	ck_assert_uint_eq(r->status[0], data);
+	ck_assert_uint_eq(head(r), idx + 1);
+}
+
+START_TEST(model_refuses_what_the_backend_must_never_queue)
+{
+	struct raw r;
+	raw_setup(&r, false);
+	ck_assert(!(r.p->mmio_read64(r.p->user, VTD_REG_ECAP) & VTD_ECAP_PDS));
+
+	put_wait(&r, 0, VTD_WAIT_SW, 0x11);
+	doorbell(&r, 1);
+	ck_assert_uint_eq(r.status[0], 0x11);
+	ck_assert_uint_eq(head(&r), 1);
+
+	/* A fence-only wait reports nothing: refused, as QEMU 7.2 refuses it. */
+	put_wait(&r, 1, VTD_WAIT_FN, 0x12);
+	doorbell(&r, 2);
+	expect_refused_then_recover(&r, 1, 0x22);
+
+	/* Page-drain without ECAP.PDS is a reserved bit. */
+	put_wait(&r, 2, VTD_WAIT_SW | VTD_WAIT_PD, 0x13);
+	doorbell(&r, 3);
+	expect_refused_then_recover(&r, 2, 0x23);
+
+	/* A type the unit does not know. */
+	r.ring[3 * 2] = 0xB;
+	r.ring[3 * 2 + 1] = 0;
+	doorbell(&r, 4);
+	expect_refused_then_recover(&r, 3, 0x24);
+
+	/* A fence with its status write is fine, and so is everything after it. */
+	put_wait(&r, 4, VTD_WAIT_SW | VTD_WAIT_FN, 0x15);
+	put_wait(&r, 5, VTD_WAIT_SW, 0x16);
+	doorbell(&r, 6);
+	ck_assert_uint_eq(r.status[0], 0x16);
+	ck_assert_uint_eq(head(&r), 6);
+	ck_assert_uint_eq(fsts(&r), 0);
+	raw_teardown(&r);
+}
+END_TEST
+
+START_TEST(model_accepts_page_drain_with_pds)
+{
+	struct raw r;
+	raw_setup(&r, true);
+	put_wait(&r, 0, VTD_WAIT_SW | VTD_WAIT_PD, 0x31);
+	doorbell(&r, 1);
+	ck_assert_uint_eq(fsts(&r), 0);
+	ck_assert_uint_eq(r.status[0], 0x31);
+	raw_teardown(&r);
+}
+END_TEST
+
+/* ---- the backend from outside ------------------------------------------------------------ */
+
+static void run_text(const char *text, const char *backend, struct scn_result *res)
+{
+	struct scn *s;
+	char err[256];
+	int rc = scn_parse(text, strlen(text), "vtd.scn", &s, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	struct scn_run_opts opts = { .backend = backend };
+	ck_assert_int_eq(scn_run(s, &opts, res), 0);
+	scn_free(s);
+	if (!scn_result_passed(res))
+		scn_result_print(stderr, res);
+	ck_assert(scn_result_passed(res));
+}
+
+START_TEST(a_drain_round_is_four_descriptors_and_one_doorbell)
+{
+	static const char text[] = "seed 5\n"
+				   "device d rid=03:00.0 capacity=32\n"
+				   "bind a d pasid=1 handler=success\n"
+				   "bind n d pasid=none handler=success\n"
+				   "at 0 fault a pages=2 count=50 every=1us\n"
+				   "at 0 fault n pages=1 count=50 every=1us\n"
+				   "at 10us drain a expect=0\n"
+				   "at +1us resume a\n"
+				   "at 20us drain n expect=0\n"
+				   "at +1us resume n\n"
+				   "at 30us dev-drain d expect=0\n"
+				   "at +1us dev-resume d\n"
+				   "expect stats.drains >= 3\n"
+				   "expect violations == 0\n";
+	struct scn_result res;
+	run_text(text, "vtd", &res);
+	ck_assert_uint_ge(res.stats.drain_rounds, 3);
+	ck_assert_uint_eq(res.stats.hw_descriptors, 4 * res.stats.drain_rounds);
+	ck_assert_uint_eq(res.stats.hw_doorbells, res.stats.drain_rounds);
+	/* Each round's last wait carried the page-drain bit, and each completed. */
+	ck_assert_uint_eq(res.iommu.drains_started, res.stats.drain_rounds);
+	ck_assert_uint_eq(res.iommu.drains_completed, res.stats.drain_rounds);
+}
+END_TEST
+
+START_TEST(without_pds_drains_are_refused_and_no_page_drain_bit_queued)
+{
+	static const char text[] = "seed 3\n"
+				   "param sim.page_drain 0\n"
+				   "device d rid=04:00.0 capacity=32\n"
+				   "bind b d pasid=10 handler=success\n"
+				   "at 0 fault b pages=1 count=20 every=1us\n"
+				   "at 30us drain b expect=EOPNOTSUPP\n"
+				   "at 40us unbind b expect=EOPNOTSUPP\n"
+				   "at 100us unbind b no-drain expect=0\n"
+				   "expect iommu.drains_started == 0\n"
+				   "expect stats.drain_rounds == 0\n"
+				   "expect violations == 0\n";
+	struct scn_result res;
+	run_text(text, "vtd", &res);
+}
+END_TEST
+
+/* ITE names the device whose ATC never answered: its drain fails with -EIO; a drain of
+ * another device queued behind the time-out still completes. */
+START_TEST(device_tlb_timeout_fails_only_its_own_drain)
+{
+	static const char text[] = "seed 3\n"
+				   "param sim.ite_timeout_us 100\n"
+				   "device broken rid=04:00.0 capacity=32 atc=never\n"
+				   "device good   rid=05:00.0 capacity=32\n"
+				   "bind stuck broken pasid=10 handler=success\n"
+				   "bind fine  good   pasid=10 handler=success\n"
+				   "at 0 fault stuck pages=1 count=20 every=1us\n"
+				   "at 0 fault fine  pages=2 count=300 every=2us\n"
+				   "at 30us drain stuck timeout=2ms expect=EIO\n"
+				   "at 31us drain fine expect=0\n"
+				   "at +1us resume fine\n"
+				   "at 400us unbind stuck force expect=0\n"
+				   "expect stats.drain_errors == 1\n"
+				   "expect iommu.drains_failed >= 1\n"
+				   "expect violations == 0\n"
+				   "expect alloc.live == 0\n";
+	struct scn_result res;
+	run_text(text, "vtd", &res);
+}
+END_TEST
+
+START_TEST(probe_needs_a_register_window)
+{
+	ck_assert_int_eq(prqd_backend_vtd.ops.probe(prqd_platform_default()), -PRQD_ENODEV);
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &w), 0);
+	ck_assert_int_eq(prqd_backend_vtd.ops.probe(sim_world_platform(w)), 0);
+	/* Probing reads only: the model stays passive. */
+	ck_assert(!sim_vtd_active(w));
+	sim_world_free(w);
+}
+END_TEST
+
+/* The overflow flag stays until software has emptied the queue. */
+START_TEST(overflow_acknowledged_only_when_empty)
+{
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 9, NULL, &w), 0);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.queue_limit = 4;
+	ck_assert_int_eq(sim_vtd_configure(w, &vc), 0);
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
+	struct prqd_iommu *io;
+	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	struct sim_dev *sd;
+	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
+	struct prqd_dev_info info;
+	sim_dev_info(sd, &info);
+	struct prqd_dev *dev;
+	ck_assert_int_eq(prqd_dev_add(io, &info, &dev), 0);
+
+	/* Eight single-page groups into a queue that takes four. */
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert_int_eq(sim_dev_fault(sd, 1, 0x10000 + i * 0x1000, 1, SIM_R), 0);
+	sim_run_until(w, sim_now(w) + 100000);
+	ck_assert_int_eq(io->ops.overflow_pending(io->priv), 1);
+	ck_assert_int_eq(io->ops.overflow_ack(io->priv), -PRQD_EBUSY);
+	ck_assert_int_eq(io->ops.overflow_pending(io->priv), 1);
+	struct prqd_hw_req reqs[8];
+	int n = io->ops.fetch(io->priv, reqs, 8);
+	ck_assert_int_eq(n, 4);
+	for (int i = 0; i < n; i++) {
+		ck_assert_uint_eq(reqs[i].seq, (uint64_t)i);
+		ck_assert(reqs[i].req.pasid_valid && reqs[i].req.pasid == 1 && reqs[i].req.last);
+		ck_assert(!reqs[i].malformed);
+	}
+	ck_assert_int_eq(io->ops.overflow_ack(io->priv), 0);
+	ck_assert_int_eq(io->ops.overflow_pending(io->priv), 0);
+	struct sim_iommu_stats st;
+	sim_iommu_stats(w, &st);
+	ck_assert_uint_eq(st.dropped_overflow, 4);
+	ck_assert_uint_eq(st.auto_responses, 4); /* every dropped request was a Last */
+
+	/* The four fetched groups are answered now (the core never saw them: answer by hand). */
+	for (int i = 0; i < n; i++) {
+		struct prqd_hw_resp resp = { .rid = reqs[i].req.rid, .pasid_present = true,
+					     .pasid = 1, .prg_index = reqs[i].req.prg_index,
+					     .code = PRQD_RESP_SUCCESS };
+		ck_assert_int_eq(io->ops.respond(io->priv, dev->be_priv, &resp), 0);
+	}
+	sim_run_until(w, sim_now(w) + 100000);
+	struct sim_dev_stats ds;
+	sim_dev_stats(sd, &ds);
+	ck_assert_uint_eq(ds.responses[PRQD_RESP_SUCCESS], 8);
+	ck_assert_uint_eq(ds.outstanding_groups, 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	prqd_ctx_unref(ctx);
+	sim_check_finish(w);
+	ck_assert_uint_eq(sim_violation_total(w), 0);
+	sim_world_free(w);
+}
+END_TEST
+
+/* Malformed entries as Linux judges them; stop markers go up to the core unchanged. */
+START_TEST(entries_are_checked_like_linux)
+{
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 2, NULL, &w), 0);
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
+	struct prqd_iommu *io;
+	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	dc.uses_stop_markers = true;
+	struct sim_dev *sd;
+	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
+	/* privileged read, execute with read, execute with write, a plain read, a marker */
+	ck_assert_int_eq(sim_dev_fault(sd, 2, 0x1000, 1, SIM_R | SIM_P), 0);
+	ck_assert_int_eq(sim_dev_fault(sd, 2, 0x2000, 1, SIM_R | SIM_X), 0);
+	ck_assert_int_eq(sim_dev_fault(sd, 2, 0x3000, 1, SIM_W | SIM_X), 0);
+	ck_assert_int_eq(sim_dev_fault(sd, PRQD_NO_PASID, 0x4000, 1, SIM_R), 0);
+	ck_assert_int_eq(sim_dev_stop_pasid(sd, 2, true), 0);
+	sim_run_until(w, sim_now(w) + 100000);
+	struct prqd_hw_req reqs[8];
+	ck_assert_int_eq(io->ops.fetch(io->priv, reqs, 8), 5);
+	ck_assert(reqs[0].malformed);
+	ck_assert(reqs[1].malformed);
+	ck_assert(!reqs[2].malformed);
+	ck_assert(reqs[2].req.exec && reqs[2].req.write);
+	ck_assert(!reqs[3].malformed && !reqs[3].req.pasid_valid && reqs[3].req.read);
+	ck_assert(!reqs[4].malformed && reqs[4].req.last && !reqs[4].req.read &&
+		  !reqs[4].req.write && reqs[4].req.pasid_valid && reqs[4].req.pasid == 2);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	prqd_ctx_unref(ctx);
+	sim_world_free(w);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vtd");
+	TCase *tc = tcase_create("model");
+	tcase_add_test(tc, model_refuses_what_the_backend_must_never_queue);
+	tcase_add_test(tc, model_accepts_page_drain_with_pds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("backend");
+	tcase_add_test(tc, a_drain_round_is_four_descriptors_and_one_doorbell);
+	tcase_add_test(tc, without_pds_drains_are_refused_and_no_page_drain_bit_queued);
+	tcase_add_test(tc, device_tlb_timeout_fails_only_its_own_drain);
+	tcase_add_test(tc, probe_needs_a_register_window);
+	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
+	tcase_add_test(tc, entries_are_checked_like_linux);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
