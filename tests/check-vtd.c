@@ -245,25 +245,47 @@ START_TEST(probe_needs_a_register_window)
 }
 END_TEST
 
+/* A world whose VT-d model takes @queue_limit entries (0: its ring), the library on it with
+ * the vtd backend, and one device model configured by @dc. */
+struct vworld {
+	struct sim_world *w;
+	struct prqd_ctx *ctx;
+	struct prqd_iommu *io;
+	struct sim_dev *sd;
+};
+
+static void vworld_open(struct vworld *v, uint64_t seed, uint32_t queue_limit,
+			const struct sim_dev_cfg *dc)
+{
+	ck_assert_int_eq(sim_world_new(NULL, seed, NULL, &v->w), 0);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.queue_limit = queue_limit;
+	ck_assert_int_eq(sim_vtd_configure(v->w, &vc), 0);
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(v->w),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	ck_assert_int_eq(prqd_ctx_new(&co, &v->ctx), 0);
+	ck_assert_int_eq(prqd_iommu_open(v->ctx, "vtd", NULL, &v->io), 0);
+	ck_assert_int_eq(sim_dev_add(v->w, dc, &v->sd), 0);
+}
+
+static void vworld_close(struct vworld *v)
+{
+	ck_assert_int_eq(prqd_iommu_close(v->io), 0);
+	prqd_ctx_unref(v->ctx);
+	sim_world_free(v->w);
+}
+
 /* The overflow flag stays until software has emptied the queue. */
 START_TEST(overflow_acknowledged_only_when_empty)
 {
-	struct sim_world *w;
-	ck_assert_int_eq(sim_world_new(NULL, 9, NULL, &w), 0);
-	struct sim_vtd_config vc;
-	sim_vtd_config_default(&vc);
-	vc.queue_limit = 4;
-	ck_assert_int_eq(sim_vtd_configure(w, &vc), 0);
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	struct prqd_ctx *ctx;
-	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
-	struct prqd_iommu *io;
-	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
 	struct sim_dev_cfg dc;
 	sim_dev_cfg_default(&dc);
-	struct sim_dev *sd;
-	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
+	struct vworld v;
+	vworld_open(&v, 9, 4, &dc);
+	struct sim_world *w = v.w;
+	struct prqd_iommu *io = v.io;
+	struct sim_dev *sd = v.sd;
 	struct prqd_dev_info info;
 	sim_dev_info(sd, &info);
 	struct prqd_dev *dev;
@@ -305,8 +327,8 @@ START_TEST(overflow_acknowledged_only_when_empty)
 	ck_assert_uint_eq(ds.outstanding_groups, 0);
 	ck_assert_int_eq(prqd_dev_remove(dev), 0);
 	ck_assert_int_eq(prqd_iommu_close(io), 0);
-	prqd_ctx_unref(ctx);
-	sim_check_finish(w);
+	prqd_ctx_unref(v.ctx);
+	sim_check_finish(w); /* every group answered once, nothing of the library left */
 	ck_assert_uint_eq(sim_violation_total(w), 0);
 	sim_world_free(w);
 }
@@ -315,19 +337,14 @@ END_TEST
 /* Malformed entries as Linux judges them; stop markers go up to the core unchanged. */
 START_TEST(entries_are_checked_like_linux)
 {
-	struct sim_world *w;
-	ck_assert_int_eq(sim_world_new(NULL, 2, NULL, &w), 0);
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	struct prqd_ctx *ctx;
-	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
-	struct prqd_iommu *io;
-	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
 	struct sim_dev_cfg dc;
 	sim_dev_cfg_default(&dc);
 	dc.uses_stop_markers = true;
-	struct sim_dev *sd;
-	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
+	struct vworld v;
+	vworld_open(&v, 2, 0, &dc);
+	struct sim_world *w = v.w;
+	struct prqd_iommu *io = v.io;
+	struct sim_dev *sd = v.sd;
 	/* privileged read, execute with read, execute with write, a plain read, a marker */
 	ck_assert_int_eq(sim_dev_fault(sd, 2, 0x1000, 1, SIM_R | SIM_P), 0);
 	ck_assert_int_eq(sim_dev_fault(sd, 2, 0x2000, 1, SIM_R | SIM_X), 0);
@@ -344,9 +361,7 @@ START_TEST(entries_are_checked_like_linux)
 	ck_assert(!reqs[3].malformed && !reqs[3].req.pasid_valid && reqs[3].req.read);
 	ck_assert(!reqs[4].malformed && reqs[4].req.last && !reqs[4].req.read &&
 		  !reqs[4].req.write && reqs[4].req.pasid_valid && reqs[4].req.pasid == 2);
-	ck_assert_int_eq(prqd_iommu_close(io), 0);
-	prqd_ctx_unref(ctx);
-	sim_world_free(w);
+	vworld_close(&v);
 }
 END_TEST
 
