@@ -230,14 +230,20 @@ static bool slot_selected(const struct opts *o, const char *slot)
 	return false;
 }
 
+/* The canonical spelling of a function, as sysfs and PCI_SLOT_NAME have it. */
+static void format_slot(char *buf, size_t n, uint32_t domain, uint16_t rid)
+{
+	snprintf(buf, n, "%04" PRIx32 ":%02x:%02x.%x", domain, rid >> 8, (rid >> 3) & 0x1f,
+		 rid & 7);
+}
+
 static const char *event_slot(const struct prqd_uevent *ev, char *buf, size_t n)
 {
 	uint32_t domain;
 	uint16_t rid;
 	if (prqd_uevent_pci_function(ev, &domain, &rid) < 0)
 		return NULL;
-	snprintf(buf, n, "%04" PRIx32 ":%02x:%02x.%x", domain, rid >> 8, (rid >> 3) & 0x1f,
-		 rid & 7);
+	format_slot(buf, n, domain, rid);
 	return buf;
 }
 
@@ -352,27 +358,37 @@ static int replay(struct mon_state *st, struct prqd_monitor *mon, char **files, 
 	struct prqd_uevent_origin origin = { .port = st->o->from_port, .groups = 1 };
 	/* Big enough to read a datagram past the parser's limit, so "too large" is the
 	 * parser's verdict, as on the socket, and not the reader's. */
-	static unsigned char buf[PRQD_UEVENT_MAX_LEN * 2];
+	const size_t cap = PRQD_UEVENT_MAX_LEN * 2;
+	unsigned char *buf = malloc(cap);
+	int status = EXIT_PASS;
+	if (!buf) {
+		fprintf(stderr, "prqdrain-monitor: out of memory\n");
+		return EXIT_FAIL;
+	}
 	for (int i = 0; i < nfiles; i++) {
 		FILE *f = fopen(files[i], "rb");
 		if (!f) {
 			fprintf(stderr, "prqdrain-monitor: %s: %s\n", files[i], strerror(errno));
-			return EXIT_USAGE;
+			status = EXIT_USAGE;
+			break;
 		}
-		size_t len = fread(buf, 1, sizeof(buf), f);
+		size_t len = fread(buf, 1, cap, f);
 		bool err = ferror(f);
 		fclose(f);
 		if (err) {
 			fprintf(stderr, "prqdrain-monitor: %s: read error\n", files[i]);
-			return EXIT_USAGE;
+			status = EXIT_USAGE;
+			break;
 		}
 		feed(st, mon, buf, len, &origin);
 		if (st->o->count && st->reported >= st->o->count)
 			break;
 	}
-	return EXIT_PASS;
+	free(buf);
+	return status;
 }
 
+/* The one thing a signal handler may touch: a flag the receive loop polls. */
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -501,8 +517,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			/* Kept in the canonical spelling so it compares with the events'. */
-			snprintf(o.slots[o.nslots++], sizeof(o.slots[0]), "%04" PRIx32 ":%02x:%02x.%x",
-				 dom, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+			format_slot(o.slots[o.nslots++], sizeof(o.slots[0]), dom, rid);
 			break;
 		}
 		case 'n':
