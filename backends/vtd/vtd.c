@@ -457,17 +457,23 @@ static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
 	return 0;
 }
 
-/* Did a device-TLB time-out since the batch was queued name this device? (lock held) */
-static bool own_timeout(const struct vtd_priv *vp, struct prqd_hw_drain *op)
+/* Was the round's wait aborted by another device's time-out, and only that? (lock held) Then
+ * queueing it again is right. Not after a refused descriptor (no time-out seen since the
+ * round was queued: the same batch would be refused again), nor when a time-out named this
+ * device, or one named no device at all (older units report ITESID 0), or too many came to
+ * tell. */
+static bool aborted_by_another_device(const struct vtd_priv *vp, struct prqd_hw_drain *op)
 {
 	const struct vtd_drain *dr = drain_of(op);
 	uint64_t seen = vp->ite_count - dr->ite_count;
-	if (seen > VTD_ITE_HISTORY)
-		return true; /* too many to tell: assume the worst */
-	for (uint64_t k = dr->ite_count; k < vp->ite_count; k++)
-		if (vp->ite_sid[k % VTD_ITE_HISTORY] == op->rid || vp->ite_sid[k % VTD_ITE_HISTORY] == 0)
-			return true;
-	return false;
+	if (seen == 0 || seen > VTD_ITE_HISTORY || vp->iq.broken)
+		return false;
+	for (uint64_t k = dr->ite_count; k < vp->ite_count; k++) {
+		uint16_t sid = vp->ite_sid[k % VTD_ITE_HISTORY];
+		if (sid == op->rid || sid == 0)
+			return false;
+	}
+	return true;
 }
 
 /* The queue position just past the last entry present now (lock held). */
@@ -515,7 +521,7 @@ static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
 		unit_unlock(vp);
 		return 0;
 	}
-	if (rc == -PRQD_EIO && !own_timeout(vp, op) && !vp->iq.broken) {
+	if (rc == -PRQD_EIO && aborted_by_another_device(vp, op)) {
 		/* Another device's time-out aborted our waits: this device answered or may
 		 * still answer, so the round is queued again. */
 		prqd_info(vp->ctx, "vtd: drain of %04x aborted by another device's time-out: "
@@ -530,10 +536,14 @@ static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
 	unit_unlock(vp);
 	if (rc == -PRQD_EINPROGRESS)
 		return rc;
-	if (rc == -PRQD_EIO)
+	if (rc == -PRQD_EIO && vp->ite_count != dr->ite_count)
 		prqd_err(vp->ctx, "vtd: drain of %04x pasid %u failed: device-TLB invalidation "
 				  "timed out (source-id %04x)",
-			 op->rid, (unsigned)op->pasid, op->rid);
+			 op->rid, (unsigned)op->pasid, vp->ite_sid[(vp->ite_count - 1) % VTD_ITE_HISTORY]);
+	else if (rc == -PRQD_EIO)
+		prqd_err(vp->ctx, "vtd: drain of %04x pasid %u failed: the unit refused a "
+				  "descriptor of the round%s",
+			 op->rid, (unsigned)op->pasid, vp->iq.broken ? " (queue broken)" : "");
 	dr->result = rc < 0 ? rc : -PRQD_EIO;
 	return dr->result;
 }
