@@ -330,6 +330,15 @@ START_TEST(test_page_drain)
 	ck_assert_uint_eq(((uint64_t *)iq.ring)[(at + 3) * 4] & 0xFF,
 			  VTD_DESC_WAIT | VTD_WAIT_SW | VTD_WAIT_FN | VTD_WAIT_PD);
 	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
+
+	/* 256-bit descriptors carry all four quadwords (the private data of a response). */
+	vtd_desc_page_group_resp(&d[0], 0x100, true, 0x55, 7, VTD_RC_SUCCESS, true,
+				 (const uint64_t[]){ 0x1111222233334444ull, 0x5555666677778888ull });
+	at = iq.tail;
+	ck_assert_int_eq(vtd_iq_submit(&iq, d, 1, VTD_WAIT_SW, &t), 0);
+	for (unsigned q = 0; q < 4; q++)
+		ck_assert_uint_eq(((uint64_t *)iq.ring)[at * 4 + q], d[0].qw[q]);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
 	vtd_iq_fini(&iq);
 	ck_assert_uint_eq(fk.allocs, fk.frees);
 }
