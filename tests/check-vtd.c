@@ -245,8 +245,8 @@ START_TEST(probe_needs_a_register_window)
 }
 END_TEST
 
-/* A world whose VT-d model takes @queue_limit entries (0: its ring), the library on it with
- * the vtd backend, and one device model configured by @dc. */
+/* A world whose VT-d model is configured by @vc, the library on it with the vtd backend, and
+ * one device model configured by @dc. */
 struct vworld {
 	struct sim_world *w;
 	struct prqd_ctx *ctx;
@@ -254,14 +254,11 @@ struct vworld {
 	struct sim_dev *sd;
 };
 
-static void vworld_open(struct vworld *v, uint64_t seed, uint32_t queue_limit,
+static void vworld_open(struct vworld *v, uint64_t seed, const struct sim_vtd_config *vc,
 			const struct sim_dev_cfg *dc)
 {
 	ck_assert_int_eq(sim_world_new(NULL, seed, NULL, &v->w), 0);
-	struct sim_vtd_config vc;
-	sim_vtd_config_default(&vc);
-	vc.queue_limit = queue_limit;
-	ck_assert_int_eq(sim_vtd_configure(v->w, &vc), 0);
+	ck_assert_int_eq(sim_vtd_configure(v->w, vc), 0);
 	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(v->w),
 				    .flags = PRQD_CTX_IGNORE_ENV };
 	ck_assert_int_eq(prqd_ctx_new(&co, &v->ctx), 0);
@@ -281,8 +278,11 @@ START_TEST(overflow_acknowledged_only_when_empty)
 {
 	struct sim_dev_cfg dc;
 	sim_dev_cfg_default(&dc);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.queue_limit = 4;
 	struct vworld v;
-	vworld_open(&v, 9, 4, &dc);
+	vworld_open(&v, 9, &vc, &dc);
 	struct sim_world *w = v.w;
 	struct prqd_iommu *io = v.io;
 	struct sim_dev *sd = v.sd;
@@ -340,8 +340,10 @@ START_TEST(entries_are_checked_like_linux)
 	struct sim_dev_cfg dc;
 	sim_dev_cfg_default(&dc);
 	dc.uses_stop_markers = true;
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
 	struct vworld v;
-	vworld_open(&v, 2, 0, &dc);
+	vworld_open(&v, 2, &vc, &dc);
 	struct sim_world *w = v.w;
 	struct prqd_iommu *io = v.io;
 	struct sim_dev *sd = v.sd;
@@ -365,6 +367,45 @@ START_TEST(entries_are_checked_like_linux)
 }
 END_TEST
 
+static int answer_success(void *cookie, struct prqd_bond *bond, struct prqd_group *group)
+{
+	return PRQD_RESP_SUCCESS;
+}
+
+/* Without ECAP.PASID there are no PASID-based invalidations: a PASID's drain is refused, the
+ * drain of the requests without PASID (legacy descriptor types) still works. */
+START_TEST(without_pasid_support_only_rid_drains)
+{
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.pasid = false;
+	struct vworld v;
+	vworld_open(&v, 4, &vc, &dc);
+	struct prqd_dev_info info;
+	sim_dev_info(v.sd, &info);
+	struct prqd_dev *dev;
+	ck_assert_int_eq(prqd_dev_add(v.io, &info, &dev), 0);
+	struct prqd_bond *bp, *br;
+	ck_assert_int_eq(prqd_bind(dev, 5, answer_success, NULL, &bp), 0);
+	ck_assert_int_eq(prqd_bind(dev, PRQD_NO_PASID, answer_success, NULL, &br), 0);
+	ck_assert_int_eq(sim_dev_fault(v.sd, PRQD_NO_PASID, 0x1000, 2, SIM_R), 0);
+	ck_assert_int_eq(prqd_drain(bp, 0, 10), -PRQD_EOPNOTSUPP);
+	ck_assert_int_eq(prqd_drain(br, 0, 10), 0);
+	struct prqd_stats st;
+	ck_assert_int_eq(prqd_iommu_stats(v.io, &st, sizeof(st)), 0);
+	ck_assert_uint_eq(st.drain_rounds, 1);
+	/* The RID-only group was read before the drain returned, and answered as stopped. */
+	ck_assert_uint_eq(st.requests, 2);
+	ck_assert_uint_eq(st.by[PRQD_BY_STOP], 1);
+	ck_assert_int_eq(prqd_unbind(bp, PRQD_UNBIND_NO_DRAIN), 0);
+	ck_assert_int_eq(prqd_unbind(br, 0), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	vworld_close(&v);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vtd");
@@ -379,6 +420,7 @@ int main(void)
 	tcase_add_test(tc, probe_needs_a_register_window);
 	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
 	tcase_add_test(tc, entries_are_checked_like_linux);
+	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -443,6 +443,9 @@ static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
 		return -PRQD_EOPNOTSUPP; /* never queue a page-drain bit the unit reserves */
 	if (op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
 		return -PRQD_EINVAL;
+	/* The PASID-based invalidations (types 6 and 8) exist only with ECAP.PASID. */
+	if (op->scope == PRQD_SCOPE_PASID && !(vp->ecap & VTD_ECAP_PASID))
+		return -PRQD_EOPNOTSUPP;
 	struct vtd_drain *dr = drain_of(op);
 	prqd__memset(dr, 0, sizeof(*dr));
 	unit_lock(vp);
