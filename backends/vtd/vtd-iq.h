@@ -95,7 +95,10 @@ struct vtd_iq {
  * vtd_iq_init - allocate the ring (2^@order 4-KiB pages) and the status slots through
  * plat->dma_alloc, program IQA (with DW when @wide), IQT = 0, enable queued invalidation
  * (GCMD.QIE) and wait for GSTS.QIES (bounded by @timeout_ns of plat->now_ns).
- * Returns 0, -ENOMEM, -ETIMEDOUT, -EOPNOTSUPP (ECAP.QI clear).
+ * If queued invalidation is already on, it is turned off first (IQA may only change then).
+ * Returns 0, -ENOMEM, -ETIMEDOUT, -EOPNOTSUPP (ECAP.QI clear, or @wide without ECAP.SMTS),
+ * -EINVAL (@order > 7). On failure nothing is held (vtd_iq_fini is harmless) and
+ * vtd_iq_submit fails with -EIO.
  */
 int vtd_iq_init(struct vtd_iq *iq, const struct prqd_platform *plat, unsigned order, bool wide,
 		uint64_t timeout_ns);
