@@ -9,12 +9,19 @@
  * read past the end is an ASan error in a sanitizer build rather than a silent pass.
  */
 #define _GNU_SOURCE
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <check.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
 
 #include "prqdrain-uevent.h"
 #include "lib/linux/uevent-sim.h"
@@ -894,6 +901,86 @@ START_TEST(sim_drain_timeout_is_an_action_error)
 }
 END_TEST
 
+/* ---- the real socket ---------------------------------------------------------------------- */
+
+#if HAVE_LIBNL
+/* Open the monitor's socket, or say why this machine cannot (then the test has nothing to
+ * check: a sandbox without netlink). */
+static bool open_or_explain(struct prqd_monitor *mon)
+{
+	int rc = prqd_monitor_open(mon);
+	if (rc < 0) {
+		fprintf(stderr, "note: the uevent socket cannot be opened here (%s): not tested\n",
+			strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+START_TEST(socket_life_cycle)
+{
+	struct prqd_monitor *mon;
+	ck_assert_int_eq(prqd_monitor_new(0, &mon), 0);
+	ck_assert_int_eq(prqd_monitor_fd(mon), -EBADF);
+	ck_assert_int_eq(prqd_monitor_receive(mon, 0, NULL), -EBADF);
+	if (open_or_explain(mon)) {
+		ck_assert_int_ge(prqd_monitor_fd(mon), 0);
+		ck_assert_int_eq(prqd_monitor_open(mon), -EALREADY);
+		/* Nothing waits, or a real event from this machine: never an error, never a
+		 * block with a zero timeout. */
+		int rc = prqd_monitor_receive(mon, 0, NULL);
+		ck_assert(rc == 0 || rc == 1);
+	}
+	prqd_monitor_free(mon); /* closes the socket */
+}
+END_TEST
+
+/* A process (root may send to the kernel's uevent group) forges a removal of a registered
+ * device: it arrives on the monitor's socket from a non-zero port and is refused there. */
+START_TEST(socket_refuses_forged_sender)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "note: not root: cannot send to the uevent group: not tested\n");
+		return;
+	}
+	struct mfix f;
+	mfix_setup(&f, 0);
+	struct prqd_bond *a = tw_bind(f.d1, 1, &f.rec);
+	if (!open_or_explain(f.mon)) {
+		ck_assert_int_eq(prqd_unbind(a, 0), 0);
+		mfix_teardown(&f, NULL);
+		return;
+	}
+	int sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	ck_assert_int_ge(sk, 0);
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	struct buf ev = load("remove-pci.bin");
+	ssize_t sent = sendto(sk, ev.p, ev.len, 0, (struct sockaddr *)&to, sizeof(to));
+	int send_errno = errno;
+	free(ev.p);
+	close(sk);
+	if (sent < 0) {
+		fprintf(stderr, "note: sending to the uevent group refused here (%s): not tested\n",
+			strerror(send_errno));
+	} else {
+		/* Real uevents of this machine may come in between: read until the forged
+		 * one was judged, for at most a few seconds. */
+		struct prqd_monitor_stats st = { 0 };
+		for (int i = 0; i < 30 && st.rejected_sender == 0; i++) {
+			int rc = prqd_monitor_receive(f.mon, 100, NULL);
+			ck_assert_int_ge(rc, 0);
+			prqd_monitor_stats(f.mon, &st, sizeof(st));
+		}
+		ck_assert_uint_eq(st.rejected_sender, 1);
+		ck_assert_uint_eq(st.actions, 0);
+		ck_assert_int_eq(prqd_bond_state(a), PRQD_BOND_ACTIVE);
+	}
+	ck_assert_int_eq(prqd_unbind(a, 0), 0);
+	mfix_teardown(&f, NULL);
+}
+END_TEST
+#endif
+
 static Suite *uevent_suite(void)
 {
 	Suite *s = suite_create("uevent");
@@ -926,6 +1013,13 @@ static Suite *uevent_suite(void)
 	tcase_add_test(tc, sim_scenario_devices);
 	tcase_add_test(tc, sim_drain_timeout_is_an_action_error);
 	suite_add_tcase(s, tc);
+
+#if HAVE_LIBNL
+	tc = tcase_create("socket");
+	tcase_add_test(tc, socket_life_cycle);
+	tcase_add_test(tc, socket_refuses_forged_sender);
+	suite_add_tcase(s, tc);
+#endif
 	return s;
 }
 
