@@ -338,7 +338,7 @@ static void set_epochs(struct uevent_sim *u, const struct udev *d, bool live)
 int uevent_sim_feed(struct uevent_sim *u, const void *buf, size_t len,
 		    const struct prqd_uevent_origin *origin, struct prqd_monitor_result *res)
 {
-	struct prqd_monitor_result r;
+	struct prqd_monitor_result r = { 0 };
 	struct prqd_uevent ev;
 	struct udev *d = NULL;
 	int planned = PRQD_MON_NONE;
