@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prqdrain.h"
 #include "prqdrain-pci.h"
@@ -250,6 +251,11 @@ int main(int argc, char **argv)
 		prqd_ctx_unref(ctx);
 		return 1;
 	}
+	/* sysfs shows unprivileged readers only the first 64 bytes of configuration space, so
+	 * without root every device would look as if it had none of the three capabilities. */
+	if (!o.dump && geteuid() != 0)
+		fprintf(stderr, "lspri: not root: extended configuration space (ATS, PASID, PRI) is "
+				"unreadable, nothing can be listed\n");
 	if (o.json)
 		printf("[");
 	for (struct prqd_pci_dev *d = prqd_pci_dev_next(pci, NULL); d;

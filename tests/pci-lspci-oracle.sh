@@ -309,6 +309,16 @@ if [ "$rc" != 1 ] || ! grep -q "truncated" "$tmp/err"; then
 	fail=1
 fi
 
+# Unprivileged on the live system: sysfs hides extended space, and lspri says so.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$LSPRI" > "$tmp/out" 2> "$tmp/err"; rc=$?
+	if [ "$rc" != 0 ] || ! grep -q "not root" "$tmp/err"; then
+		echo "FAIL: lspri as nobody: exit $rc, stderr: $(cat "$tmp/err")"
+		fail=1
+	fi
+fi
+
 # Verdicts of the edge cases.
 verdict() { # slot expected-substring
 	v=$("$LSPRI" -F "$DATA/edge.dump" -s "$1" | grep Verdict)
