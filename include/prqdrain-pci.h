@@ -31,7 +31,8 @@ extern "C" {
 #endif
 
 struct prqd_pci;     /* a view of the PCI devices: live, or one dump file */
-struct prqd_pci_dev; /* one PCI function of that view; belongs to its struct prqd_pci */
+struct prqd_pci_dev; /* one PCI function of that view; belongs to its struct prqd_pci and
+		      * is valid until prqd_pci_close() */
 
 /* PCIe extended capability IDs. */
 #define PRQD_PCI_EXT_CAP_ATS 0x0f
@@ -135,7 +136,8 @@ int prqd_pci_dev_match(struct prqd_pci_dev *dev, const char *slot);
 int prqd_pci_dev_caps(struct prqd_pci_dev *dev, struct prqd_pci_caps *out, size_t size);
 
 /*
- * prqd_pci_dev_info - fill @info for prqd_dev_add(): requester ID, PRI capacity and
+ * prqd_pci_dev_info - fill @info for prqd_dev_add(): requester ID (bus, device, function; the
+ * PCI domain is not part of it: the caller picks the IOMMU of that domain), PRI capacity and
  * allocation, PRG Response PASID Required, Max PASID Width (0 without a PASID capability) and
  * the ATS Invalidate Queue Depth as encoded (0 means 32; also 0 without ATS).
  * uses_stop_markers is device-specific, not in configuration space: it is set false.
