@@ -801,6 +801,19 @@ static void configure_vtd_model(struct run *r)
 	sim_vtd_configure(r->w, &vc);
 }
 
+void scn_sim_config(const struct scn *s, struct sim_config *cfg)
+{
+	sim_config_default(cfg);
+	if (s->fabric.set & SCN_FABRIC_LAT) {
+		cfg->fabric_lat_min_ns = s->fabric.lat_min_ns;
+		cfg->fabric_lat_max_ns = s->fabric.lat_max_ns;
+	}
+	if (s->fabric.set & SCN_FABRIC_RESP)
+		cfg->resp_lat_ns = s->fabric.resp_lat_ns;
+	if (s->fabric.set & SCN_FABRIC_RELAX)
+		cfg->relax_step_ns = s->fabric.relax_step_ns;
+}
+
 static int setup(struct run *r, uint64_t seed)
 {
 	const struct scn *s = r->s;
@@ -808,15 +821,7 @@ static int setup(struct run *r, uint64_t seed)
 	char where[SCN_FILE_MAX + 32];
 	int rc;
 
-	sim_config_default(&cfg);
-	if (s->fabric.set & SCN_FABRIC_LAT) {
-		cfg.fabric_lat_min_ns = s->fabric.lat_min_ns;
-		cfg.fabric_lat_max_ns = s->fabric.lat_max_ns;
-	}
-	if (s->fabric.set & SCN_FABRIC_RESP)
-		cfg.resp_lat_ns = s->fabric.resp_lat_ns;
-	if (s->fabric.set & SCN_FABRIC_RELAX)
-		cfg.relax_step_ns = s->fabric.relax_step_ns;
+	scn_sim_config(s, &cfg);
 	rc = sim_world_new(prqd_platform_default(), seed, &cfg, &r->w);
 	if (rc < 0)
 		return setup_error(r, rc, "%s: cannot create the simulated world (%d)", s->file, rc);

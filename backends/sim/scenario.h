@@ -346,6 +346,10 @@ struct scn_result {
  */
 int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_result *res);
 
+/* scn_sim_config - the world configuration a scenario's `fabric` line asks for (defaults
+ * elsewhere), for harnesses that build their own world from a scenario. */
+void scn_sim_config(const struct scn *s, struct sim_config *cfg);
+
 /* scn_result_passed - no violation and no failed expectation. */
 bool scn_result_passed(const struct scn_result *res);
 

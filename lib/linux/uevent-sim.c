@@ -190,15 +190,7 @@ static int setup(struct uevent_sim *u, const struct scn *s, uint64_t seed, char 
 	struct sim_config cfg;
 	int rc;
 
-	sim_config_default(&cfg);
-	if (s->fabric.set & SCN_FABRIC_LAT) {
-		cfg.fabric_lat_min_ns = s->fabric.lat_min_ns;
-		cfg.fabric_lat_max_ns = s->fabric.lat_max_ns;
-	}
-	if (s->fabric.set & SCN_FABRIC_RESP)
-		cfg.resp_lat_ns = s->fabric.resp_lat_ns;
-	if (s->fabric.set & SCN_FABRIC_RELAX)
-		cfg.relax_step_ns = s->fabric.relax_step_ns;
+	scn_sim_config(s, &cfg);
 	rc = sim_world_new(prqd_platform_default(), seed ? seed : s->seed, &cfg, &u->w);
 	if (rc < 0)
 		return setup_error(err, errlen, rc, "cannot create the simulated world (%d)", rc);
