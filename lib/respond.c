@@ -9,29 +9,26 @@
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
 		 uint32_t gen, int code, int responder)
 {
-	int result = 0;
-	{
-		struct prqd_hw_resp resp = {
-			.rid = last->rid,
-			/* The device says whether it wants the PASID back; a requester we do not
-			 * know gets it whenever its request carried one. */
-			.pasid_present = last->pasid_valid &&
-					 (!dev || dev->info.prg_resp_pasid_required),
-			.pasid = last->pasid_valid ? last->pasid : 0,
-			.prg_index = last->prg_index,
-			.code = (uint8_t)code,
-			.priv_data_valid = last->priv_data_valid,
-			.priv_data = { last->priv_data[0], last->priv_data[1] },
-			.tag = last->tag,
-		};
-		result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
-		if (result < 0) {
-			prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
-				 last->prg_index, result);
-			responder = PRQD_BY_LOCAL;
-		} else {
-			prqd_stat_inc(iommu, responses[code]);
-		}
+	struct prqd_hw_resp resp = {
+		.rid = last->rid,
+		/* The device says whether it wants the PASID back; a requester we do not
+		 * know gets it whenever its request carried one. */
+		.pasid_present = last->pasid_valid &&
+				 (!dev || dev->info.prg_resp_pasid_required),
+		.pasid = last->pasid_valid ? last->pasid : 0,
+		.prg_index = last->prg_index,
+		.code = (uint8_t)code,
+		.priv_data_valid = last->priv_data_valid,
+		.priv_data = { last->priv_data[0], last->priv_data[1] },
+		.tag = last->tag,
+	};
+	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+	if (result < 0) {
+		prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
+			 last->prg_index, result);
+		responder = PRQD_BY_LOCAL;
+	} else {
+		prqd_stat_inc(iommu, responses[code]);
 	}
 	prqd_stat_inc(iommu, by[responder]);
 	if (prqd__tracing(iommu)) {
