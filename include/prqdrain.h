@@ -276,10 +276,13 @@ const char *prqd_iommu_backend(const struct prqd_iommu *iommu);
 
 /*
  * prqd_iommu_process - consume up to @budget page requests from the hardware queue (0 means
- * "until empty"): assemble groups, hand complete ones to handlers or answer them, and handle
- * queue overflow. Call it from the page request interrupt or a poll loop.
+ * "what is queued when the call starts", plus at most one batch, core.fetch_batch, of what
+ * arrives meanwhile: a flood cannot keep the call going): assemble groups, hand complete ones
+ * to handlers or answer them, and handle queue overflow. Call it from the page request
+ * interrupt or a poll loop, again while it returns a full budget.
  * Only one thread consumes the queue at a time: a concurrent call waits for the other.
- * Handlers run inside this call.
+ * Handlers run inside this call. Blocks only on the queue lock, for at most one queue's worth
+ * of requests of another consumer.
  * Returns the number of requests consumed (>= 0) or a negative errno from the backend.
  * Since: 0.1
  */
@@ -310,6 +313,8 @@ struct prqd_stats {
 	uint64_t drain_repeats;    /* of those, repeated because of an overflow */
 	uint64_t hw_descriptors;   /* descriptors queued by the backend for drains */
 	uint64_t hw_doorbells;     /* doorbell (tail) writes by the backend for drains */
+	uint64_t stale_requests;   /* requests read for a PASID that were queued before its
+				    * current bond was bound (answered as having no bond) */
 };
 
 /*
@@ -347,7 +352,8 @@ int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_info *info, str
 /*
  * prqd_dev_remove - detach and free a device. Every bond must be unbound (-EBUSY otherwise).
  * Groups a handler still holds after a forced unbind are released here: their handles become
- * invalid. Returns 0 or -EBUSY. Since: 0.1
+ * invalid. PASIDs quarantined by a forced unbind are freed with the device: their requests
+ * then come from an unknown requester and are answered Invalid. Returns 0 or -EBUSY. Since: 0.1
  */
 int prqd_dev_remove(struct prqd_dev *dev);
 
@@ -410,8 +416,20 @@ typedef int (*prqd_handler_fn)(void *cookie, struct prqd_bond *bond, struct prqd
 /*
  * prqd_bind - bind (device, PASID) to a handler, starting ACTIVE with a new generation.
  * @pasid: the PASID (< 2^pasid_width), or PRQD_NO_PASID for requests without a PASID.
+ * The new generation receives only requests queued after the bind: whatever the queue holds
+ * for the PASID when it is bound was sent before, is answered Invalid and counted
+ * (stats.stale_requests). A device must not use a PASID before it is bound.
+ * If the PASID is quarantined (an earlier bond of it was unbound with PRQD_UNBIND_FORCE), the
+ * bind first proves that generation's requests gone: a hardware drain of the PASID, or where
+ * the IOMMU cannot drain, the Stop Marker that generation's device sent (read from the queue,
+ * waited for when the device uses markers). Only then is the quarantine lifted. This is the one
+ * case where bind blocks: up to core.drain_timeout_ms, polling with the platform's relax.
+ * Locking: takes the device lock and briefly the queue lock (not across the drain).
  * Returns 0, -EINVAL (PASID out of range, NULL handler), -EEXIST (bound already, in any state
- * but FREED), -ENOMEM. The bond belongs to the device; end it with prqd_unbind(). Since: 0.1
+ * but FREED), -ENOMEM; for a quarantined PASID also -ETIMEDOUT or -EIO (the drain failed),
+ * -EOPNOTSUPP (no hardware drain and no Stop Marker to stand in for it), -EBUSY (another
+ * thread is lifting the quarantine): the PASID then stays quarantined and the bind may be
+ * retried. The bond belongs to the device; end it with prqd_unbind(). Since: 0.1
  */
 int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn handler, void *cookie,
 	      struct prqd_bond **out);
@@ -452,13 +470,17 @@ enum prqd_drain_flags {
  * backend's hardware drain, consumes the queue up to the point it guarantees (answering this
  * bond's groups Invalid and serving other bonds normally), repeats while the queue overflowed,
  * waits until the handler answered every group it holds (or takes them back with
- * PRQD_DRAIN_ABANDON), and discards partial groups. Blocks, polling with the platform's relax,
- * for at most @timeout_ms (0 = the parameter core.drain_timeout_ms).
- * Returns 0 (bond STOPPED; also at once if it was STOPPED already), -ETIMEDOUT (bond left
- * STOPPING; a hardware step still in flight is kept and resumed by the next drain), -EIO
- * (the hardware reported the device-TLB invalidation failed; bond STOPPING), -EOPNOTSUPP
- * (the backend cannot drain), -EBUSY (another drain or unbind of this bond is running),
- * -ESTALE (bond being unbound), -EINVAL (unknown flag). Since: 0.1
+ * PRQD_DRAIN_ABANDON), and discards partial groups. The guarantee is for this call's start:
+ * a STOPPED bond is drained again (the device may have sent more since the last drain).
+ * Where the IOMMU cannot drain, a Stop Marker of the PASID already read (or queued now)
+ * stands in for the hardware step: the device sent it after all its earlier requests.
+ * Blocks, polling with the platform's relax, for at most @timeout_ms (0 = the parameter
+ * core.drain_timeout_ms). Takes the queue lock one batch at a time.
+ * Returns 0 (bond STOPPED), -ETIMEDOUT (bond left STOPPING; a hardware step still in flight
+ * is kept and resumed by the next drain), -EIO (the hardware reported the device-TLB
+ * invalidation failed; bond STOPPING), -EOPNOTSUPP (the backend cannot drain and no Stop
+ * Marker was seen), -EBUSY (another drain or unbind of this bond is running), -ESTALE (bond
+ * being unbound), -EINVAL (unknown flag). Since: 0.1
  */
 int prqd_drain(struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);
 
@@ -473,26 +495,37 @@ enum prqd_unbind_flags {
 	/* The device stopped the PASID with a Stop Marker (the device must have
 	 * uses_stop_markers). The drain runs as always; then, where the backend drains in
 	 * hardware, a marker that was not read (lost in an overflow) is counted in
-	 * stats.stop_markers_missing; where it cannot, the marker is waited for within the
-	 * deadline, unless an overflow meanwhile may have dropped it. */
+	 * stats.stop_markers_missing; where it cannot, the marker is the proof and is waited
+	 * for within the deadline, overflow or not (a dropped marker cannot be told from one
+	 * still on its way): -ETIMEDOUT if it never comes. */
 	PRQD_UNBIND_STOP_MARKER = 1u << 0,
 	/* The device is gone (surprise removal) or beyond recovery: no drain and no waiting.
 	 * Groups the handler holds are answered Invalid at once (a response is a posted message:
 	 * it cannot hang, and a removed device's link drops it), partial groups are discarded,
-	 * a hardware step left in flight stays tracked by the IOMMU until it can no longer
-	 * complete, and the bond is freed. Fails only with -EBUSY while another thread's drain
-	 * or unbind of the same bond runs. */
+	 * and the handle is dead. FORCE does not suspend the guarantee: what the bond's
+	 * generation sent may still be in the queue or the fabric, so the PASID is quarantined:
+	 * its requests are answered Invalid (stats.stale_groups), a hardware step left in flight
+	 * is kept for the next drain of the PASID, and prqd_bind() of it first proves that
+	 * generation gone (see there). prqd_dev_remove() ends the quarantine with the device.
+	 * With PRQD_UNBIND_NO_DRAIN too, the caller asserts nothing of the generation is left
+	 * in flight (the device's PRI reported Stopped after a stop without markers): no
+	 * quarantine. Fails only with -EBUSY while another thread's drain or unbind of the same
+	 * bond runs. */
 	PRQD_UNBIND_FORCE = 1u << 1,
 	/* The caller asserts the device stopped without markers and every group completed: no
-	 * drain. The queue is read first; refused with -EBUSY if the library then still holds
+	 * drain. What is queued when the call starts is read first (bounded: a flood of other
+	 * requests does not hold the call); refused with -EBUSY if the library then still holds
 	 * any group of the bond, complete or partial. */
 	PRQD_UNBIND_NO_DRAIN = 1u << 2,
 };
 
 /*
- * prqd_unbind - end a bond. Stops and drains it as needed (timeout core.drain_timeout_ms),
- * answers Invalid every group the handler still holds (its later answers are swallowed),
- * and frees it. After it returns 0 the PASID can be bound again and @bond is dead.
+ * prqd_unbind - end a bond. Stops and drains it (also when STOPPED: the drain covers the
+ * call's start; timeout core.drain_timeout_ms), answers Invalid every group the handler still
+ * holds (its later answers are swallowed), and frees it. After it returns 0 the PASID can be
+ * bound again and @bond is dead. Blocks, polling with the platform's relax, for at most
+ * core.drain_timeout_ms (FORCE never blocks). Takes the device lock briefly, the queue lock
+ * one batch at a time.
  * Returns 0, -ETIMEDOUT / -EIO (drain failed: the bond stays STOPPING and alive; retry, or
  * unbind with PRQD_UNBIND_FORCE), -EOPNOTSUPP (the backend cannot drain, e.g. VT-d without
  * page-drain support: nothing was changed but the stop; unbind with NO_DRAIN once the device

@@ -32,6 +32,10 @@ static int stub_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 {
 	return -PRQD_EOPNOTSUPP;
 }
+static int stub_queue_tail(void *priv, uint64_t *pos)
+{
+	return -PRQD_EOPNOTSUPP;
+}
 static int stub_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
 {
 	return -PRQD_EOPNOTSUPP;
@@ -59,8 +63,8 @@ static int stub_overflow_ack(void *priv)
 
 const struct prqd_backend_ops prqd_backend_stub_ops = {
 	stub_probe,	   stub_init,	     stub_fini,	      stub_dev_attach,	stub_dev_detach,
-	stub_gate,	   stub_fetch,	     stub_respond,    stub_drain_start, stub_drain_poll,
-	stub_drain_release, stub_overflow_pending, stub_overflow_ack,
+	stub_gate,	   stub_fetch,	     stub_queue_tail, stub_respond,	stub_drain_start,
+	stub_drain_poll,   stub_drain_release, stub_overflow_pending, stub_overflow_ack,
 };
 
 void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_backend_ops *in)
@@ -70,7 +74,7 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 	if (in->op)                                                                            \
 		out->op = in->op;
 	TAKE(probe) TAKE(init) TAKE(fini) TAKE(dev_attach) TAKE(dev_detach) TAKE(gate) TAKE(fetch)
-	TAKE(respond) TAKE(drain_start) TAKE(drain_poll) TAKE(drain_release)
+	TAKE(queue_tail) TAKE(respond) TAKE(drain_start) TAKE(drain_poll) TAKE(drain_release)
 	TAKE(overflow_pending) TAKE(overflow_ack)
 #undef TAKE
 }

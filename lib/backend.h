@@ -9,8 +9,8 @@
  * NULL and a missing operation is a clean error.
  *
  * Locking as seen by a backend:
- *  - fetch, overflow_pending and overflow_ack run with the IOMMU's queue lock held (one
- *    consumer at a time);
+ *  - fetch, queue_tail, overflow_pending and overflow_ack run with the IOMMU's queue lock
+ *    held (one consumer at a time);
  *  - respond may run in any thread, concurrently with everything else: the backend
  *    serialises its own submission path (VT-d: the invalidation queue);
  *  - drain_start / drain_poll / drain_release run without core locks, possibly concurrently
@@ -103,6 +103,11 @@ struct prqd_backend_ops {
 	/* Read up to @max requests from the queue into @out, advancing the head.
 	 * Returns the number read (0 = empty) or negative errno. */
 	int (*fetch)(void *priv, struct prqd_hw_req *out, unsigned max);
+	/* The queue position the next request will be written at: every request in the queue
+	 * now has a seq below *pos. The core takes it when a PASID is bound (nothing queued
+	 * before the bind may reach the new bond) and to bound "read what is there" loops.
+	 * 0, or -EOPNOTSUPP (the core then knows only what it has read). */
+	int (*queue_tail)(void *priv, uint64_t *pos);
 
 	/* Send one group response. 0 or negative errno (the core then completes it locally). */
 	int (*respond)(void *priv, void *dev_priv, const struct prqd_hw_resp *resp);

@@ -24,6 +24,12 @@ static bool bond_dead(int state)
 	return state == PRQD_BOND_UNBINDING || state == PRQD_BOND_FREED;
 }
 
+/* The bond in @pasid's slot (a quarantine included), or NULL. Device or queue lock held. */
+static struct prqd_bond *slot_of(const struct prqd_dev *dev, uint32_t pasid)
+{
+	return pasid == PRQD_NO_PASID ? dev->rid_bond : prqd__pasid_get(&dev->table, pasid);
+}
+
 /*
  * Bring the backend's gate in line with the bond's state: open while ACTIVE, closed
  * otherwise. Called after every state change, outside the bond lock (a gate write may touch
@@ -59,8 +65,18 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 
 	prqd__lock(pl, dev->lock);
 	/* Writers of the table hold the device lock, so reading it here is stable. */
-	struct prqd_bond *existing =
-		pasid == PRQD_NO_PASID ? dev->rid_bond : prqd__pasid_get(&dev->table, pasid);
+	struct prqd_bond *existing = slot_of(dev, pasid);
+	if (existing && existing->quarantined) {
+		/* Unbound with FORCE: its generation may still have requests on the way. */
+		int rc = prqd__quarantine_lift(dev, existing);
+		if (rc < 0) {
+			prqd__unlock(pl, dev->lock);
+			prqd_dbg(iommu->ctx, "%04x pasid %u stays quarantined: %d", dev->info.rid,
+				 (unsigned)pasid, rc);
+			return rc;
+		}
+		existing = slot_of(dev, pasid);
+	}
 	if (existing) {
 		prqd__unlock(pl, dev->lock);
 		return -PRQD_EEXIST;
@@ -96,7 +112,10 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	dev->bonds = b;
 	dev->nbonds++;
 
+	b->quarantined = 0;
 	prqd__lock(pl, iommu->queue_lock);
+	/* Whatever is queued now was sent before this bind: not this generation's. */
+	b->start_seq = prqd__queue_tail(iommu);
 	if (pasid == PRQD_NO_PASID)
 		dev->rid_bond = b;
 	else
@@ -187,11 +206,12 @@ PRQD_EXPORT int prqd_drain(struct prqd_bond *b, unsigned flags, uint32_t timeout
 	prqd_spin_lock(&b->lock);
 	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
 	int rc = bond_dead(state) ? -PRQD_ESTALE : b->busy ? -PRQD_EBUSY : 0;
-	bool done = rc == 0 && state == PRQD_BOND_STOPPED;
-	if (rc == 0 && !done)
+	/* A STOPPED bond is drained again: the guarantee is for this call's start, and the
+	 * device may have sent more since the last drain. */
+	if (rc == 0)
 		b->busy = 1;
 	prqd_spin_unlock(&b->lock);
-	if (rc < 0 || done)
+	if (rc < 0)
 		return rc;
 
 	rc = prqd__drain(b->dev, b, flags, timeout_ms);
@@ -221,15 +241,23 @@ PRQD_EXPORT int prqd_resume(struct prqd_bond *b)
 	return rc;
 }
 
-/* Remove a bond that nothing else owns any more, and free its slot. */
-static void bond_teardown(struct prqd_bond *b)
+void prqd__bond_unlink(struct prqd_bond **list, struct prqd_bond *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		*list = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = NULL;
+}
+
+void prqd__bond_release(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
 	const struct prqd_plat *pl = &iommu->plat;
 
-	prqd__abandon_held(b);
-	prqd__lock(pl, dev->lock);
 	prqd__lock(pl, iommu->queue_lock);
 	if (b->pasid == PRQD_NO_PASID)
 		dev->rid_bond = NULL;
@@ -244,19 +272,28 @@ static void bond_teardown(struct prqd_bond *b)
 		prqd__orphan_add(iommu, b->hw_op);
 		b->hw_op = NULL;
 	}
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		dev->bonds = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	b->next = b->prev = NULL;
-	dev->nbonds--;
+	prqd__bond_unlink(b->quarantined ? &dev->quarantine : &dev->bonds, b);
+	if (!b->quarantined)
+		dev->nbonds--;
 	prqd_spin_lock(&b->lock);
 	prqd__bond_set_state(b, PRQD_BOND_FREED);
 	b->busy = 0;
+	b->quarantined = 0;
 	prqd_spin_unlock(&b->lock);
 	prqd__bond_free(dev, b);
+}
+
+/* Remove a bond that nothing else owns any more: free it, or quarantine its PASID. */
+static void bond_teardown(struct prqd_bond *b, bool quarantine)
+{
+	struct prqd_dev *dev = b->dev;
+	const struct prqd_plat *pl = &dev->iommu->plat;
+	prqd__abandon_held(b);
+	prqd__lock(pl, dev->lock);
+	if (quarantine)
+		prqd__quarantine_enter(b);
+	else
+		prqd__bond_release(b);
 	prqd__unlock(pl, dev->lock);
 }
 
@@ -282,42 +319,44 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		return rc;
 
 	struct prqd_iommu *iommu = b->dev->iommu;
+	/* FORCE alone proves nothing about what the device sent: the PASID is quarantined. */
+	bool quarantine = (flags & PRQD_UNBIND_FORCE) && !(flags & PRQD_UNBIND_NO_DRAIN);
 	if (flags & PRQD_UNBIND_FORCE) {
 		/* The device is gone: nothing device-facing that could only time out. Held
 		 * groups are still answered: a response is a posted message, it cannot hang. */
-		prqd_info(iommu->ctx, "forced unbind of %04x pasid %u", b->dev->info.rid,
-			  (unsigned)b->pasid);
+		prqd_info(iommu->ctx, "forced unbind of %04x pasid %u%s", b->dev->info.rid,
+			  (unsigned)b->pasid, quarantine ? ": quarantined" : "");
 	} else if (flags & PRQD_UNBIND_NO_DRAIN) {
 		/* Read what the queue already holds first: a group of this bond waiting there is
-		 * as outstanding as one the handler holds. */
+		 * as outstanding as one the handler holds. What arrives after the call started
+		 * is not waited for, so a flood elsewhere cannot hold the call. */
+		uint64_t deadline = prqd__now(&iommu->plat) +
+				    iommu->params[PRQD_P_DRAIN_TIMEOUT_MS] * 1000000u;
+		rc = prqd__consume_queued(iommu, deadline);
 		prqd__lock(&iommu->plat, iommu->queue_lock);
-		prqd__consume_locked(iommu, 0);
 		bool partials = b->partials != NULL;
 		prqd__unlock(&iommu->plat, iommu->queue_lock);
-		if (partials || prqd_bond_outstanding(b)) {
-			prqd_spin_lock(&b->lock);
-			b->busy = 0;
-			prqd_spin_unlock(&b->lock);
-			return -PRQD_EBUSY;
-		}
-	} else if (state != PRQD_BOND_STOPPED) {
+		if (rc == 0 && (partials || prqd_bond_outstanding(b)))
+			rc = -PRQD_EBUSY;
+	} else {
+		/* Drained even when STOPPED: the device may have sent more since. */
 		unsigned dflags = PRQD_DRAIN_ABANDON;
 		if (flags & PRQD_UNBIND_STOP_MARKER)
 			dflags |= PRQD__DRAIN_WAIT_MARKER;
 		rc = prqd__drain(b->dev, b, dflags, 0);
-		if (rc < 0) {
-			prqd_spin_lock(&b->lock);
-			b->busy = 0;
-			prqd_spin_unlock(&b->lock);
-			return rc;
-		}
+	}
+	if (rc < 0) {
+		prqd_spin_lock(&b->lock);
+		b->busy = 0;
+		prqd_spin_unlock(&b->lock);
+		return rc;
 	}
 
 	prqd_spin_lock(&b->lock);
 	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
 	prqd_spin_unlock(&b->lock);
 	gate_sync(b);
-	bond_teardown(b);
+	bond_teardown(b, quarantine);
 	return 0;
 }
 

@@ -134,6 +134,10 @@ PRQD_EXPORT int prqd_dev_remove(struct prqd_dev *dev)
 	const struct prqd_plat *pl = &iommu->plat;
 	prqd__lock(pl, dev->lock);
 	bool busy = dev->nbonds != 0 || dev->dev_busy;
+	/* Requests of a quarantined PASID then come from an unknown requester: still
+	 * answered Invalid, delivered to nobody. */
+	if (!busy)
+		prqd__quarantine_drop_all(dev);
 	prqd__unlock(pl, dev->lock);
 	if (busy)
 		return -PRQD_EBUSY;

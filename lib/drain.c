@@ -8,7 +8,8 @@
  *  3. consume the queue up to there, serving every other bond normally;
  *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
  *     acknowledged and partial groups discarded, then repeat from 2;
- *  5. (unbind with stop-marker) check that the device's Stop Marker was read;
+ *  5. (unbind with stop-marker) check that the device's Stop Marker was read; where the
+ *     IOMMU cannot drain (2 refused), the marker replaces steps 2-4 as the proof;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -128,7 +129,7 @@ static int consume_to(const struct drain_run *run, uint64_t mark)
 	for (;;) {
 		prqd__lock(&iommu->plat, iommu->queue_lock);
 		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
-		int n = consumed < mark ? prqd__consume_locked(iommu, iommu->batch_size) : 0;
+		int n = consumed < mark ? prqd__consume_locked(iommu, iommu->batch_size, mark) : 0;
 		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
 		prqd__unlock(&iommu->plat, iommu->queue_lock);
 		if (consumed >= mark)
@@ -156,7 +157,7 @@ static int settle_overflow(const struct drain_run *run)
 		int pending = iommu->ops.overflow_pending(iommu->priv);
 		int n = 0;
 		if (pending == 1) {
-			n = prqd__consume_locked(iommu, iommu->batch_size);
+			n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
 			pending = iommu->ops.overflow_pending(iommu->priv);
 		}
 		prqd__unlock(&iommu->plat, iommu->queue_lock);
@@ -205,34 +206,69 @@ static unsigned held_total(const struct drain_run *run)
 	return n;
 }
 
-/*
- * Step 5, after the hardware steps: the device said it stopped the PASID with a Stop Marker.
- * With a page-drain step the marker, sent before the stop completed, is already in the queue
- * and read, or it was dropped in an overflow: markers are neither credited nor auto-answered,
- * so a lost one can never come. Waiting would only run out the deadline; the drain already
- * gave the guarantee the marker stood for, so a missing marker is counted and logged.
- * Without a page-drain step only the marker says the device's requests are all in, so it is
- * waited for, unless an overflow (which may have eaten it) happens meanwhile.
- */
-static int check_marker(const struct drain_run *run)
+static bool marker_seen(const struct prqd_bond *b)
 {
-	struct prqd_iommu *iommu = run->iommu;
-	struct prqd_bond *b = run->bond;
-	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
-	bool can_wait = !(iommu->be->caps & PRQD_CAP_HW_DRAIN);
-	while (!atomic_load_explicit(&b->marker_seen, memory_order_acquire)) {
-		if (!can_wait ||
-		    atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire) != epoch) {
-			prqd_stat_inc(iommu, stop_markers_missing);
-			prqd_warn(iommu->ctx, "no stop marker from %04x pasid %u (lost in an overflow?)",
-				  run->dev->info.rid, (unsigned)b->pasid);
-			return 0;
-		}
+	return atomic_load_explicit(&b->marker_seen, memory_order_acquire);
+}
+
+/*
+ * Step 5 with a hardware drain, for an unbind that says the device stopped the PASID with a
+ * Stop Marker: the marker, sent before the stop completed, is in the queue below the mark
+ * and was read, or an overflow dropped it (markers are neither credited nor auto-answered,
+ * so a lost one never comes). The drain already gave the guarantee the marker stood for,
+ * so waiting would only run out the deadline: a missing marker is counted and logged.
+ */
+static void note_marker(const struct drain_run *run)
+{
+	if (marker_seen(run->bond))
+		return;
+	prqd_stat_inc(run->iommu, stop_markers_missing);
+	prqd_warn(run->iommu->ctx, "no stop marker from %04x pasid %u (lost in an overflow?)",
+		  run->dev->info.rid, (unsigned)run->bond->pasid);
+}
+
+/*
+ * Without a hardware drain only the Stop Marker says the device's requests for the PASID
+ * are all in: posted ordering keeps every earlier request ahead of it, and the device
+ * issues nothing more for the PASID until it is started again. Everything queued now is
+ * read first (the marker may be waiting there); then, if @wait, the marker is waited for
+ * until the deadline. An overflow does not end the wait: a marker that was dropped cannot
+ * be told from one still on its way, and only the latter proves anything.
+ * Returns 0 (marker read), -EOPNOTSUPP (none and not waiting), -ETIMEDOUT, or an error
+ * from reading the queue.
+ */
+static int marker_proof(const struct drain_run *run, bool wait)
+{
+	int rc = prqd__consume_queued(run->iommu, run->deadline);
+	while (rc == 0 && !marker_seen(run->bond)) {
+		if (!wait)
+			return -PRQD_EOPNOTSUPP;
 		if (expired(run))
 			return -PRQD_ETIMEDOUT;
 		wait_a_little(run);
 	}
-	return 0;
+	return rc;
+}
+
+/*
+ * Steps 2 to 5: the hardware rounds, or where this IOMMU cannot drain, the Stop Marker in
+ * their place when the caller's flags allow it or the marker was read already.
+ */
+static int make_visible(const struct drain_run *run, unsigned flags)
+{
+	int rc = hw_rounds(run);
+	struct prqd_bond *b = run->bond;
+	/* A Stop Marker carries a PASID (PCIe): a RID-only bond or a device never sees one. */
+	if (!b || b->pasid == PRQD_NO_PASID)
+		return rc;
+	if (rc == 0) {
+		if (flags & PRQD__DRAIN_WAIT_MARKER)
+			note_marker(run);
+		return 0;
+	}
+	if (rc != -PRQD_EOPNOTSUPP)
+		return rc;
+	return marker_proof(run, flags & (PRQD__DRAIN_WAIT_MARKER | PRQD__DRAIN_MARKER_PROOF));
 }
 
 /* Move every drained bond that is still alive to @state. */
@@ -272,10 +308,7 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	}
 	trace_drain(&run, PRQD_TR_DRAIN_BEGIN, 0, 0);
 
-	int rc = hw_rounds(&run);
-	/* A Stop Marker carries a PASID (PCIe): a RID-only bond never sees one. */
-	if (rc == 0 && bond && bond->pasid != PRQD_NO_PASID && (flags & PRQD__DRAIN_WAIT_MARKER))
-		rc = check_marker(&run);
+	int rc = make_visible(&run, flags);
 	while (rc == 0 && held_total(&run)) {
 		if (expired(&run))
 			rc = -PRQD_ETIMEDOUT;

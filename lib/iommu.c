@@ -220,13 +220,19 @@ static void handle_overflow(struct prqd_iommu *iommu)
 	}
 }
 
-int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget)
+int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end)
 {
 	unsigned total = 0;
 	for (;;) {
 		unsigned want = iommu->batch_size;
 		if (budget && budget - total < want)
 			want = budget - total;
+		/* Up to @end exactly; once there, one more batch at most, so an empty queue is
+		 * seen and a pending overflow acknowledged as before. */
+		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
+		bool past_end = consumed >= end;
+		if (!past_end && end - consumed < want)
+			want = (unsigned)(end - consumed);
 		int got = iommu->ops.fetch(iommu->priv, iommu->batch, want);
 		if (got < 0)
 			return total ? (int)total : got;
@@ -240,18 +246,48 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget)
 			handle_overflow(iommu);
 			break;
 		}
-		if (budget && total >= budget)
+		if ((budget && total >= budget) || past_end)
 			break;
 	}
 	return (int)total;
 }
 
+uint64_t prqd__queue_tail(struct prqd_iommu *iommu)
+{
+	uint64_t pos;
+	if (iommu->ops.queue_tail(iommu->priv, &pos) < 0)
+		pos = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
+	return pos;
+}
+
 int prqd__consume_some(struct prqd_iommu *iommu)
 {
 	prqd__lock(&iommu->plat, iommu->queue_lock);
-	int n = prqd__consume_locked(iommu, iommu->batch_size);
+	int n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
 	prqd__unlock(&iommu->plat, iommu->queue_lock);
 	return n;
+}
+
+int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	prqd__lock(pl, iommu->queue_lock);
+	uint64_t end = prqd__queue_tail(iommu);
+	prqd__unlock(pl, iommu->queue_lock);
+	for (;;) {
+		prqd__lock(pl, iommu->queue_lock);
+		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
+		int n = consumed < end ? prqd__consume_locked(iommu, iommu->batch_size, end) : 0;
+		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
+		prqd__unlock(pl, iommu->queue_lock);
+		if (n < 0)
+			return n;
+		/* Empty before the position: the rest was dropped in an overflow. */
+		if (consumed >= end || (unsigned)n < iommu->batch_size)
+			return 0;
+		if (prqd__now(pl) >= deadline)
+			return -PRQD_ETIMEDOUT;
+	}
 }
 
 /* The tracking record at the end of a step's allocation (see drain_op_size). */
@@ -301,7 +337,10 @@ PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
 	if (!iommu)
 		return -PRQD_EINVAL;
 	prqd__lock(&iommu->plat, iommu->queue_lock);
-	int n = prqd__consume_locked(iommu, budget);
+	/* Without a budget, what is queued now: a flood that keeps the queue full must not
+	 * keep this call (and the queue lock) forever. */
+	uint64_t end = budget ? UINT64_MAX : prqd__queue_tail(iommu);
+	int n = prqd__consume_locked(iommu, budget, end);
 	prqd__unlock(&iommu->plat, iommu->queue_lock);
 	prqd__poll_orphans(iommu);
 	return n;

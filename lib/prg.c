@@ -212,9 +212,21 @@ uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond)
 	return n;
 }
 
-static struct prqd_bond *bond_lookup(const struct prqd_dev *dev, const struct prqd_request *r)
+/*
+ * The bond a request belongs to: the one in its PASID's slot, unless the request was queued
+ * before that bond was bound (then it is an earlier generation's, or nobody's).
+ */
+static struct prqd_bond *bond_lookup(struct prqd_iommu *iommu, const struct prqd_dev *dev,
+				     const struct prqd_hw_req *hw)
 {
-	return r->pasid_valid ? prqd__pasid_get(&dev->table, r->pasid) : dev->rid_bond;
+	const struct prqd_request *r = &hw->req;
+	struct prqd_bond *b = r->pasid_valid ? prqd__pasid_get(&dev->table, r->pasid)
+					     : dev->rid_bond;
+	if (b && hw->seq < b->start_seq) {
+		prqd_stat_inc(iommu, stale_requests);
+		return NULL;
+	}
+	return b;
 }
 
 static bool is_stop_marker(const struct prqd_request *r)
@@ -224,12 +236,13 @@ static bool is_stop_marker(const struct prqd_request *r)
 }
 
 static void handle_stop_marker(struct prqd_iommu *iommu, struct prqd_dev *dev,
-			       const struct prqd_request *r)
+			       const struct prqd_hw_req *hw)
 {
+	const struct prqd_request *r = &hw->req;
 	prqd_stat_inc(iommu, stop_markers);
 	/* The marker often arrives before the driver calls unbind: it is remembered whatever
 	 * the bond's state, until the bond resumes. */
-	struct prqd_bond *b = bond_lookup(dev, r);
+	struct prqd_bond *b = bond_lookup(iommu, dev, hw);
 	if (b)
 		atomic_store_explicit(&b->marker_seen, true, memory_order_release);
 	else
@@ -257,6 +270,8 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 	}
 	prqd_spin_lock(&b->lock);
 	if (atomic_load_explicit(&b->state, memory_order_relaxed) != PRQD_BOND_ACTIVE) {
+		if (b->quarantined)
+			prqd_stat_inc(iommu, stale_groups);
 		prqd_spin_unlock(&b->lock);
 		prqd__answer(iommu, dev, last, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
 		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
@@ -346,11 +361,11 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		return;
 	}
 	if (is_stop_marker(r)) {
-		handle_stop_marker(iommu, dev, r);
+		handle_stop_marker(iommu, dev, hw);
 		return;
 	}
 
-	struct prqd_bond *bond = bond_lookup(dev, r);
+	struct prqd_bond *bond = bond_lookup(iommu, dev, hw);
 	struct prqd_group *g = partial_find(dev, r);
 	if (g && atomic_load_explicit(&g->bond, memory_order_relaxed) != bond) {
 		/* The PASID changed hands since this group began: its start belongs to an old

@@ -165,6 +165,9 @@ struct prqd_bond {
 	struct prqd_group *held;          /* groups the handler holds (bond lock) */
 	struct prqd_group *partials;      /* partial groups (queue lock) */
 	struct prqd_hw_drain *hw_op;      /* hardware step in flight (busy owner) */
+	/* Queue position when the bond was installed: a request below it was queued before
+	 * the bind and belongs to an earlier generation or to none (queue lock to read). */
+	uint64_t start_seq;
 	uint32_t pasid;                   /* PRQD_NO_PASID for RID-only */
 	uint32_t gen;
 	atomic_uint state;                /* enum prqd_bond_state */
@@ -173,6 +176,11 @@ struct prqd_bond {
 	uint8_t busy;                     /* drain or unbind running (bond lock) */
 	atomic_bool marker_seen;          /* a stop marker arrived since bind or resume */
 	uint8_t gate_on;                  /* what the backend was last told (device gate lock) */
+	/* Unbound with FORCE, not yet proven drained: the handle is dead (state FREED) but the
+	 * bond keeps its PASID slot, so whatever its generation left in the queue or the
+	 * fabric is answered Invalid, until a bind of the PASID proves it gone (quarantine.c).
+	 * Set under the device lock and the bond lock. */
+	uint8_t quarantined;
 	struct prqd_bond *free_next;      /* slab free list (device lock) */
 };
 
@@ -213,6 +221,7 @@ struct prqd_dev {
 	struct prqd_pasid_table table;
 	struct prqd_bond *rid_bond;
 	struct prqd_bond *bonds; /* all bonds (device lock) */
+	struct prqd_bond *quarantine; /* quarantined bonds, linked by next/prev (device lock) */
 	uint32_t nbonds;
 	struct prqd_bond_slab *slabs;
 	struct prqd_bond *bond_free_head, *bond_free_tail; /* FIFO: delays reuse of a handle */
@@ -277,8 +286,16 @@ struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid);
 /* RID hash changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
 void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev);
-/* Consume up to @budget requests (0: until empty) with the queue lock held. */
-int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget);
+/* Consume with the queue lock held: up to @budget requests (0: no count limit), stopping
+ * once every position below @end was read or the queue is empty. */
+int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end);
+/* Queue lock held: the position the next request will be written at; without the backend's
+ * queue_tail, the position the consumer reached (all it can know). */
+uint64_t prqd__queue_tail(struct prqd_iommu *iommu);
+/* Read everything queued when called, batch by batch (the queue lock is taken per batch,
+ * so concurrent drains keep their deadlines). 0, -ETIMEDOUT at @deadline, or the backend's
+ * error. */
+int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
 /* Take the queue lock, consume a batch, release; for polling loops. */
 int prqd__consume_some(struct prqd_iommu *iommu);
 void prqd__poll_orphans(struct prqd_iommu *iommu);
@@ -322,10 +339,29 @@ void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b);
 /* bond.c */
 /* Bond lock held: change state and trace it. */
 void prqd__bond_set_state(struct prqd_bond *b, int state);
+/* Device lock held: clear the bond's PASID slot, discard its partials, hand over a step in
+ * flight, and free it (a quarantine included). Nothing else may own it. */
+void prqd__bond_release(struct prqd_bond *b);
+/* Device lock held: take @b off @list (the device's bonds or its quarantine). */
+void prqd__bond_unlink(struct prqd_bond **list, struct prqd_bond *b);
+
+/* quarantine.c (device lock held) */
+/* Turn a bond being unbound with FORCE into a quarantine that keeps its PASID slot. */
+void prqd__quarantine_enter(struct prqd_bond *b);
+/* Prove the quarantined @q's generation gone and free it. Drops the device lock for the
+ * drain and takes it again. 0, or the drain's error (the quarantine stays). */
+int prqd__quarantine_lift(struct prqd_dev *dev, struct prqd_bond *q);
+/* Free every quarantine of a device that is being removed. */
+void prqd__quarantine_drop_all(struct prqd_dev *dev);
 
 /* drain.c */
-/* Internal drain flag: wait for the bond's stop marker before the hardware step. */
+/* Internal drain flags. WAIT_MARKER: the device stopped the PASID with a Stop Marker
+ * (unbind with PRQD_UNBIND_STOP_MARKER); where the hardware cannot drain, the marker is the
+ * proof and is waited for. MARKER_PROOF: where the hardware cannot drain, a Stop Marker
+ * from the device may stand in for the drain and is waited for (a quarantine being lifted);
+ * with a hardware drain it is not looked at. */
 #define PRQD__DRAIN_WAIT_MARKER (1u << 16)
+#define PRQD__DRAIN_MARKER_PROOF (1u << 17)
 /* Drain @bond, or every bond of @dev marked busy by the caller when @bond is NULL. The
  * caller owns the bond(s) through their busy flag. */
 int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);

@@ -16,14 +16,21 @@
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
 
-static const char *scenario_dir(void)
+/* @sub under the source tree: examples/scenarios (the examples), tests/scenarios (the
+ * regressions, one per bug found). */
+static const char *source_dir(const char *sub)
 {
 	static char dir[1024];
 	const char *src = getenv("top_srcdir");
 	if (!src)
 		src = getenv("srcdir");
-	snprintf(dir, sizeof(dir), "%s/examples/scenarios", src ? src : ".");
+	snprintf(dir, sizeof(dir), "%s/%s", src ? src : ".", sub);
 	return dir;
+}
+
+static const char *scenario_dir(void)
+{
+	return source_dir("examples/scenarios");
 }
 
 /* The backends that run on the simulated world. */
@@ -87,12 +94,11 @@ START_TEST(every_required_scenario_passes)
 }
 END_TEST
 
-/* Every .scn in the folder, also ones added later, passes. */
-START_TEST(every_file_in_folder_passes)
+/* Every .scn in @dir passes over @backend; returns how many ran. */
+static unsigned run_folder(const char *backend, const char *dir)
 {
-	const char *backend = backends[_i];
-	DIR *d = opendir(scenario_dir());
-	ck_assert_msg(d != NULL, "cannot open %s", scenario_dir());
+	DIR *d = opendir(dir);
+	ck_assert_msg(d != NULL, "cannot open %s", dir);
 	unsigned n = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
@@ -100,19 +106,36 @@ START_TEST(every_file_in_folder_passes)
 		if (len < 5 || strcmp(e->d_name + len - 4, ".scn") != 0)
 			continue;
 		char path[2048];
-		snprintf(path, sizeof(path), "%s/%s", scenario_dir(), e->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		struct scn_result res;
 		ck_assert_int_eq(run_file(backend, path, &res), 0);
-		if (abstract_only(backend, e->d_name))
+		if (abstract_only(backend, e->d_name)) {
 			ck_assert_msg(res.violations == 0, "%s over %s: violations", e->d_name,
 				      backend);
-		else
+		} else {
+			if (!scn_result_passed(&res))
+				scn_result_print(stderr, &res);
 			ck_assert_msg(scn_result_passed(&res), "%s over %s failed", e->d_name,
 				      backend);
+		}
 		n++;
 	}
 	closedir(d);
+	return n;
+}
+
+/* Every .scn in the folder, also ones added later, passes. */
+START_TEST(every_file_in_folder_passes)
+{
+	unsigned n = run_folder(backends[_i], scenario_dir());
 	ck_assert_uint_ge(n, (int)(sizeof(required) / sizeof(required[0])));
+}
+END_TEST
+
+/* Every regression scenario (tests/scenarios) passes on every backend. */
+START_TEST(every_regression_passes)
+{
+	ck_assert_uint_ge(run_folder(backends[_i], source_dir("tests/scenarios")), 4);
 }
 END_TEST
 
@@ -225,6 +248,7 @@ static Suite *scenario_suite(void)
 	TCase *tc = tcase_create("files");
 	tcase_add_loop_test(tc, every_required_scenario_passes, 0, (int)(NREQUIRED * NBACKENDS));
 	tcase_add_loop_test(tc, every_file_in_folder_passes, 0, (int)NBACKENDS);
+	tcase_add_loop_test(tc, every_regression_passes, 0, (int)NBACKENDS);
 	tcase_add_loop_test(tc, runs_are_deterministic, 0, (int)NBACKENDS);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parser");

@@ -324,6 +324,15 @@ static int tb_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 	return (int)n;
 }
 
+static int tb_queue_tail(void *priv, uint64_t *pos)
+{
+	struct test_iommu *t = priv;
+	pthread_mutex_lock(&t->mu);
+	*pos = t->tail;
+	pthread_mutex_unlock(&t->mu);
+	return 0;
+}
+
 static int tb_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
 {
 	struct test_iommu *t = priv;
@@ -457,6 +466,7 @@ const struct prqd_backend test_backend = {
 		.dev_detach = tb_dev_detach,
 		.gate = tb_gate,
 		.fetch = tb_fetch,
+		.queue_tail = tb_queue_tail,
 		.respond = tb_respond,
 		.drain_start = tb_drain_start,
 		.drain_poll = tb_drain_poll,

@@ -92,6 +92,13 @@ static int wire_code(uint8_t code, uint8_t *out)
 	}
 }
 
+static int sim_queue_tail(void *priv, uint64_t *pos)
+{
+	struct sim_backend_priv *bp = priv;
+	*pos = bp->w->iommu.next_seq;
+	return 0;
+}
+
 static int sim_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
 {
 	struct sim_backend_priv *bp = priv;
@@ -165,6 +172,7 @@ const struct prqd_backend prqd_backend_sim = {
 		.dev_attach = sim_dev_attach,
 		.dev_detach = sim_dev_detach,
 		.fetch = sim_fetch,
+		.queue_tail = sim_queue_tail,
 		.respond = sim_respond,
 		.drain_start = sim_drain_start,
 		.drain_poll = sim_drain_poll,

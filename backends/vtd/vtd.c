@@ -304,6 +304,17 @@ static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 	return (int)n;
 }
 
+static uint64_t queue_mark(const struct vtd_priv *vp);
+
+static int vtd_queue_tail(void *priv, uint64_t *pos)
+{
+	struct vtd_priv *vp = priv;
+	unit_lock(vp);
+	*pos = queue_mark(vp);
+	unit_unlock(vp);
+	return 0;
+}
+
 static int vtd_overflow_pending(void *priv)
 {
 	struct vtd_priv *vp = priv;
@@ -598,6 +609,7 @@ const struct prqd_backend prqd_backend_vtd = {
 		.dev_attach = vtd_dev_attach,
 		.dev_detach = vtd_dev_detach,
 		.fetch = vtd_fetch,
+		.queue_tail = vtd_queue_tail,
 		.respond = vtd_respond,
 		.drain_start = vtd_drain_start,
 		.drain_poll = vtd_drain_poll,
