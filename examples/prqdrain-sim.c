@@ -40,6 +40,7 @@ enum {
 	OPT_OVERFLOW,
 	OPT_INJECT,
 	OPT_DUMP,
+	OPT_EXPLORE,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
 	{ "overflow", no_argument, NULL, OPT_OVERFLOW },
 	{ "inject", required_argument, NULL, OPT_INJECT },
 	{ "dump", required_argument, NULL, OPT_DUMP },
+	{ "explore", no_argument, NULL, OPT_EXPLORE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +109,8 @@ static void usage(FILE *f)
 		"      --overflow           a small queue and capacities that overflow it\n"
 		"      --inject LIST        comma-separated: atc-slow, atc-never, removal, flr,\n"
 		"                           marker, handler-failure, defer, misbehave, all\n"
+		"      --explore            the seed also picks sizes, injections, parameters and\n"
+		"                           teardown ways (the other workload options are ignored)\n"
 		"\n"
 		"Backends:\n");
 	for (unsigned i = 0;; i++) {
@@ -281,6 +285,10 @@ int main(int argc, char **argv)
 		case OPT_DUMP:
 			dump_path = optarg;
 			break;
+		case OPT_EXPLORE:
+			wl.explore = true;
+			random_mode = true;
+			break;
 		default:
 			fprintf(stderr, "Try `prqdrain-sim --help'.\n");
 			goto out;
@@ -371,7 +379,10 @@ int main(int argc, char **argv)
 
 	bool pass = scn_result_passed(&res);
 	if (!quiet || !pass) {
-		if (random_mode) {
+		if (wl.explore) {
+			printf("%-22s seed %llu (--dump shows what it chose)\n", "explored workload",
+			       (unsigned long long)wl.seed);
+		} else if (random_mode) {
 			char inj[160];
 			describe_inject(inj, sizeof(inj), wl.inject);
 			printf("%-22s %u devices x %u bonds, %llu requests, teardown %u/1000, "

@@ -514,8 +514,10 @@ enum prqd_unbind_flags {
 	PRQD_UNBIND_FORCE = 1u << 1,
 	/* The caller asserts the device stopped without markers and every group completed: no
 	 * drain. What is queued when the call starts is read first (bounded: a flood of other
-	 * requests does not hold the call); refused with -EBUSY if the library then still holds
-	 * any group of the bond, complete or partial. */
+	 * requests does not hold the call), and a pending overflow is acknowledged (it may have
+	 * dropped the Last of a group the device completed); refused with -EBUSY if the library
+	 * then still holds any group of the bond, complete or partial, -ETIMEDOUT if the
+	 * overflow could not be acknowledged within core.drain_timeout_ms. */
 	PRQD_UNBIND_NO_DRAIN = 1u << 2,
 };
 

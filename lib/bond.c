@@ -333,6 +333,10 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		uint64_t deadline = prqd__now(&iommu->plat) +
 				    iommu->params[PRQD_P_DRAIN_TIMEOUT_MS] * 1000000u;
 		rc = prqd__consume_queued(iommu, deadline);
+		/* A partial whose Last an overflow dropped (and the hardware answered) goes only
+		 * when the overflow is acknowledged: the device completed it, so wait for that. */
+		if (rc == 0)
+			rc = prqd__settle_overflow(iommu, deadline);
 		prqd__lock(&iommu->plat, iommu->queue_lock);
 		bool partials = b->partials != NULL;
 		prqd__unlock(&iommu->plat, iommu->queue_lock);

@@ -146,30 +146,6 @@ static int consume_to(const struct drain_run *run, uint64_t mark)
 	}
 }
 
-/* Step 4's first half: an overflow is acknowledged only with the queue empty. */
-static int settle_overflow(const struct drain_run *run)
-{
-	struct prqd_iommu *iommu = run->iommu;
-	for (;;) {
-		/* One batch at a time: other requesters may keep the queue from emptying, and
-		 * the deadline must still hold. */
-		prqd__lock(&iommu->plat, iommu->queue_lock);
-		int pending = iommu->ops.overflow_pending(iommu->priv);
-		int n = 0;
-		if (pending == 1) {
-			n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
-			pending = iommu->ops.overflow_pending(iommu->priv);
-		}
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
-		if (pending != 1)
-			return pending < 0 ? pending : 0;
-		if (expired(run))
-			return -PRQD_ETIMEDOUT;
-		if (n <= 0)
-			wait_a_little(run); /* nothing to read: let time pass */
-	}
-}
-
 static int hw_rounds(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
@@ -181,7 +157,7 @@ static int hw_rounds(const struct drain_run *run)
 		if (rc == 0)
 			rc = consume_to(run, mark);
 		if (rc == 0)
-			rc = settle_overflow(run);
+			rc = prqd__settle_overflow(run->iommu, run->deadline);
 		if (rc < 0)
 			return rc;
 		if (!fresh)

@@ -290,6 +290,32 @@ int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline)
 	}
 }
 
+int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	for (;;) {
+		/* One batch at a time: other requesters may keep the queue from emptying, and
+		 * the deadline must still hold. */
+		prqd__lock(pl, iommu->queue_lock);
+		int pending = iommu->ops.overflow_pending(iommu->priv);
+		int n = 0;
+		if (pending == 1) {
+			n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
+			pending = iommu->ops.overflow_pending(iommu->priv);
+		}
+		prqd__unlock(pl, iommu->queue_lock);
+		if (pending != 1)
+			return pending < 0 ? pending : 0;
+		if (prqd__now(pl) >= deadline)
+			return -PRQD_ETIMEDOUT;
+		if (n <= 0) {
+			/* Nothing to read: let time pass. */
+			prqd__poll_orphans(iommu);
+			pl->p.relax(pl->p.user);
+		}
+	}
+}
+
 /* The tracking record at the end of a step's allocation (see drain_op_size). */
 static struct prqd_orphan_drain *orphan_of(const struct prqd_iommu *iommu,
 					   struct prqd_hw_drain *op)

@@ -296,6 +296,10 @@ uint64_t prqd__queue_tail(struct prqd_iommu *iommu);
  * so concurrent drains keep their deadlines). 0, -ETIMEDOUT at @deadline, or the backend's
  * error. */
 int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
+/* If the queue overflowed, read until it is empty so the overflow is acknowledged (and the
+ * partial groups it made hopeless discarded), one batch per queue lock hold. 0, -ETIMEDOUT
+ * at @deadline, or the backend's error. */
+int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline);
 /* Take the queue lock, consume a batch, release; for polling loops. */
 int prqd__consume_some(struct prqd_iommu *iommu);
 void prqd__poll_orphans(struct prqd_iommu *iommu);

@@ -251,6 +251,12 @@ struct scn_workload {
 	unsigned teardown_rate;  /* permille of bonds torn down and bound again (default 250) */
 	bool overflow;           /* a small queue and device capacities that sum past it */
 	uint32_t inject;         /* enum scn_inject */
+	/* Explore the parameter space as well: the seed also chooses the sizes above, the
+	 * injections, library and model parameters (page-drain on or off, ITE time-out, queue,
+	 * pool and batch sizes, drain deadlines, overflow response) and each teardown's way
+	 * (unbind, stop-marker, no-drain, force then rebind, force with no-drain, drain twice
+	 * and resume). The other fields are then ignored. */
+	bool explore;
 };
 
 /* scn_workload_default - the defaults above, seed 1, nothing injected. */

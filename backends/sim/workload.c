@@ -152,6 +152,9 @@ struct gen {
 	const struct scn_workload *o;
 	unsigned *roles;     /* per device */
 	uint64_t end_ns;     /* latest planned activity */
+	/* The model and library parameters chosen (exploration varies them). */
+	bool page_drain;     /* sim.page_drain */
+	bool ite;            /* sim.ite_timeout_us > 0: a slow ATC may time out (-EIO) */
 };
 
 static int add_op(struct gen *g, const struct scn_op *op)
@@ -186,6 +189,147 @@ static int add_simple(struct gen *g, enum scn_op_kind kind, uint64_t at, unsigne
 	return add_op(g, &op);
 }
 
+/* Accepted results: 0 and every error in @errs (0-terminated), at most SCN_EXPECT_ALT. */
+static void expect_set(struct scn_op *op, const int *errs)
+{
+	op->nexpect = 1;
+	op->expect[0] = 0;
+	for (; *errs && op->nexpect < SCN_EXPECT_ALT; errs++) {
+		bool have = false;
+		for (unsigned i = 0; i < op->nexpect; i++)
+			have |= op->expect[i] == *errs;
+		if (!have)
+			op->expect[op->nexpect++] = *errs;
+	}
+}
+
+/* The errors a drain of a bond on @dev may end with that are the hardware's, not a bug: an
+ * ATC that never answers, or a slow one (against the deadline, or an ITE time-out). On VT-d
+ * one device's slow invalidation holds the whole invalidation queue, so with such a device
+ * anywhere in the workload every drain may run out of time. 0-terminated. */
+static void atc_errors(const struct gen *g, unsigned dev, int *errs)
+{
+	unsigned n = 0;
+	bool slow_here = g->roles[dev] & (ROLE_ATC_NEVER | ROLE_ATC_SLOW);
+	bool slow_anywhere = false;
+	for (unsigned i = 0; i < g->o->devices; i++)
+		slow_anywhere |= (g->roles[i] & (ROLE_ATC_NEVER | ROLE_ATC_SLOW)) != 0;
+	if (slow_here || slow_anywhere)
+		errs[n++] = -PRQD_ETIMEDOUT;
+	if ((g->roles[dev] & ROLE_ATC_NEVER) || (slow_anywhere && g->ite))
+		errs[n++] = -PRQD_EIO;
+	errs[n] = 0;
+}
+
+static void errors_add(int *errs, int err)
+{
+	unsigned n = 0;
+	while (errs[n])
+		n++;
+	errs[n] = err;
+	errs[n + 1] = 0;
+}
+
+/* How an explored episode ends the bond's first life. */
+enum teardown_way {
+	WAY_UNBIND,	    /* unbind (stop-marker after a marker) */
+	WAY_FORCE,	    /* unbind force at once: a quarantine the bind must lift */
+	WAY_NO_DRAIN,	    /* after wait-stopped: unbind no-drain */
+	WAY_FORCE_NO_DRAIN, /* after wait-stopped: unbind force no-drain (no quarantine) */
+	WAY_PAUSE,	    /* drain, resume */
+	WAY_PAUSE_TWICE,    /* drain, drain a STOPPED bond again, resume */
+	WAY_COUNT,
+};
+
+static int add_op_expecting(struct gen *g, enum scn_op_kind kind, uint64_t at, unsigned bond,
+			    uint32_t flags, const int *errs)
+{
+	struct scn_op op;
+	scn_op_init(&op, kind, at, bond);
+	op.flags = flags;
+	expect_set(&op, errs);
+	return add_op(g, &op);
+}
+
+/*
+ * An explored episode: the device stops the PASID (with a marker when it uses them, else
+ * the driver waits for the stop), then one of the teardown ways, each accepting exactly the
+ * errors this configuration can produce without a bug.
+ */
+static int add_explored_episode(struct gen *g, unsigned bond, uint64_t at)
+{
+	const struct scn_bond *b = &g->s->bonds[bond];
+	const struct scn_device *d = &g->s->devices[b->dev];
+	bool marker = d->cfg.uses_stop_markers && b->pasid != PRQD_NO_PASID;
+	int hw[6], drain_errs[6], bind_errs[6];
+	const int none[1] = { 0 };
+	int rc;
+
+	atc_errors(g, b->dev, hw);
+	memcpy(drain_errs, hw, sizeof(hw));
+	memcpy(bind_errs, hw, sizeof(hw));
+	if (!g->page_drain) {
+		/* Only a marker can stand in for the drain: an unbind waits for it (and runs
+		 * out of time if an overflow dropped it); a plain drain does not wait. */
+		errors_add(drain_errs, marker ? -PRQD_ETIMEDOUT : -PRQD_EOPNOTSUPP);
+		errors_add(drain_errs, -PRQD_EOPNOTSUPP);
+		errors_add(bind_errs, marker ? -PRQD_ETIMEDOUT : -PRQD_EOPNOTSUPP);
+	}
+
+	enum teardown_way way = (enum teardown_way)rnd_range(&g->rng, 0, WAY_COUNT - 1);
+	if (marker && (way == WAY_NO_DRAIN || way == WAY_FORCE_NO_DRAIN))
+		way = WAY_FORCE; /* no-drain is the caller's word after a stop without marker */
+
+	struct scn_op op;
+	scn_op_init(&op, SCN_OP_DEVICE_STOP, at, bond);
+	op.flags = marker ? SCN_F_MARKER : 0;
+	if ((rc = add_op(g, &op)))
+		return rc;
+	if (!marker) {
+		scn_op_init(&op, SCN_OP_WAIT_STOPPED, at + 1 * US, bond);
+		op.timeout_ns = 2 * MS;
+		if ((rc = add_op(g, &op)))
+			return rc;
+	}
+	uint64_t t = at + 2 * US;
+	switch (way) {
+	case WAY_UNBIND:
+		if ((rc = add_op_expecting(g, SCN_OP_UNBIND, t, bond,
+					   marker ? SCN_F_STOP_MARKER : 0, drain_errs)))
+			return rc;
+		if (drain_errs[0]) {
+			/* The driver forces what would not go (nothing if it went). */
+			scn_op_init(&op, SCN_OP_UNBIND, t + 1 * US, bond);
+			op.flags = SCN_F_FORCE;
+			op.nexpect = 0; /* any */
+			if ((rc = add_op(g, &op)))
+				return rc;
+		}
+		return add_op_expecting(g, SCN_OP_BIND, t + 2 * US, bond, 0, bind_errs);
+	case WAY_FORCE:
+		if ((rc = add_op_expecting(g, SCN_OP_UNBIND, t, bond, SCN_F_FORCE, none)))
+			return rc;
+		return add_op_expecting(g, SCN_OP_BIND, t + 1 * US, bond, 0, bind_errs);
+	case WAY_NO_DRAIN:
+	case WAY_FORCE_NO_DRAIN: {
+		uint32_t flags = SCN_F_NO_DRAIN | (way == WAY_FORCE_NO_DRAIN ? SCN_F_FORCE : 0);
+		if ((rc = add_op_expecting(g, SCN_OP_UNBIND, t, bond, flags, none)))
+			return rc;
+		return add_op_expecting(g, SCN_OP_BIND, t + 1 * US, bond, 0, none);
+	}
+	default: {
+		unsigned drains = way == WAY_PAUSE_TWICE ? 2 : 1;
+		for (unsigned i = 0; i < drains; i++)
+			if ((rc = add_op_expecting(g, SCN_OP_DRAIN, t + i * US, bond, 0, drain_errs)))
+				return rc;
+		int resume_errs[2] = { drain_errs[0] ? -PRQD_EINVAL : 0, 0 };
+		if ((rc = add_op_expecting(g, SCN_OP_RESUME, t + 2 * US, bond, 0, resume_errs)))
+			return rc;
+		return add_simple(g, SCN_OP_DEVICE_START, t + 3 * US, bond, 0);
+	}
+	}
+}
+
 /*
  * One episode of a driver stopping a bond at @at, in one of two ways:
  *  - teardown: stop the PASID at the device, wait for the stop to complete (no marker),
@@ -193,7 +337,9 @@ static int add_simple(struct gen *g, enum scn_op_kind kind, uint64_t at, unsigne
  *  - pause (@pause): stop at the device, wait, drain, resume the same generation, restart
  *    the PASID at the device (a driver that reset its context and goes on).
  * On a device whose ATC never answers the drain fails (-ETIMEDOUT, or -EIO with an ITE
- * timeout), and the driver forces an unbind and binds again either way.
+ * timeout), and the driver forces an unbind and tries to bind again either way: the forced
+ * unbind quarantines the PASID, and lifting it needs a drain that this device can never
+ * complete, so that bind fails the same way.
  */
 static int add_episode(struct gen *g, unsigned bond, uint64_t at, bool pause)
 {
@@ -228,7 +374,11 @@ static int add_episode(struct gen *g, unsigned bond, uint64_t at, bool pause)
 			return rc;
 		if ((rc = add_simple(g, SCN_OP_UNBIND, at + 3 * US, bond, SCN_F_FORCE)))
 			return rc;
-		return add_simple(g, SCN_OP_BIND, at + 4 * US, bond, 0);
+		scn_op_init(&op, SCN_OP_BIND, at + 4 * US, bond);
+		op.nexpect = 2;
+		op.expect[0] = -PRQD_ETIMEDOUT;
+		op.expect[1] = -PRQD_EIO;
+		return add_op(g, &op);
 	}
 	if ((rc = add_op(g, &op)))
 		return rc;
@@ -392,7 +542,9 @@ static int gen_traffic(struct gen *g)
 			uint64_t at = start + c1 * every + rnd_range(&g->rng, 0, every);
 			if ((rc = add_fault(g, b, start, pages, (uint32_t)c1, every)))
 				return rc;
-			if ((rc = add_episode(g, b, at, chance(&g->rng, 400))))
+			rc = o->explore ? add_explored_episode(g, b, at)
+					: add_episode(g, b, at, chance(&g->rng, 400));
+			if (rc)
 				return rc;
 			/* Well after the new bind, which may wait behind other library
 			 * operations (they run one at a time). */
@@ -425,31 +577,140 @@ static int gen_device_events(struct gen *g)
 					return rc;
 		}
 		if (g->roles[i] & ROLE_FLR) {
-			/* Reset with the library's device-wide stop, drain and resume around it. */
+			/* Reset with the library's device-wide stop, drain and resume around it.
+			 * Without page-drain nothing can drain a whole device (no marker speaks
+			 * for every PASID): the drain is refused and the resume with it. */
+			int drain_errs[6];
+			atc_errors(g, i, drain_errs);
+			if (!g->page_drain)
+				errors_add(drain_errs, -PRQD_EOPNOTSUPP);
+			int resume_errs[2] = { drain_errs[0] ? -PRQD_EINVAL : 0, 0 };
 			if ((rc = add_simple(g, SCN_OP_DEV_STOP, at, i, 0)) ||
-			    (rc = add_simple(g, SCN_OP_DEV_DRAIN, at + 1 * US, i, 0)) ||
+			    (rc = add_op_expecting(g, SCN_OP_DEV_DRAIN, at + 1 * US, i, 0,
+						   drain_errs)) ||
 			    (rc = add_simple(g, SCN_OP_FLR, at + 20 * US, i, 0)) ||
-			    (rc = add_simple(g, SCN_OP_DEV_RESUME, at + 21 * US, i, 0)))
+			    (rc = add_op_expecting(g, SCN_OP_DEV_RESUME, at + 21 * US, i, 0,
+						   resume_errs)))
 				return rc;
 		}
 	}
 	return 0;
 }
 
-int scn_generate(const struct scn_workload *o, struct scn **out)
+/* The sizes and injections of an explored workload, from its seed. */
+static void explore_options(struct scn_workload *o, struct rng *r)
+{
+	o->devices = (unsigned)rnd_range(r, 1, 3);
+	o->pasids = (unsigned)rnd_range(r, 1, 4);
+	o->requests = rnd_range(r, 50, 500);
+	o->teardown_rate = (unsigned)rnd_range(r, 200, 1000);
+	o->overflow = chance(r, 400);
+	o->inject = (uint32_t)rnd(r) & ((SCN_INJECT_MISBEHAVE << 1) - 1);
+}
+
+static int add_param_u64(struct scn *s, const char *name, uint64_t v)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
+	return scn_add_param(s, name, text, 0);
+}
+
+/* The library and model parameters of an explored workload. */
+static int explore_params(struct gen *g)
+{
+	static const uint64_t pool_max[] = { 2, 8, 64, 4096 };
+	struct rng *r = &g->rng;
+	g->page_drain = !chance(r, 250);
+	uint64_t ite_us = chance(r, 300) ? rnd_range(r, 20, 400) : 0;
+	g->ite = ite_us != 0;
+	int rc = 0;
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "sim.page_drain", g->page_drain);
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "sim.ite_timeout_us", ite_us);
+	if (rc >= 0)
+		rc = scn_add_param(g->s, "sim.overflow_response",
+				   chance(r, 500) ? "success" : "invalid", 0);
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "core.drain_timeout_ms", rnd_range(r, 1, 5));
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "core.pool_max", pool_max[rnd_range(r, 0, 3)]);
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "core.pool_slack", rnd_range(r, 0, 1) ? 64 : rnd_range(r, 0, 8));
+	if (rc >= 0)
+		rc = add_param_u64(g->s, "core.fetch_batch", rnd_range(r, 1, 64));
+	return rc;
+}
+
+/*
+ * Explored workloads sometimes bind a PASID late, on the first device: before the bind the
+ * device already sent requests for it, which may wait in the queue (the poll is slow in an
+ * overflow workload). They belong to nobody and must never reach the bond; traffic after
+ * the bind is the bond's. The device stops using the PASID and the driver waits for that
+ * before binding it (a device must not use a PASID nobody bound: what it sends then and is
+ * still on the wire at the bind cannot be told from the new bond's). PASID 0 is never one
+ * of the regular bonds (theirs start at 1).
+ */
+static int add_late_bind(struct gen *g)
+{
+	struct scn_bond b;
+	memset(&b, 0, sizeof(b));
+	snprintf(b.name, sizeof(b.name), "late");
+	b.dev = 0;
+	b.pasid = 0;
+	b.bound = false;
+	b.handler.kind = SCN_HANDLER_SUCCESS;
+	int bond = scn_add_bond(g->s, &b);
+	if (bond < 0)
+		return bond;
+	uint64_t every = rnd_range(&g->rng, 200, 2 * US);
+	uint32_t count = (uint32_t)rnd_range(&g->rng, 1, 8);
+	uint64_t at = rnd_range(&g->rng, 0, 20 * US);
+	struct scn_op op;
+	scn_op_init(&op, SCN_OP_FAULT, at, 0);
+	op.on_device = true;
+	op.pasid = 0;
+	op.count = count;
+	op.every_ns = every;
+	int rc = add_op(g, &op);
+	uint64_t stop_at = at + count * every + rnd_range(&g->rng, 0, 2 * US);
+	if (rc == 0)
+		rc = add_simple(g, SCN_OP_DEVICE_STOP, stop_at, (unsigned)bond, 0);
+	if (rc == 0) {
+		scn_op_init(&op, SCN_OP_WAIT_STOPPED, stop_at + 1 * US, (unsigned)bond);
+		op.timeout_ns = 2 * MS;
+		rc = add_op(g, &op);
+	}
+	if (rc == 0)
+		rc = add_simple(g, SCN_OP_BIND, stop_at + 2 * US, (unsigned)bond, 0);
+	if (rc == 0)
+		rc = add_fault(g, (unsigned)bond, stop_at + 50 * US, 1, count, every);
+	return rc;
+}
+
+int scn_generate(const struct scn_workload *opts, struct scn **out)
 {
 	struct gen g;
 	char file[64];
 	int rc;
+	struct scn_workload explored;
+	const struct scn_workload *o = opts;
 
 	if (!o || o->devices < 1 || o->devices > 256 || o->pasids < 1 || o->pasids > 4096 ||
 	    (uint64_t)o->devices * o->pasids > 65536 || o->requests < 1 ||
 	    o->requests > 100000000ull || o->teardown_rate > 1000)
 		return -EINVAL;
 	memset(&g, 0, sizeof(g));
-	g.o = o;
 	g.rng.s = o->seed ^ 0x5eed5eed5eed5eedull;
-	snprintf(file, sizeof(file), "random-%llu", (unsigned long long)o->seed);
+	g.page_drain = true;
+	if (o->explore) {
+		explored = *o;
+		explore_options(&explored, &g.rng);
+		o = &explored;
+	}
+	g.o = o;
+	snprintf(file, sizeof(file), "%s-%llu", o->explore ? "explore" : "random",
+		 (unsigned long long)o->seed);
 	rc = scn_new(file, &g.s);
 	if (rc < 0)
 		return rc;
@@ -461,7 +722,7 @@ int scn_generate(const struct scn_workload *o, struct scn **out)
 	g.s->seed = o->seed;
 	/* Short deadlines: a drain that cannot finish (ATC never answers) costs simulated time
 	 * and the CPU that goes with it; 5 ms is far above any drain that can finish here. */
-	rc = scn_add_param(g.s, "core.drain_timeout_ms", "5", 0);
+	rc = o->explore ? explore_params(&g) : scn_add_param(g.s, "core.drain_timeout_ms", "5", 0);
 	if (rc >= 0)
 		rc = gen_devices(&g);
 	if (rc >= 0)
@@ -470,6 +731,9 @@ int scn_generate(const struct scn_workload *o, struct scn **out)
 		rc = gen_traffic(&g);
 	if (rc >= 0)
 		rc = gen_device_events(&g);
+	if (rc >= 0 && o->explore && g.roles[0] == 0 &&
+	    chance(&g.rng, 300))
+		rc = add_late_bind(&g);
 	if (rc >= 0) {
 		/* Generous: the traffic plan assumes no waiting for credits. */
 		g.s->limit_ns = g.end_ns * 8 + 50 * MS;
