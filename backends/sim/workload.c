@@ -189,6 +189,21 @@ static int add_simple(struct gen *g, enum scn_op_kind kind, uint64_t at, unsigne
 	return add_op(g, &op);
 }
 
+/* The device stops the PASID at @at: with a Stop Marker, or without one and then the
+ * driver waits for the stop to complete (every group of the PASID answered). */
+static int add_device_stop(struct gen *g, unsigned bond, uint64_t at, bool marker)
+{
+	struct scn_op op;
+	scn_op_init(&op, SCN_OP_DEVICE_STOP, at, bond);
+	op.flags = marker ? SCN_F_MARKER : 0;
+	int rc = add_op(g, &op);
+	if (rc || marker)
+		return rc;
+	scn_op_init(&op, SCN_OP_WAIT_STOPPED, at + 1 * US, bond);
+	op.timeout_ns = 2 * MS;
+	return add_op(g, &op);
+}
+
 /* Accepted results: 0 and every error in @errs (0-terminated), at most SCN_EXPECT_ALT. */
 static void expect_set(struct scn_op *op, const int *errs)
 {
@@ -281,16 +296,8 @@ static int add_explored_episode(struct gen *g, unsigned bond, uint64_t at)
 		way = WAY_FORCE; /* no-drain is the caller's word after a stop without marker */
 
 	struct scn_op op;
-	scn_op_init(&op, SCN_OP_DEVICE_STOP, at, bond);
-	op.flags = marker ? SCN_F_MARKER : 0;
-	if ((rc = add_op(g, &op)))
+	if ((rc = add_device_stop(g, bond, at, marker)))
 		return rc;
-	if (!marker) {
-		scn_op_init(&op, SCN_OP_WAIT_STOPPED, at + 1 * US, bond);
-		op.timeout_ns = 2 * MS;
-		if ((rc = add_op(g, &op)))
-			return rc;
-	}
 	uint64_t t = at + 2 * US;
 	switch (way) {
 	case WAY_UNBIND:
@@ -350,16 +357,8 @@ static int add_episode(struct gen *g, unsigned bond, uint64_t at, bool pause)
 	struct scn_op op;
 	int rc;
 
-	scn_op_init(&op, SCN_OP_DEVICE_STOP, at, bond);
-	op.flags = marker ? SCN_F_MARKER : 0;
-	if ((rc = add_op(g, &op)))
+	if ((rc = add_device_stop(g, bond, at, marker)))
 		return rc;
-	if (!marker) {
-		scn_op_init(&op, SCN_OP_WAIT_STOPPED, at + 1 * US, bond);
-		op.timeout_ns = 2 * MS;
-		if ((rc = add_op(g, &op)))
-			return rc;
-	}
 	if (pause) {
 		scn_op_init(&op, SCN_OP_DRAIN, at + 2 * US, bond);
 	} else {
@@ -675,12 +674,7 @@ static int add_late_bind(struct gen *g)
 	int rc = add_op(g, &op);
 	uint64_t stop_at = at + count * every + rnd_range(&g->rng, 0, 2 * US);
 	if (rc == 0)
-		rc = add_simple(g, SCN_OP_DEVICE_STOP, stop_at, (unsigned)bond, 0);
-	if (rc == 0) {
-		scn_op_init(&op, SCN_OP_WAIT_STOPPED, stop_at + 1 * US, (unsigned)bond);
-		op.timeout_ns = 2 * MS;
-		rc = add_op(g, &op);
-	}
+		rc = add_device_stop(g, (unsigned)bond, stop_at, false);
 	if (rc == 0)
 		rc = add_simple(g, SCN_OP_BIND, stop_at + 2 * US, (unsigned)bond, 0);
 	if (rc == 0)
