@@ -11,8 +11,11 @@
  * 5) with SW write their data; a wait with neither SW nor IF, or of a type the test rejects,
  * stops the queue with IQE on it. A device-TLB invalidation (type 3 or 8) for the source-id
  * the test made deaf times out: the unit has then fetched everything up to IQT (IQH = IQT),
- * does not write the waits it fetched after it, and sets ITE with IQER.ITESID. Clearing IQE
- * or ITE does not restart it; an IQT write does.
+ * or, with fetch_ahead >= 0, only that many descriptors after the one that timed out (how far
+ * a unit reads ahead is its own business: VT-d only says that the waits pending in the unit
+ * are aborted and that it goes on at IQH); it does not write the waits it fetched after the
+ * time-out, and sets ITE with IQER.ITESID. Clearing IQE or ITE does not restart it; an IQT
+ * write does.
  */
 #include <check.h>
 #include <stdbool.h>
@@ -30,6 +33,7 @@ struct fake {
 	bool hold;              /* IQT writes do not run the queue */
 	bool qies_stuck;        /* GCMD.QIE never shows in GSTS */
 	int deaf_sid;           /* device-TLB invalidations for it time out; -1: none */
+	int fetch_ahead;        /* descriptors fetched past a time-out; -1: all up to IQT */
 	uint32_t reject_types;  /* bit per descriptor type answered with IQE */
 	bool reject_fn_waits;   /* waits with FN answered with IQE */
 	int fail_alloc;         /* the Nth dma_alloc fails (1-based), 0: none */
@@ -88,8 +92,12 @@ static void fk_run(void)
 			break;
 		}
 		if (fk_is_devtlb(d, &sid) && sid == fk.deaf_sid) {
-			/* Everything up to IQT was fetched; nothing after this descriptor runs. */
-			head = tail;
+			/* What was fetched after it is aborted; IQH stays past the last fetched. */
+			uint32_t left = (tail - head - 1) & (n - 1);
+
+			if (fk.fetch_ahead >= 0 && (uint32_t)fk.fetch_ahead < left)
+				left = (uint32_t)fk.fetch_ahead;
+			head = (head + 1 + left) & (n - 1);
 			fk.iqer = (uint64_t)sid << 32;
 			fk.fsts |= VTD_FSTS_ITE;
 			break;
@@ -204,6 +212,7 @@ static void fk_reset(uint64_t ecap)
 	memset(&fk, 0, sizeof(fk));
 	fk.ecap = ecap;
 	fk.deaf_sid = -1;
+	fk.fetch_ahead = -1;
 }
 
 #define ECAP_SM (VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_SMTS | VTD_ECAP_PASID)
@@ -401,6 +410,151 @@ START_TEST(test_ite_pdevtlb)
 }
 END_TEST
 
+/* ---- ITE with waits at every ring position --------------------------------------------------
+ *
+ * Linux once aborted only the waits at odd ring indices after a time-out (its submissions used
+ * to be pairs); a wait anywhere else stayed "in use" and its poller spun for ever. Here a
+ * round of seven batches (eleven descriptors) is queued from every ring index in turn, so its
+ * waits sit at even and odd indices and across the end of the ring; the unit times out on the
+ * second batch's device-TLB invalidation having read ahead some number of descriptors. Every
+ * wait the unit fetched and dropped must poll as -EIO at once, every wait of a batch the
+ * time-out cut must poll as -EIO (its batch may hold the invalidation that timed out, so it
+ * must not look complete when the unit runs it after the restart), and the rest complete.
+ */
+
+#define DEAF_SID 0x0310u
+#define GOOD_SID 0x0100u
+
+enum { W_BEFORE, W_TIMEOUT, W_NEXT, W_ABANDONED, W_FENCE, W_TRIPLE, W_LAST, ROUND_WAITS };
+
+struct round_wait {
+	struct vtd_wait t;
+	uint32_t start; /* ring index of the batch's first descriptor */
+	uint32_t at;    /* ring index of the wait */
+};
+
+static uint32_t ring_dist(uint32_t from, uint32_t to)
+{
+	return (to - from) & (iq.entries - 1);
+}
+
+/* Queue filler descriptors (no wait) until the next one goes to ring index @index. */
+static void advance_to(uint32_t index)
+{
+	struct vtd_desc d;
+
+	vtd_desc_iotlb_dsi(&d, 1);
+	while (iq.tail != index)
+		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), 0);
+}
+
+static void queue_batch(struct round_wait *w, const struct vtd_desc *d, unsigned n, uint64_t flags)
+{
+	w->start = iq.tail;
+	ck_assert_int_eq(vtd_iq_submit(&iq, d, n, flags, &w->t), 0);
+	w->at = ring_dist(1, iq.tail); /* the index before the new tail */
+}
+
+/* What a wait must poll as, given the time-out at @timeout and the unit's IQH after it. */
+static int expected_result(const struct round_wait *w, uint32_t first, uint32_t timeout,
+			   uint32_t fetched_end)
+{
+	if (ring_dist(first, w->at) < ring_dist(first, timeout))
+		return 0; /* ran before the time-out */
+	if (ring_dist(first, w->at) < ring_dist(first, fetched_end))
+		return -PRQD_EIO; /* fetched, aborted by the unit */
+	if (ring_dist(first, w->start) < ring_dist(first, fetched_end))
+		return -PRQD_EIO; /* its batch was cut by the time-out */
+	return 0; /* runs after the restart */
+}
+
+static void ite_round(uint32_t first, int fetch_ahead)
+{
+	struct round_wait w[ROUND_WAITS];
+	struct vtd_desc d[2];
+	struct vtd_iq_error e;
+	struct vtd_wait later;
+	uint32_t timeout, fetched_end, end, expect_aborted = 0;
+
+	advance_to(first);
+	fk.hold = true;
+	fk.deaf_sid = DEAF_SID;
+	fk.fetch_ahead = fetch_ahead;
+	vtd_desc_iotlb_dsi(&d[0], 1);
+	queue_batch(&w[W_BEFORE], d, 1, VTD_WAIT_SW);
+	timeout = iq.tail;
+	vtd_desc_devtlb_all(&d[0], DEAF_SID, 0, 0);
+	queue_batch(&w[W_TIMEOUT], d, 1, VTD_WAIT_FN);
+	queue_batch(&w[W_NEXT], NULL, 0, VTD_WAIT_SW);
+	queue_batch(&w[W_ABANDONED], NULL, 0, VTD_WAIT_SW);
+	vtd_iq_wait_abandon(&iq, &w[W_ABANDONED].t);
+	queue_batch(&w[W_FENCE], NULL, 0, VTD_WAIT_FN);
+	vtd_desc_iotlb_dsi(&d[0], 2);
+	vtd_desc_devtlb_all(&d[1], GOOD_SID, 0, 0);
+	queue_batch(&w[W_TRIPLE], d, 2, VTD_WAIT_SW);
+	queue_batch(&w[W_LAST], NULL, 0, VTD_WAIT_SW);
+	end = iq.tail;
+	ck_assert_uint_eq(ring_dist(first, end), 11);
+
+	fk.hold = false;
+	fk_run();
+	ck_assert(fk.fsts & VTD_FSTS_ITE);
+	fetched_end = (uint32_t)(fk.iqh >> fk_shift());
+	ck_assert_uint_ge(ring_dist(first, fetched_end), ring_dist(first, timeout) + 1);
+
+	for (unsigned i = 0; i < ROUND_WAITS; i++) {
+		int want = expected_result(&w[i], first, timeout, fetched_end), rc = 0;
+
+		expect_aborted += want < 0;
+		if (i == W_ABANDONED)
+			continue;
+		/* The first poll handles the time-out and restarts the unit: no wait may still
+		 * be in flight after a second look. */
+		for (unsigned k = 0; k < 2; k++)
+			if ((rc = vtd_iq_poll(&iq, &w[i].t)) != -PRQD_EINPROGRESS)
+				break;
+		ck_assert_msg(rc == want,
+			      "round at %u, fetch-ahead %d: wait %u at index %u (batch from %u) "
+			      "polled %d, expected %d",
+			      first, fetch_ahead, i, w[i].at, w[i].start, rc, want);
+	}
+	ck_assert(!(fk.fsts & VTD_FSTS_ITE));
+	ck_assert_uint_eq(fk.iqh, fk.iqt); /* restarted: the unit ran the rest */
+	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+	ck_assert(e.ite);
+	ck_assert_uint_eq(e.ite_sid, DEAF_SID);
+	ck_assert_uint_eq(e.aborted, expect_aborted);
+
+	/* Later waits complete, and every slot is free again (the abandoned one included). */
+	fk.deaf_sid = -1;
+	ck_assert_int_eq(plain_wait(&later), 0);
+	ck_assert_int_eq(vtd_iq_poll(&iq, &later), 0);
+	for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
+		ck_assert_uint_eq(iq.slot_value[i], 0);
+	ck_assert(!iq.broken);
+}
+
+/* The unit had fetched the whole round when it timed out: every wait after the time-out,
+ * whatever its index, is aborted. */
+START_TEST(test_ite_every_slot_all_fetched)
+{
+	for (uint32_t first = 0; first < iq.entries; first++)
+		ite_round(first, -1);
+}
+END_TEST
+
+/* The unit had read only some descriptors past the time-out: the cut batch fails, the waits
+ * not fetched complete after the restart. */
+START_TEST(test_ite_every_slot_partly_fetched)
+{
+	static const int ahead[] = { 0, 1, 2, 3, 5 };
+
+	for (unsigned a = 0; a < sizeof(ahead) / sizeof(ahead[0]); a++)
+		for (uint32_t first = 0; first < iq.entries; first++)
+			ite_round(first, ahead[a]);
+}
+END_TEST
+
 /* ---- ICE ---------------------------------------------------------------------------------- */
 
 START_TEST(test_ice)
@@ -542,6 +696,8 @@ static Suite *iq_suite(void)
 		tcase_add_checked_fixture(tc, modes[m].setup, teardown);
 		tcase_add_test(tc, test_ite);
 		tcase_add_test(tc, test_ite_pdevtlb);
+		tcase_add_test(tc, test_ite_every_slot_all_fetched);
+		tcase_add_test(tc, test_ite_every_slot_partly_fetched);
 		tcase_add_test(tc, test_ice);
 		tcase_add_test(tc, test_iqe_own_wait);
 		tcase_add_test(tc, test_iqe_broken);
