@@ -14,6 +14,7 @@
 
 #include "backends/sim/scenario.h"
 #include "backends/sim/sim-internal.h"
+#include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 #include "lib/private.h"
 
@@ -144,6 +145,82 @@ START_TEST(model_accepts_page_drain_with_pds)
 	ck_assert_uint_eq(fsts(&r), 0);
 	ck_assert_uint_eq(r.status[0], 0x31);
 	raw_teardown(&r);
+}
+END_TEST
+
+/* ---- ITE in the model, waits at every ring index -------------------------------------------
+ *
+ * The invalidation queue engine on the model's registers: from every ring index in turn, a
+ * wait that completes at once, a device-TLB invalidation for a requester nobody answers with
+ * its wait, a plain and a fence wait after it, and a wait behind the fence (even and odd
+ * indices, across the end of the ring). The model fetches up to the fence and aborts what it
+ * fetched when the invalidation times out; the wait behind the fence and one queued while
+ * ITE is set were not fetched and must run once the engine restarts the queue. Nothing may
+ * stay in flight.
+ */
+
+#define NOBODY_SID 0x0777u
+
+static void model_ite_every_slot(bool wide)
+{
+	struct sim_world *w;
+	struct sim_vtd_config vc;
+	struct vtd_iq iq;
+	struct vtd_desc d;
+
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &w), 0);
+	sim_vtd_config_default(&vc);
+	vc.ite_timeout_ns = 50000;
+	ck_assert_int_eq(sim_vtd_configure(w, &vc), 0);
+	ck_assert_int_eq(vtd_iq_init(&iq, sim_world_platform(w), 0, wide, 1000000), 0);
+
+	for (uint32_t first = 0; first < iq.entries; first++) {
+		enum { BEFORE, TIMEOUT, PLAIN1, FENCE, PLAIN2, AFTER, N };
+		struct vtd_wait t[N];
+		struct vtd_iq_error e;
+		int rc;
+
+		vtd_desc_iotlb_dsi(&d, 1);
+		while (iq.tail != first)
+			ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, VTD_WAIT_SW, &t[BEFORE]), 0);
+		vtd_desc_devtlb_all(&d, NOBODY_SID, NOBODY_SID, 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, VTD_WAIT_SW, &t[TIMEOUT]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[PLAIN1]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN, &t[FENCE]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[PLAIN2]), 0);
+		sim_run_until(w, sim_now(w) + 2 * vc.ite_timeout_ns);
+		ck_assert(sim_vtd_read32(w, VTD_REG_FSTS) & VTD_FSTS_ITE);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[AFTER]), 0);
+
+		for (unsigned i = 0; i < N; i++) {
+			int want = i == BEFORE || i == PLAIN2 || i == AFTER ? 0 : -PRQD_EIO;
+
+			for (unsigned k = 0; k < 2; k++)
+				if ((rc = vtd_iq_poll(&iq, &t[i])) != -PRQD_EINPROGRESS)
+					break;
+			ck_assert_msg(rc == want, "%s, round at %u: wait %u polled %d, expected %d",
+				      wide ? "256-bit" : "128-bit", first, i, rc, want);
+		}
+		ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+		ck_assert(e.ite && !e.iqe);
+		ck_assert_uint_eq(e.ite_sid, NOBODY_SID);
+		ck_assert_uint_eq(e.aborted, 3);
+		ck_assert_uint_eq(sim_vtd_read32(w, VTD_REG_FSTS), 0);
+		for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
+			ck_assert_uint_eq(iq.slot_value[i], 0);
+	}
+	vtd_iq_fini(&iq);
+	struct sim_alloc_stats as;
+	sim_alloc_stats(w, &as);
+	ck_assert_uint_eq(as.live, 0);
+	sim_world_free(w);
+}
+
+START_TEST(model_ite_aborts_waits_at_every_index)
+{
+	model_ite_every_slot(false);
+	model_ite_every_slot(true);
 }
 END_TEST
 
@@ -412,6 +489,7 @@ int main(void)
 	TCase *tc = tcase_create("model");
 	tcase_add_test(tc, model_refuses_what_the_backend_must_never_queue);
 	tcase_add_test(tc, model_accepts_page_drain_with_pds);
+	tcase_add_test(tc, model_ite_aborts_waits_at_every_index);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("backend");
 	tcase_add_test(tc, a_drain_round_is_four_descriptors_and_one_doorbell);
