@@ -438,14 +438,19 @@ static uint32_t ring_dist(uint32_t from, uint32_t to)
 	return (to - from) & (iq.entries - 1);
 }
 
-/* Queue filler descriptors (no wait) until the next one goes to ring index @index. */
+/* Queue filler descriptors (no wait, one batch) so that the next one goes to ring index
+ * @index. The unit runs them at once. */
 static void advance_to(uint32_t index)
 {
-	struct vtd_desc d;
+	static struct vtd_desc fill[256];
+	uint32_t n = ring_dist(iq.tail, index);
 
-	vtd_desc_iotlb_dsi(&d, 1);
-	while (iq.tail != index)
-		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), 0);
+	ck_assert_uint_lt(n, sizeof(fill) / sizeof(fill[0]));
+	for (uint32_t i = 0; i < n; i++)
+		vtd_desc_iotlb_dsi(&fill[i], 1);
+	if (n)
+		ck_assert_int_eq(vtd_iq_submit(&iq, fill, n, 0, NULL), 0);
+	ck_assert_uint_eq(iq.tail, index);
 }
 
 static void queue_batch(struct round_wait *w, const struct vtd_desc *d, unsigned n, uint64_t flags)
@@ -547,7 +552,9 @@ END_TEST
  * not fetched complete after the restart. */
 START_TEST(test_ite_every_slot_partly_fetched)
 {
-	static const int ahead[] = { 0, 1, 2, 3, 5 };
+	/* The time-out's own batch cut; single waits fetched, the rest not; the three-
+	 * descriptor batch cut after its second descriptor. */
+	static const int ahead[] = { 0, 2, 5 };
 
 	for (unsigned a = 0; a < sizeof(ahead) / sizeof(ahead[0]); a++)
 		for (uint32_t first = 0; first < iq.entries; first++)
