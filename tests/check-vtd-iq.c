@@ -27,6 +27,41 @@
 #include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 
+/* The unit's own register map, written here from the specification's facts (pri-facts.md
+ * §1) rather than taken from the driver's vtd-regs.h, so that a wrong offset or bit there
+ * cannot hide behind a fake that reads the same header. vtd-regs.h is used only for what the
+ * engine's API takes (the VTD_WAIT_* flags of vtd_iq_submit, response codes). */
+#define UNIT_REG_ECAP 0x10
+#define UNIT_REG_GCMD 0x18
+#define UNIT_REG_GSTS 0x1C
+#define UNIT_REG_FSTS 0x34
+#define UNIT_REG_IQH 0x80
+#define UNIT_REG_IQT 0x88
+#define UNIT_REG_IQA 0x90
+#define UNIT_REG_ICS 0x9C
+#define UNIT_REG_IQER 0xB0
+#define UNIT_ECAP_QI (1ull << 1)
+#define UNIT_ECAP_DT (1ull << 2)
+#define UNIT_ECAP_PRS (1ull << 29)
+#define UNIT_ECAP_PASID (1ull << 40)
+#define UNIT_ECAP_PDS (1ull << 42)
+#define UNIT_ECAP_SMTS (1ull << 43)
+#define UNIT_GCMD_QIE (1u << 26)
+#define UNIT_GSTS_QIES (1u << 26)
+#define UNIT_FSTS_IQE (1u << 4)
+#define UNIT_FSTS_ICE (1u << 5)
+#define UNIT_FSTS_ITE (1u << 6)
+#define UNIT_ICS_IWC (1u << 0)
+#define UNIT_IQA_DW (1ull << 11)
+#define UNIT_IQA_QS_MASK 0x7ull
+#define UNIT_DESC_DEVTLB 0x3u   /* source-id in QW0 [47:32] */
+#define UNIT_DESC_WAIT 0x5u
+#define UNIT_DESC_PDEVTLB 0x8u  /* source-id in QW0 [31:16] */
+#define UNIT_WAIT_IF (1ull << 4)
+#define UNIT_WAIT_SW (1ull << 5)
+#define UNIT_WAIT_FN (1ull << 6)
+#define UNIT_WAIT_PD (1ull << 7)
+
 struct fake {
 	uint64_t ecap, iqa, iqh, iqt, iqer;
 	uint32_t gsts, fsts, ics;
@@ -46,12 +81,12 @@ static struct vtd_iq iq;
 
 static unsigned fk_shift(void)
 {
-	return (fk.iqa & VTD_IQA_DW) ? 5 : 4;
+	return (fk.iqa & UNIT_IQA_DW) ? 5 : 4;
 }
 
 static uint32_t fk_entries(void)
 {
-	return (uint32_t)((4096ull << (fk.iqa & VTD_IQA_QS_MASK)) >> fk_shift());
+	return (uint32_t)((4096ull << (fk.iqa & UNIT_IQA_QS_MASK)) >> fk_shift());
 }
 
 static uint64_t *fk_desc(uint32_t index)
@@ -63,9 +98,9 @@ static bool fk_is_devtlb(const uint64_t *d, uint16_t *sid)
 {
 	unsigned type = d[0] & 0xF;
 
-	if (type == VTD_DESC_DEVTLB)
+	if (type == UNIT_DESC_DEVTLB)
 		*sid = (uint16_t)(d[0] >> 32);
-	else if (type == VTD_DESC_PDEVTLB)
+	else if (type == UNIT_DESC_PDEVTLB)
 		*sid = (uint16_t)(d[0] >> 16);
 	else
 		return false;
@@ -77,7 +112,7 @@ static void fk_run(void)
 	uint32_t n = fk_entries(), head = (uint32_t)(fk.iqh >> fk_shift()),
 		 tail = (uint32_t)(fk.iqt >> fk_shift());
 
-	if (fk.hold || !(fk.gsts & VTD_GSTS_QIES) || (fk.fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+	if (fk.hold || !(fk.gsts & UNIT_GSTS_QIES) || (fk.fsts & (UNIT_FSTS_IQE | UNIT_FSTS_ITE)))
 		return;
 	while (head != tail) {
 		uint64_t *d = fk_desc(head);
@@ -85,10 +120,10 @@ static void fk_run(void)
 		uint16_t sid;
 
 		if ((fk.reject_types & (1u << type)) ||
-		    (type == VTD_DESC_WAIT &&
-		     (!(d[0] & (VTD_WAIT_SW | VTD_WAIT_IF)) ||
-		      (fk.reject_fn_waits && (d[0] & VTD_WAIT_FN))))) {
-			fk.fsts |= VTD_FSTS_IQE;
+		    (type == UNIT_DESC_WAIT &&
+		     (!(d[0] & (UNIT_WAIT_SW | UNIT_WAIT_IF)) ||
+		      (fk.reject_fn_waits && (d[0] & UNIT_WAIT_FN))))) {
+			fk.fsts |= UNIT_FSTS_IQE;
 			break;
 		}
 		if (fk_is_devtlb(d, &sid) && sid == fk.deaf_sid) {
@@ -99,13 +134,13 @@ static void fk_run(void)
 				left = (uint32_t)fk.fetch_ahead;
 			head = (head + 1 + left) & (n - 1);
 			fk.iqer = (uint64_t)sid << 32;
-			fk.fsts |= VTD_FSTS_ITE;
+			fk.fsts |= UNIT_FSTS_ITE;
 			break;
 		}
-		if (type == VTD_DESC_WAIT && (d[0] & VTD_WAIT_SW))
+		if (type == UNIT_DESC_WAIT && (d[0] & UNIT_WAIT_SW))
 			*(volatile uint32_t *)(uintptr_t)d[1] = (uint32_t)(d[0] >> 32);
-		if (type == VTD_DESC_WAIT && (d[0] & VTD_WAIT_IF))
-			fk.ics |= VTD_ICS_IWC;
+		if (type == UNIT_DESC_WAIT && (d[0] & UNIT_WAIT_IF))
+			fk.ics |= UNIT_ICS_IWC;
 		head = (head + 1) & (n - 1);
 	}
 	fk.iqh = (uint64_t)head << fk_shift();
@@ -114,9 +149,9 @@ static void fk_run(void)
 static uint32_t fk_read32(void *user, uint64_t off)
 {
 	switch (off) {
-	case VTD_REG_GSTS: return fk.gsts;
-	case VTD_REG_FSTS: return fk.fsts;
-	case VTD_REG_ICS: return fk.ics;
+	case UNIT_REG_GSTS: return fk.gsts;
+	case UNIT_REG_FSTS: return fk.fsts;
+	case UNIT_REG_ICS: return fk.ics;
 	default: return 0;
 	}
 }
@@ -124,11 +159,11 @@ static uint32_t fk_read32(void *user, uint64_t off)
 static uint64_t fk_read64(void *user, uint64_t off)
 {
 	switch (off) {
-	case VTD_REG_ECAP: return fk.ecap;
-	case VTD_REG_IQH: return fk.iqh;
-	case VTD_REG_IQT: return fk.iqt;
-	case VTD_REG_IQA: return fk.iqa;
-	case VTD_REG_IQER: return fk.iqer;
+	case UNIT_REG_ECAP: return fk.ecap;
+	case UNIT_REG_IQH: return fk.iqh;
+	case UNIT_REG_IQT: return fk.iqt;
+	case UNIT_REG_IQA: return fk.iqa;
+	case UNIT_REG_IQER: return fk.iqer;
 	default: return 0;
 	}
 }
@@ -136,17 +171,17 @@ static uint64_t fk_read64(void *user, uint64_t off)
 static void fk_write32(void *user, uint64_t off, uint32_t v)
 {
 	switch (off) {
-	case VTD_REG_GCMD:
-		if ((v & VTD_GCMD_QIE) && !fk.qies_stuck) {
-			if (!(fk.gsts & VTD_GSTS_QIES))
+	case UNIT_REG_GCMD:
+		if ((v & UNIT_GCMD_QIE) && !fk.qies_stuck) {
+			if (!(fk.gsts & UNIT_GSTS_QIES))
 				fk.iqh = 0;
-			fk.gsts |= VTD_GSTS_QIES;
-		} else if (!(v & VTD_GCMD_QIE)) {
-			fk.gsts &= ~VTD_GSTS_QIES;
+			fk.gsts |= UNIT_GSTS_QIES;
+		} else if (!(v & UNIT_GCMD_QIE)) {
+			fk.gsts &= ~UNIT_GSTS_QIES;
 		}
 		break;
-	case VTD_REG_FSTS: fk.fsts &= ~v; break;
-	case VTD_REG_ICS: fk.ics &= ~v; break;
+	case UNIT_REG_FSTS: fk.fsts &= ~v; break;
+	case UNIT_REG_ICS: fk.ics &= ~v; break;
 	default: break;
 	}
 }
@@ -154,8 +189,8 @@ static void fk_write32(void *user, uint64_t off, uint32_t v)
 static void fk_write64(void *user, uint64_t off, uint64_t v)
 {
 	switch (off) {
-	case VTD_REG_IQA: fk.iqa = v; break;
-	case VTD_REG_IQT:
+	case UNIT_REG_IQA: fk.iqa = v; break;
+	case UNIT_REG_IQT:
 		fk.iqt = v;
 		fk.iqt_writes++;
 		fk_run();
@@ -215,7 +250,7 @@ static void fk_reset(uint64_t ecap)
 	fk.fetch_ahead = -1;
 }
 
-#define ECAP_SM (VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_SMTS | VTD_ECAP_PASID)
+#define ECAP_SM (UNIT_ECAP_QI | UNIT_ECAP_DT | UNIT_ECAP_SMTS | UNIT_ECAP_PASID)
 
 /* A unit and a running queue of one page. */
 static void setup(uint64_t ecap, bool wide)
@@ -239,9 +274,9 @@ static int plain_wait(struct vtd_wait *t)
 
 START_TEST(test_init)
 {
-	fk_reset(VTD_ECAP_DT);
+	fk_reset(UNIT_ECAP_DT);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, false, 1000), -PRQD_EOPNOTSUPP);
-	fk_reset(VTD_ECAP_QI);
+	fk_reset(UNIT_ECAP_QI);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 1000), -PRQD_EOPNOTSUPP);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 8, false, 1000), -PRQD_EINVAL);
 	for (int n = 1; n <= 2; n++) {
@@ -258,12 +293,12 @@ START_TEST(test_init)
 
 	fk_reset(ECAP_SM);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 3, true, 1000), 0);
-	ck_assert(fk.gsts & VTD_GSTS_QIES);
-	ck_assert_uint_eq(fk.iqa, iq.ring_bus | VTD_IQA_DW | 3);
+	ck_assert(fk.gsts & UNIT_GSTS_QIES);
+	ck_assert_uint_eq(fk.iqa, iq.ring_bus | UNIT_IQA_DW | 3);
 	ck_assert_uint_eq(iq.entries, 8 * 4096 / 32);
 	ck_assert_uint_eq(iq.ring_bytes, 8 * 4096);
 	vtd_iq_fini(&iq);
-	ck_assert(!(fk.gsts & VTD_GSTS_QIES));
+	ck_assert(!(fk.gsts & UNIT_GSTS_QIES));
 	ck_assert_uint_eq(fk.allocs, fk.frees);
 	ck_assert_int_eq(plain_wait(&(struct vtd_wait){ 0, 0 }), -PRQD_EIO);
 }
@@ -313,7 +348,7 @@ START_TEST(test_page_drain)
 	uint32_t at;
 	unsigned iqt;
 
-	fk_reset(VTD_ECAP_QI | VTD_ECAP_DT | VTD_ECAP_PRS);
+	fk_reset(UNIT_ECAP_QI | UNIT_ECAP_DT | UNIT_ECAP_PRS);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, false, 1000), 0);
 	iqt = fk.iqt_writes;
 	ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN | VTD_WAIT_PD, &t),
@@ -325,7 +360,7 @@ START_TEST(test_page_drain)
 	vtd_iq_fini(&iq);
 
 	/* With ECAP.PDS the §7.10 batch goes out in one doorbell. */
-	fk_reset(ECAP_SM | VTD_ECAP_PRS | VTD_ECAP_PDS);
+	fk_reset(ECAP_SM | UNIT_ECAP_PRS | UNIT_ECAP_PDS);
 	ck_assert_int_eq(vtd_iq_init(&iq, &fk_plat, 0, true, 1000), 0);
 	vtd_desc_wait(&d[0], VTD_WAIT_SW | VTD_WAIT_FN, 1, iq.status_bus + 4 * VTD_IQ_MAX_WAITS);
 	vtd_desc_piotlb_all(&d[1], 3, 0x55);
@@ -337,7 +372,7 @@ START_TEST(test_page_drain)
 	ck_assert_uint_eq(iq.doorbells, 1);
 	ck_assert_uint_eq(iq.descriptors, 4);
 	ck_assert_uint_eq(((uint64_t *)iq.ring)[(at + 3) * 4] & 0xFF,
-			  VTD_DESC_WAIT | VTD_WAIT_SW | VTD_WAIT_FN | VTD_WAIT_PD);
+			  UNIT_DESC_WAIT | UNIT_WAIT_SW | UNIT_WAIT_FN | UNIT_WAIT_PD);
 	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
 
 	/* 256-bit descriptors carry all four quadwords (the private data of a response). */
@@ -372,12 +407,12 @@ START_TEST(test_ite)
 	vtd_iq_wait_abandon(&iq, &ab);
 	fk.hold = false;
 	fk_run();
-	ck_assert(fk.fsts & VTD_FSTS_ITE);
+	ck_assert(fk.fsts & UNIT_FSTS_ITE);
 	/* B: queued after the time-out, not fetched: it must survive. */
 	fk.deaf_sid = -1;
 	ck_assert_int_eq(plain_wait(&b), 0);
 	ck_assert_int_eq(vtd_iq_poll(&iq, &a), -PRQD_EIO);
-	ck_assert(!(fk.fsts & VTD_FSTS_ITE));
+	ck_assert(!(fk.fsts & UNIT_FSTS_ITE));
 	ck_assert_int_eq(vtd_iq_poll(&iq, &b), 0);
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
 	ck_assert(e.ite && !e.iqe && !e.ice);
@@ -503,7 +538,7 @@ static void ite_round(uint32_t first, int fetch_ahead)
 
 	fk.hold = false;
 	fk_run();
-	ck_assert(fk.fsts & VTD_FSTS_ITE);
+	ck_assert(fk.fsts & UNIT_FSTS_ITE);
 	fetched_end = (uint32_t)(fk.iqh >> fk_shift());
 	ck_assert_uint_ge(ring_dist(first, fetched_end), ring_dist(first, timeout) + 1);
 
@@ -523,7 +558,7 @@ static void ite_round(uint32_t first, int fetch_ahead)
 			      "polled %d, expected %d",
 			      first, fetch_ahead, i, w[i].at, w[i].start, rc, want);
 	}
-	ck_assert(!(fk.fsts & VTD_FSTS_ITE));
+	ck_assert(!(fk.fsts & UNIT_FSTS_ITE));
 	ck_assert_uint_eq(fk.iqh, fk.iqt); /* restarted: the unit ran the rest */
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
 	ck_assert(e.ite);
@@ -569,12 +604,12 @@ START_TEST(test_ice)
 	struct vtd_iq_error e;
 	struct vtd_wait t;
 
-	fk.fsts |= VTD_FSTS_ICE;
+	fk.fsts |= UNIT_FSTS_ICE;
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
 	ck_assert(e.ice && !e.iqe && !e.ite);
-	ck_assert(!(fk.fsts & VTD_FSTS_ICE));
+	ck_assert(!(fk.fsts & UNIT_FSTS_ICE));
 	ck_assert_int_eq(vtd_iq_errors(&iq, NULL), 0);
-	fk.fsts |= VTD_FSTS_ICE;
+	fk.fsts |= UNIT_FSTS_ICE;
 	ck_assert_int_eq(plain_wait(&t), 0);
 	ck_assert_int_eq(vtd_iq_poll(&iq, &t), 0);
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1); /* what poll cleared is still told */
@@ -601,7 +636,7 @@ START_TEST(test_iqe_own_wait)
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
 	ck_assert(e.iqe);
 	ck_assert_uint_eq(e.iqe_index, at + 1);
-	ck_assert_uint_eq(e.iqe_type, VTD_DESC_WAIT);
+	ck_assert_uint_eq(e.iqe_type, UNIT_DESC_WAIT);
 	ck_assert_int_eq(vtd_iq_poll(&iq, &b), 0);
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 0);
 	for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
@@ -616,7 +651,7 @@ START_TEST(test_iqe_broken)
 	struct vtd_iq_error e;
 
 	/* Every wait refused, the replacement too: the queue is broken, and says so. */
-	fk.reject_types = 1u << VTD_DESC_WAIT;
+	fk.reject_types = 1u << UNIT_DESC_WAIT;
 	ck_assert_int_eq(plain_wait(&a), 0);
 	ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
 	ck_assert(!iq.broken);
@@ -674,7 +709,7 @@ END_TEST
 
 static void setup_legacy(void)
 {
-	setup(VTD_ECAP_QI | VTD_ECAP_DT, false);
+	setup(UNIT_ECAP_QI | UNIT_ECAP_DT, false);
 }
 
 static void setup_wide(void)
