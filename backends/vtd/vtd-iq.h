@@ -127,8 +127,8 @@ int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
  * discarded; call vtd_iq_errors yourself to see them).
  * Returns 0 (completed: the slot is free again), -EINPROGRESS, -EIO (the slot is free again:
  * aborted by a device-TLB invalidation time-out or its batch cut by one, or a descriptor of
- * its own batch was rejected as invalid (IQE) and replaced, or the queue is broken), -EINVAL (not an
- * outstanding ticket: already completed, abandoned, or never issued).
+ * its own batch was rejected as invalid (IQE) and replaced, or the queue is broken),
+ * -EINVAL (not an outstanding ticket: already completed, abandoned, or never issued).
  */
 int vtd_iq_poll(struct vtd_iq *iq, const struct vtd_wait *ticket);
 

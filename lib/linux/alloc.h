@@ -26,7 +26,7 @@ char *prqd__linux_strdup(const char *s);
 void prqd__linux_free(void *ptr);
 
 struct prqd__linux_alloc_hook {
-	/* Asked before every allocation (the n-th byte count asked for): true refuses it. */
+	/* Asked before every allocation, with its size in bytes: true refuses it. */
 	bool (*refuse)(void *arg, size_t size);
 	/* Told +1 for every new block handed out, -1 for every block freed. May be NULL. */
 	void (*count)(void *arg, int delta);
