@@ -614,7 +614,7 @@ START_TEST(sweep_vtd)
 }
 END_TEST
 
-/* ---- the Linux helpers ------------------------------------------------------------------------ */
+/* ---- the Linux helpers ----------------------------------------------------------------------- */
 
 /* The helpers' hook: the fail_at-th allocation from arming fails; blocks are counted. */
 struct lx_sweep {
