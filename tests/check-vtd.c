@@ -14,6 +14,7 @@
 
 #include "backends/sim/scenario.h"
 #include "backends/sim/sim-internal.h"
+#include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 #include "lib/private.h"
 
@@ -144,6 +145,82 @@ START_TEST(model_accepts_page_drain_with_pds)
 	ck_assert_uint_eq(fsts(&r), 0);
 	ck_assert_uint_eq(r.status[0], 0x31);
 	raw_teardown(&r);
+}
+END_TEST
+
+/* ---- ITE in the model, waits at every ring index -------------------------------------------
+ *
+ * The invalidation queue engine on the model's registers: from every ring index in turn, a
+ * wait that completes at once, a device-TLB invalidation for a requester nobody answers with
+ * its wait, a plain and a fence wait after it, and a wait behind the fence (even and odd
+ * indices, across the end of the ring). The model fetches up to the fence and aborts what it
+ * fetched when the invalidation times out; the wait behind the fence and one queued while
+ * ITE is set were not fetched and must run once the engine restarts the queue. Nothing may
+ * stay in flight.
+ */
+
+#define NOBODY_SID 0x0777u
+
+static void model_ite_every_slot(bool wide)
+{
+	struct sim_world *w;
+	struct sim_vtd_config vc;
+	struct vtd_iq iq;
+	struct vtd_desc d;
+
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &w), 0);
+	sim_vtd_config_default(&vc);
+	vc.ite_timeout_ns = 50000;
+	ck_assert_int_eq(sim_vtd_configure(w, &vc), 0);
+	ck_assert_int_eq(vtd_iq_init(&iq, sim_world_platform(w), 0, wide, 1000000), 0);
+
+	for (uint32_t first = 0; first < iq.entries; first++) {
+		enum { BEFORE, TIMEOUT, PLAIN1, FENCE, PLAIN2, AFTER, N };
+		struct vtd_wait t[N];
+		struct vtd_iq_error e;
+		int rc;
+
+		vtd_desc_iotlb_dsi(&d, 1);
+		while (iq.tail != first)
+			ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, 0, NULL), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, VTD_WAIT_SW, &t[BEFORE]), 0);
+		vtd_desc_devtlb_all(&d, NOBODY_SID, NOBODY_SID, 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, &d, 1, VTD_WAIT_SW, &t[TIMEOUT]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[PLAIN1]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN, &t[FENCE]), 0);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[PLAIN2]), 0);
+		sim_run_until(w, sim_now(w) + 2 * vc.ite_timeout_ns);
+		ck_assert(sim_vtd_read32(w, VTD_REG_FSTS) & VTD_FSTS_ITE);
+		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[AFTER]), 0);
+
+		for (unsigned i = 0; i < N; i++) {
+			int want = i == BEFORE || i == PLAIN2 || i == AFTER ? 0 : -PRQD_EIO;
+
+			for (unsigned k = 0; k < 2; k++)
+				if ((rc = vtd_iq_poll(&iq, &t[i])) != -PRQD_EINPROGRESS)
+					break;
+			ck_assert_msg(rc == want, "%s, round at %u: wait %u polled %d, expected %d",
+				      wide ? "256-bit" : "128-bit", first, i, rc, want);
+		}
+		ck_assert_int_eq(vtd_iq_errors(&iq, &e), 1);
+		ck_assert(e.ite && !e.iqe);
+		ck_assert_uint_eq(e.ite_sid, NOBODY_SID);
+		ck_assert_uint_eq(e.aborted, 3);
+		ck_assert_uint_eq(sim_vtd_read32(w, VTD_REG_FSTS), 0);
+		for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
+			ck_assert_uint_eq(iq.slot_value[i], 0);
+	}
+	vtd_iq_fini(&iq);
+	struct sim_alloc_stats as;
+	sim_alloc_stats(w, &as);
+	ck_assert_uint_eq(as.live, 0);
+	sim_world_free(w);
+}
+
+START_TEST(model_ite_aborts_waits_at_every_index)
+{
+	model_ite_every_slot(false);
+	model_ite_every_slot(true);
 }
 END_TEST
 
@@ -406,17 +483,120 @@ START_TEST(without_pasid_support_only_rid_drains)
 }
 END_TEST
 
+/* The backend's drain rounds at shifting ring positions: a device whose ATC never answers and
+ * two drains of a good device queued behind it, after k = 0..15 single-descriptor responses
+ * that move the four-descriptor rounds along the ring (their waits at every index modulo
+ * four, even and odd, and the 128-entry ring wraps about four times). The
+ * deaf device's drain fails with -EIO; the good ones, aborted by a time-out that named
+ * another device, are queued again and complete; a later drain completes; nothing stays in
+ * flight. */
+START_TEST(ite_at_every_offset_fails_only_the_deaf_drain)
+{
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	dc.rid = 0x0300;
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	vc.ite_timeout_ns = 100000;
+	struct vworld v;
+	vworld_open(&v, 6, &vc, &dc);
+	struct sim_dev_cfg deaf_cfg;
+	sim_dev_cfg_default(&deaf_cfg);
+	deaf_cfg.rid = 0x0400;
+	deaf_cfg.atc_mode = SIM_ATC_NEVER;
+	struct sim_dev *deaf_sd;
+	ck_assert_int_eq(sim_dev_add(v.w, &deaf_cfg, &deaf_sd), 0);
+	struct prqd_dev_info info;
+	struct prqd_dev *good, *deaf;
+	sim_dev_info(v.sd, &info);
+	ck_assert_int_eq(prqd_dev_add(v.io, &info, &good), 0);
+	sim_dev_info(deaf_sd, &info);
+	ck_assert_int_eq(prqd_dev_add(v.io, &info, &deaf), 0);
+	struct prqd_iommu *io = v.io;
+	size_t op_size = sizeof(struct prqd_hw_drain) + prqd_backend_vtd.drain_priv_size;
+	enum { DEAF, GOOD1, GOOD2, LATER, NOPS };
+	struct prqd_hw_drain *op[NOPS];
+	for (unsigned i = 0; i < NOPS; i++)
+		op[i] = calloc(1, op_size);
+
+	for (unsigned k = 0; k < 16; k++) {
+		/* k responses: one descriptor each. */
+		struct prqd_hw_req reqs[16];
+		for (unsigned j = 0; j < k; j++)
+			ck_assert_int_eq(sim_dev_fault(v.sd, 1, 0x10000 + j * 0x1000, 1, SIM_R), 0);
+		sim_run_until(v.w, sim_now(v.w) + 10000);
+		ck_assert_int_eq(io->ops.fetch(io->priv, reqs, 16), (int)k);
+		for (unsigned j = 0; j < k; j++) {
+			struct prqd_hw_resp resp = { .rid = reqs[j].req.rid, .pasid_present = true,
+						     .pasid = 1, .prg_index = reqs[j].req.prg_index,
+						     .code = PRQD_RESP_SUCCESS };
+			ck_assert_int_eq(io->ops.respond(io->priv, good->be_priv, &resp), 0);
+		}
+		const struct {
+			struct prqd_dev *dev;
+			uint32_t pasid;
+		} who[NOPS] = { { deaf, 5 }, { good, 1 }, { good, 2 }, { good, 1 } };
+		for (unsigned i = 0; i < NOPS; i++) {
+			memset(op[i], 0, op_size);
+			op[i]->scope = PRQD_SCOPE_PASID;
+			op[i]->rid = prqd_dev_rid(who[i].dev);
+			op[i]->pasid = who[i].pasid;
+			op[i]->dev_priv = who[i].dev->be_priv;
+		}
+		for (unsigned i = DEAF; i <= GOOD2; i++)
+			ck_assert_int_eq(io->ops.drain_start(io->priv, op[i]), 0);
+		/* Poll as the core does, with the world moving on between polls. */
+		int rc[NOPS] = { -EINPROGRESS, -EINPROGRESS, -EINPROGRESS, -EINPROGRESS };
+		for (unsigned round = 0; round < 100; round++) {
+			bool busy = false;
+			for (unsigned i = DEAF; i <= GOOD2; i++)
+				if (rc[i] == -EINPROGRESS)
+					busy |= (rc[i] = io->ops.drain_poll(io->priv, op[i])) ==
+						-EINPROGRESS;
+			if (!busy)
+				break;
+			sim_run_until(v.w, sim_now(v.w) + 10000);
+		}
+		ck_assert_msg(rc[DEAF] == -EIO && rc[GOOD1] == 0 && rc[GOOD2] == 0,
+			      "offset %u: deaf %d, good %d and %d", k, rc[DEAF], rc[GOOD1],
+			      rc[GOOD2]);
+		/* The queue runs on: a later drain of the good device completes. */
+		ck_assert_int_eq(io->ops.drain_start(io->priv, op[LATER]), 0);
+		for (unsigned round = 0; round < 100; round++) {
+			if ((rc[LATER] = io->ops.drain_poll(io->priv, op[LATER])) != -EINPROGRESS)
+				break;
+			sim_run_until(v.w, sim_now(v.w) + 10000);
+		}
+		ck_assert_int_eq(rc[LATER], 0);
+		for (unsigned i = 0; i < NOPS; i++)
+			ck_assert_int_eq(io->ops.drain_release(io->priv, op[i]), 0);
+	}
+	for (unsigned i = 0; i < NOPS; i++)
+		free(op[i]);
+	ck_assert_int_eq(prqd_dev_remove(good), 0);
+	ck_assert_int_eq(prqd_dev_remove(deaf), 0);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	prqd_ctx_unref(v.ctx);
+	sim_run_until(v.w, sim_now(v.w) + 1000000);
+	sim_check_finish(v.w);
+	ck_assert_uint_eq(sim_violation_total(v.w), 0);
+	sim_world_free(v.w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vtd");
 	TCase *tc = tcase_create("model");
 	tcase_add_test(tc, model_refuses_what_the_backend_must_never_queue);
 	tcase_add_test(tc, model_accepts_page_drain_with_pds);
+	tcase_add_test(tc, model_ite_aborts_waits_at_every_index);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("backend");
 	tcase_add_test(tc, a_drain_round_is_four_descriptors_and_one_doorbell);
 	tcase_add_test(tc, without_pds_drains_are_refused_and_no_page_drain_bit_queued);
 	tcase_add_test(tc, device_tlb_timeout_fails_only_its_own_drain);
+	tcase_add_test(tc, ite_at_every_offset_fails_only_the_deaf_drain);
 	tcase_add_test(tc, probe_needs_a_register_window);
 	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
 	tcase_add_test(tc, entries_are_checked_like_linux);

@@ -10,7 +10,8 @@
  *
  * Per slot the engine remembers where the wait sits in the ring and where its batch began:
  * an invalid descriptor (IQE) inside a batch fails that batch's wait, and a device-TLB
- * time-out (ITE) aborts the waits the hardware had already fetched (those before IQH).
+ * time-out (ITE) aborts the waits the hardware had already fetched (those before IQH) and
+ * fails the wait of a batch IQH cuts in two.
  *
  * Freestanding: only compiler headers and project headers; every register and memory access
  * goes through struct prqd_platform.
@@ -491,8 +492,16 @@ static void handle_iqe(struct vtd_iq *iq, struct vtd_iq_error *acc)
 	ring_doorbell(iq);
 }
 
-/* ITE: a device-TLB invalidation timed out; the hardware aborted the waits it had fetched
- * (those before IQH) and did not write their status. */
+/*
+ * ITE: a device-TLB invalidation timed out. The unit dropped every wait it had fetched (those
+ * before IQH) without writing it, and goes on at IQH once ITE is cleared. Every slot is
+ * looked at, whatever its ring index (Linux once stepped over even indices and spun for ever
+ * on a wait it never aborted). How far the unit read ahead is its own business, so a batch
+ * may be cut by IQH: its first descriptors fetched, its wait not. That wait will run after the
+ * restart and write its value although the invalidation that timed out may be one of its
+ * batch, so it is failed: it still completes (the slot stays reserved until its value is
+ * written) but polls as -EIO.
+ */
 static void handle_ite(struct vtd_iq *iq, struct vtd_iq_error *acc)
 {
 	const struct prqd_platform *p = iq->plat;
@@ -502,12 +511,19 @@ static void handle_ite(struct vtd_iq *iq, struct vtd_iq_error *acc)
 	acc->ite = true;
 	acc->ite_sid = VTD_IQER_ITESID(p->mmio_read64(p->user, VTD_REG_IQER));
 	for (uint32_t i = 0; i < VTD_IQ_MAX_WAITS; i++) {
+		bool wait_fetched, batch_fetched;
+
 		if (!slot_outstanding(iq, i))
 			continue;
-		if (ring_dist(iq, h, WHERE_WAIT(iq->slot_where[i])) < pending)
-			continue; /* not fetched yet: it runs after the time-out is cleared */
-		slot_kill(iq, i);
-		acc->aborted++;
+		wait_fetched = ring_dist(iq, h, WHERE_WAIT(iq->slot_where[i])) >= pending;
+		batch_fetched = ring_dist(iq, h, WHERE_START(iq->slot_where[i])) >= pending;
+		if (wait_fetched) {
+			slot_kill(iq, i);
+			acc->aborted++;
+		} else if (batch_fetched && !(iq->slot_state[i] & SLOT_FAILED)) {
+			iq->slot_state[i] |= SLOT_FAILED;
+			acc->aborted++;
+		}
 	}
 	write_fsts(iq, VTD_FSTS_ITE);
 	/* Harmless where the unit resumes by itself; a restart where it waits for IQT (as

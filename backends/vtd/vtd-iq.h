@@ -63,7 +63,8 @@ struct vtd_iq_error {
 	uint8_t iqe_type;     /* ... of this type; it was replaced by a harmless wait */
 	bool ite;             /* a device-TLB invalidation timed out ... */
 	uint16_t ite_sid;     /* ... for this source-id (IQER.ITESID; 0 if not reported) */
-	uint32_t aborted;     /* waits the time-out aborted (they poll as -EIO) */
+	uint32_t aborted;     /* waits the time-out aborted, or whose batch it cut (they poll
+			       * as -EIO) */
 	bool ice;             /* invalidation completion error */
 };
 
@@ -125,9 +126,9 @@ int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
  * vtd_iq_poll - has the wait completed? Checks for errors first (vtd_iq_errors, the result
  * discarded; call vtd_iq_errors yourself to see them).
  * Returns 0 (completed: the slot is free again), -EINPROGRESS, -EIO (the slot is free again:
- * aborted by a device-TLB invalidation time-out, or a descriptor of its own batch was
- * rejected as invalid (IQE) and replaced, or the queue is broken), -EINVAL (not an
- * outstanding ticket: already completed, abandoned, or never issued).
+ * aborted by a device-TLB invalidation time-out or its batch cut by one, or a descriptor of
+ * its own batch was rejected as invalid (IQE) and replaced, or the queue is broken),
+ * -EINVAL (not an outstanding ticket: already completed, abandoned, or never issued).
  */
 int vtd_iq_poll(struct vtd_iq *iq, const struct vtd_wait *ticket);
 
@@ -143,7 +144,10 @@ void vtd_iq_wait_abandon(struct vtd_iq *iq, const struct vtd_wait *ticket);
  *  - IQE: the descriptor at IQH is replaced by a status-write wait to a scratch slot, FSTS.IQE
  *    is cleared and IQT rewritten, so processing resumes at the next descriptor;
  *  - ITE: waits the hardware had fetched (those before IQH) and not written are marked
- *    aborted, FSTS.ITE cleared, IQT rewritten if descriptors are still pending;
+ *    aborted, whatever their ring index; a wait whose batch began before IQH but which was
+ *    not fetched itself is failed (it still runs, and polls as -EIO once written: the time-out
+ *    may have been its own batch's invalidation); FSTS.ITE is cleared and IQT rewritten if
+ *    descriptors are still pending;
  *  - ICE: reported and cleared.
  * What vtd_iq_poll handled since the last call is reported here too (counts add up; the
  * index, type and source-id are those of the latest). A descriptor rejected twice (the

@@ -6,9 +6,9 @@
  * runs on libpci devices (pci.c) and on the tests' in-memory configuration space.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "lib/linux/alloc.h"
 #include "lib/linux/pci-internal.h"
 
 /* Polling for Stopped: start short (a device that drains quickly answers within
@@ -356,7 +356,7 @@ int prqd__pci_dev_new(struct prqd_ctx *ctx, const struct prqd_pci_cfg_ops *ops, 
 		      uint32_t domain, uint8_t bus, uint8_t dev, uint8_t func,
 		      struct prqd_pci_dev **out)
 {
-	struct prqd_pci_dev *d = calloc(1, sizeof(*d));
+	struct prqd_pci_dev *d = prqd__linux_calloc(1, sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
@@ -373,5 +373,5 @@ int prqd__pci_dev_new(struct prqd_ctx *ctx, const struct prqd_pci_cfg_ops *ops, 
 
 void prqd__pci_dev_free(struct prqd_pci_dev *dev)
 {
-	free(dev);
+	prqd__linux_free(dev);
 }

@@ -24,6 +24,7 @@
 
 #include <pci/pci.h>
 
+#include "lib/linux/alloc.h"
 #include "lib/linux/pci-internal.h"
 
 struct prqd_pci {
@@ -223,7 +224,7 @@ static int lp_collect(struct prqd_pci *pci)
 
 	for (struct pci_dev *d = pci->acc->devices; d; d = d->next)
 		n++;
-	pci->devs = calloc(n ? n : 1, sizeof(*pci->devs));
+	pci->devs = prqd__linux_calloc(n ? n : 1, sizeof(*pci->devs));
 	if (!pci->devs)
 		return -ENOMEM;
 	for (struct pci_dev *d = pci->acc->devices; d; d = d->next) {
@@ -257,10 +258,10 @@ static void lp_cleanup(struct prqd_pci *pci)
 			lp_guard_pop(&g);
 		}
 	}
-	free(pci->devs);
+	prqd__linux_free(pci->devs);
 	if (pci->ctx)
 		prqd_ctx_unref(pci->ctx);
-	free(pci);
+	prqd__linux_free(pci);
 }
 
 PRQD_EXPORT int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struct prqd_pci **out)
@@ -271,7 +272,7 @@ PRQD_EXPORT int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struc
 
 	if (!out)
 		return -EINVAL;
-	pci = calloc(1, sizeof(*pci));
+	pci = prqd__linux_calloc(1, sizeof(*pci));
 	if (!pci)
 		return -ENOMEM;
 	pci->ctx = ctx ? prqd_ctx_ref(ctx) : NULL;
@@ -309,9 +310,9 @@ PRQD_EXPORT int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struc
 	if (dump_file) {
 		pci->acc->method = PCI_ACCESS_DUMP;
 		/* The parameter takes a char *, which libpci copies. */
-		char *name = strdup(dump_file);
+		char *name = prqd__linux_strdup(dump_file);
 		int set = name ? pci_set_param(pci->acc, (char *)"dump.name", name) : -ENOMEM;
-		free(name);
+		prqd__linux_free(name);
 		if (set != 0) {
 			/* -1 from libpci: built without the dump method. */
 			lp_guard_pop(&g);
@@ -360,12 +361,12 @@ PRQD_EXPORT int prqd_pci_dev_match(struct prqd_pci_dev *dev, const char *slot)
 	if (!dev->pci)
 		return -EOPNOTSUPP;
 	/* libpci parses in place. */
-	buf = strdup(slot);
+	buf = prqd__linux_strdup(slot);
 	if (!buf)
 		return -ENOMEM;
 	lp_guard_push(&g, dev->ctx);
 	if (setjmp(g.env)) {
-		free(buf);
+		prqd__linux_free(buf);
 		return lp_failed(&g);
 	}
 	pci_filter_init(dev->pci->acc, &f);
@@ -377,6 +378,6 @@ PRQD_EXPORT int prqd_pci_dev_match(struct prqd_pci_dev *dev, const char *slot)
 		rc = pci_filter_match(&f, dev->lib) ? 1 : 0;
 	}
 	lp_guard_pop(&g);
-	free(buf);
+	prqd__linux_free(buf);
 	return rc;
 }

@@ -2,9 +2,10 @@
 /*
  * lib/linux/platform.c: the default platform for Linux user space (hosted builds only).
  *
- * Memory from calloc, time from CLOCK_MONOTONIC, sched_yield as the polling hint, pthread
- * mutexes as the locks and secure_getenv for the environment. It has no MMIO window and no
- * DMA memory, so register-level backends cannot run on it; the simulator can.
+ * Memory from calloc (through lib/linux/alloc.h, so a test can refuse it), time from
+ * CLOCK_MONOTONIC, sched_yield as the polling hint, pthread mutexes as the locks and
+ * secure_getenv for the environment. It has no MMIO window and no DMA memory, so
+ * register-level backends cannot run on it; the simulator can.
  */
 #define _GNU_SOURCE
 
@@ -15,6 +16,7 @@
 #include <time.h>
 
 #include "prqdrain.h"
+#include "lib/linux/alloc.h"
 
 /*
  * prqdrain.h carries its own copies of the errno values so the core needs no <errno.h>.
@@ -46,12 +48,12 @@ CHECK_ERRNO(ESTALE);
 static void *linux_alloc(void *user, size_t size)
 {
 	/* calloc(1, 0) may return NULL, which would read as failure. */
-	return calloc(1, size ? size : 1);
+	return prqd__linux_calloc(1, size ? size : 1);
 }
 
 static void linux_free(void *user, void *ptr, size_t size)
 {
-	free(ptr);
+	prqd__linux_free(ptr);
 }
 
 static uint64_t linux_now_ns(void *user)

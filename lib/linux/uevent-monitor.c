@@ -6,9 +6,9 @@
  * registered device, deciding and applying the action, counting. It needs no libnl, so the
  * whole path is tested from canned buffers on any machine; uevent-nl.c only adds the reading.
  */
-#include <stdlib.h>
 #include <string.h>
 
+#include "lib/linux/alloc.h"
 #include "lib/linux/uevent-private.h"
 #include "lib/private.h"
 
@@ -75,7 +75,7 @@ PRQD_EXPORT int prqd_monitor_new(unsigned flags, struct prqd_monitor **out)
 {
 	if (!out || (flags & ~(unsigned)PRQD_MONITOR_OBSERVE))
 		return -PRQD_EINVAL;
-	struct prqd_monitor *mon = calloc(1, sizeof(*mon));
+	struct prqd_monitor *mon = prqd__linux_calloc(1, sizeof(*mon));
 	if (!mon)
 		return -PRQD_ENOMEM;
 	mon->flags = flags;
@@ -88,8 +88,8 @@ PRQD_EXPORT void prqd_monitor_free(struct prqd_monitor *mon)
 	if (!mon)
 		return;
 	prqd__monitor_close(mon);
-	free(mon->devs);
-	free(mon);
+	prqd__linux_free(mon->devs);
+	prqd__linux_free(mon);
 }
 
 PRQD_EXPORT void prqd_monitor_set_event_fn(struct prqd_monitor *mon, prqd_monitor_event_fn fn,
@@ -137,7 +137,7 @@ PRQD_EXPORT int prqd_monitor_add_dev(struct prqd_monitor *mon, uint32_t domain,
 		return -PRQD_EEXIST;
 	if (mon->ndevs == mon->cap_devs) {
 		size_t ncap = mon->cap_devs ? mon->cap_devs * 2 : 8;
-		struct mon_entry *n = realloc(mon->devs, ncap * sizeof(*n));
+		struct mon_entry *n = prqd__linux_realloc(mon->devs, ncap * sizeof(*n));
 		if (!n)
 			return -PRQD_ENOMEM;
 		mon->devs = n;

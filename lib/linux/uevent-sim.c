@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/linux/alloc.h"
 #include "lib/linux/uevent-sim.h"
 
 /* A generator retrying after -EAGAIN waits at least this long. */
@@ -216,8 +217,8 @@ static int setup(struct uevent_sim *u, const struct scn *s, uint64_t seed, char 
 	if (rc < 0)
 		return setup_error(err, errlen, rc, "prqd_monitor_new failed: %s", strerror(-rc));
 
-	u->devs = calloc(s->ndevices ? s->ndevices : 1, sizeof(*u->devs));
-	u->bonds = calloc(s->nbonds ? s->nbonds : 1, sizeof(*u->bonds));
+	u->devs = prqd__linux_calloc(s->ndevices ? s->ndevices : 1, sizeof(*u->devs));
+	u->bonds = prqd__linux_calloc(s->nbonds ? s->nbonds : 1, sizeof(*u->bonds));
 	if (!u->devs || !u->bonds)
 		return setup_error(err, errlen, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < s->ndevices; i++) {
@@ -282,7 +283,7 @@ int uevent_sim_new(const struct scn *s, uint64_t seed, struct uevent_sim **out, 
 					   rc);
 		s = own;
 	}
-	struct uevent_sim *u = calloc(1, sizeof(*u));
+	struct uevent_sim *u = prqd__linux_calloc(1, sizeof(*u));
 	if (!u) {
 		scn_free(own);
 		return setup_error(err, errlen, -ENOMEM, "out of memory");
@@ -508,7 +509,7 @@ void uevent_sim_free(struct uevent_sim *u)
 		prqd_ctx_unref(u->ctx);
 	if (u->w)
 		sim_world_free(u->w);
-	free(u->devs);
-	free(u->bonds);
-	free(u);
+	prqd__linux_free(u->devs);
+	prqd__linux_free(u->bonds);
+	prqd__linux_free(u);
 }
