@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # run-all.sh: the whole test suite, twice: a plain build and an ASan+UBSan build
-# (--enable-sanitizers), each in its own directory under build-tests/ (or $PRQD_TEST_BUILDDIR).
-# Extra configure options for both builds may be given in $PRQD_CONFIGURE_FLAGS.
+# (--enable-sanitizers), each in its own directory under build-tests/ (or $PRQD_TEST_BUILDDIR);
+# then the threaded suites a third time in a ThreadSanitizer build (tests/run-tsan.sh, in
+# build-tests/tsan). Extra configure options for every build may be given in
+# $PRQD_CONFIGURE_FLAGS.
 #
 # The last line printed is "N passed, N failed" (", N skipped" when any were), summed over
-# both runs from their test-suite.log files; a build that produced no log counts as one
-# failure. Exits non-zero if either run failed. README.md and .ci/run both call this.
+# the three runs from their test-suite.log files; a build that produced no log counts as one
+# failure. Exits non-zero if any run failed. README.md and .ci/run both call this.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,10 +43,11 @@ run() {
 status=0
 run plain || status=1
 run sanitize --enable-sanitizers || status=1
+PRQD_TEST_BUILDDIR=$out bash "$top/tests/run-tsan.sh" || status=1
 
 # Sum the header of each top-level test-suite.log ("# PASS:  N" ... "# ERROR: N").
 pass=0 fail=0 skip=0
-for name in plain sanitize; do
+for name in plain sanitize tsan; do
 	log="$out/$name/test-suite.log"
 	if [ ! -f "$log" ]; then
 		echo "run-all.sh: no $log: the $name build did not get to its tests" >&2
