@@ -175,15 +175,6 @@ static bool rc_in(int rc, ...)
 	return found;
 }
 
-static uint32_t xorshift(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
-
 /* A decision taken from a tag alone, so the handler needs no shared random state. */
 static uint32_t tag_hash(uint64_t tag)
 {
