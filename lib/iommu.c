@@ -337,12 +337,15 @@ void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op)
 	prqd__lock(&iommu->plat, iommu->orphan_lock);
 	o->next = iommu->orphans;
 	iommu->orphans = o;
+	atomic_fetch_add_explicit(&iommu->norphans, 1, memory_order_relaxed);
 	prqd__unlock(&iommu->plat, iommu->orphan_lock);
 }
 
 void prqd__poll_orphans(struct prqd_iommu *iommu)
 {
-	if (!iommu->orphans)
+	/* The list itself is read only under its lock; missing an orphan added right now
+	 * costs nothing, the next poll sees it. */
+	if (atomic_load_explicit(&iommu->norphans, memory_order_relaxed) == 0)
 		return;
 	prqd__lock(&iommu->plat, iommu->orphan_lock);
 	for (struct prqd_orphan_drain **pp = &iommu->orphans; *pp;) {
@@ -350,6 +353,7 @@ void prqd__poll_orphans(struct prqd_iommu *iommu)
 		int rc = iommu->ops.drain_poll(iommu->priv, o->op);
 		if (rc != -PRQD_EINPROGRESS || iommu->ops.drain_release(iommu->priv, o->op) == 0) {
 			*pp = o->next;
+			atomic_fetch_sub_explicit(&iommu->norphans, 1, memory_order_relaxed);
 			prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 		} else {
 			pp = &o->next;

@@ -269,6 +269,7 @@ struct prqd_iommu {
 	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed */
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
 	struct prqd_orphan_drain *orphans;   /* hardware steps given up on, still tracked */
+	atomic_uint norphans;                /* their number: pollers look without the lock */
 	size_t drain_op_size;
 	struct prqd_istats stats;
 };

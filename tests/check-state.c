@@ -1425,15 +1425,6 @@ struct conc {
 	bool dev_ops; /* one controller also runs device-wide operations */
 };
 
-static uint32_t xorshift(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
-
 static void *consumer_main(void *arg)
 {
 	struct conc *c = arg;

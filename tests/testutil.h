@@ -268,6 +268,11 @@ struct prqd_group *rec_pop_deferred(struct rec *r);
 /* Answer every deferred group with @code; returns how many returned 0. */
 unsigned rec_answer_all(struct rec *r, int code);
 
+/* ---- pseudo-random numbers ---------------------------------------------------------------- */
+
+/* xorshift32: the next number of the sequence whose state (never 0) is *@state. */
+uint32_t xorshift(uint32_t *state);
+
 /* ---- a ready world ----------------------------------------------------------------------- */
 
 struct tw {
