@@ -30,10 +30,7 @@
  * stress [ITERATIONS [SEED]]; environment PRQD_STRESS_ITERS, PRQD_STRESS_SEED,
  * PRQD_STRESS_MAX_SECONDS (wall-clock cap, default 300: past it the threads stop early; 30 s
  * without progress is a violation, and threads that do not stop within a minute of being told
- * end the run with status 2), and PRQD_STRESS_GEN=report
- * (print and count wrong-generation deliveries without failing on them; `make check` sets it
- * until the library stops delivering requests pushed before a bind to the new bond, see
- * Makefile.am). The work is bounded: ITERATIONS operations per control thread, which keep
+ * end the run with status 2). The work is bounded: ITERATIONS operations per control thread, which keep
  * pace with the producer, and at most 8 * ITERATIONS groups.
  *
  * The producer plays a device that is never told to stop: it keeps sending for a PASID
@@ -92,7 +89,6 @@ struct stress {
 	struct prqd_dev *dev;
 	unsigned iters;
 	uint32_t seed;
-	bool gen_report_only;
 
 	/* Bond handles: owners change their own slots under the read lock; dev_unbind_all,
 	 * which ends every handle, holds the write lock. */
@@ -819,11 +815,10 @@ static unsigned run_stress(void)
 			      atomic_load(&S.bad_response) + atomic_load(&S.unexpected_rc);
 	printf("stress: violations: %u unanswered or answered twice, %u stalls, %u bad "
 	       "deliveries, %u bad responses, %u unexpected results, %u stats, %u wrong "
-	       "generation (%u pushed unbound, %u pushed to an older generation)%s\n",
+	       "generation (%u pushed unbound, %u pushed to an older generation)\n",
 	       answer_violations, atomic_load(&S.stalled), atomic_load(&S.bad_delivery), atomic_load(&S.bad_response),
 	       atomic_load(&S.unexpected_rc), stats_violations, wrong_gen,
-	       atomic_load(&S.wrong_gen_unbound), atomic_load(&S.wrong_gen_old),
-	       S.gen_report_only && wrong_gen ? " (PRQD_STRESS_GEN=report: not counted)" : "");
+	       atomic_load(&S.wrong_gen_unbound), atomic_load(&S.wrong_gen_old));
 	if (atomic_load(&S.wrong_gen_old)) {
 		printf("stress: wrong generation, pushed to an older generation that ended by:");
 		for (unsigned how = 1; how < 2 * ENDED_ALL; how++) {
@@ -837,8 +832,7 @@ static unsigned run_stress(void)
 		}
 		printf(" (M stop marker, F force, N no drain)\n");
 	}
-	if (!S.gen_report_only)
-		violations += wrong_gen;
+	violations += wrong_gen;
 
 	tw_teardown(&S.w);
 	free(S.pushed);
@@ -866,8 +860,6 @@ int main(int argc, char **argv)
 		S.seed = (uint32_t)strtoul(argv[2], NULL, 0);
 	if (S.seed == 0)
 		S.seed = 1;
-	const char *gen_mode = getenv("PRQD_STRESS_GEN");
-	S.gen_report_only = gen_mode && strcmp(gen_mode, "report") == 0;
 	max_seconds = env_uint("PRQD_STRESS_MAX_SECONDS", 300);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
