@@ -460,7 +460,11 @@ PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
 		if (!b)
 			break;
 		int rc = prqd_unbind(b, flags);
-		if (rc < 0) {
+		if (rc == -PRQD_ESTALE) {
+			/* Another thread is unbinding it: it leaves the list by itself, and
+			 * skipping it would skip the bond after it instead. */
+			pl->p.relax(pl->p.user);
+		} else if (rc < 0) {
 			if (!first_error)
 				first_error = rc;
 			skip++;
