@@ -39,6 +39,7 @@ static const char *const op_names[SCN_OP_NR] = {
 	[SCN_OP_REMOVE] = "remove",
 	[SCN_OP_RESPOND_DEFERRED] = "respond-deferred",
 	[SCN_OP_PROCESS] = "process",
+	[SCN_OP_OVERFLOW] = "overflow",
 };
 
 const char *scn_op_name(unsigned kind)
@@ -1257,6 +1258,7 @@ static const struct {
 	{ "remove", SCN_OP_REMOVE, T_DEVICE, B(OO_EXPECT) },
 	{ "respond-deferred", SCN_OP_RESPOND_DEFERRED, T_BOND, B(OO_CODE) },
 	{ "process", SCN_OP_PROCESS, T_NONE, B(OO_BUDGET) | B(OO_EXPECT) },
+	{ "overflow", SCN_OP_OVERFLOW, T_NONE, 0 },
 };
 #undef B
 
@@ -1697,7 +1699,7 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 {
 	char t1[32], t2[32];
 	fprintf(f, "at %s %s", fmt_time(t1, sizeof(t1), op->at_ns), scn_op_name(op->kind));
-	if (op->kind != SCN_OP_PROCESS) {
+	if (op->kind != SCN_OP_PROCESS && op->kind != SCN_OP_OVERFLOW) {
 		bool dev = scn_op_on_device(op);
 		fprintf(f, " %s", dev ? s->devices[op->target].name : s->bonds[op->target].name);
 	}
@@ -1740,7 +1742,8 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 		fprintf(f, " force");
 	if (op->flags & SCN_F_NO_DRAIN)
 		fprintf(f, " no-drain");
-	if (op->kind != SCN_OP_FAULT && op->kind != SCN_OP_RESPOND_DEFERRED) {
+	if (op->kind != SCN_OP_FAULT && op->kind != SCN_OP_RESPOND_DEFERRED &&
+	    op->kind != SCN_OP_OVERFLOW) {
 		if (op->nexpect == 0) {
 			fprintf(f, " expect=any");
 		} else if (!(op->nexpect == 1 && op->expect[0] == 0)) {

@@ -427,6 +427,7 @@ static bool serialised(uint8_t kind)
 	case SCN_OP_FAULT:
 	case SCN_OP_REMOVE:
 	case SCN_OP_RESPOND_DEFERRED:
+	case SCN_OP_OVERFLOW:
 		return false;
 	default:
 		return true;
@@ -658,6 +659,9 @@ static void exec_op(struct run *r, unsigned idx)
 	case SCN_OP_REMOVE:
 		rc = sim_dev_remove(rd->sd);
 		rd->removed = true;
+		break;
+	case SCN_OP_OVERFLOW:
+		sim_iommu_overflow_now(r->w);
 		break;
 	case SCN_OP_RESPOND_DEFERRED:
 		for (size_t i = 0; i < r->ndefers; i++)

@@ -93,6 +93,7 @@ enum scn_op_kind {
 	SCN_OP_REMOVE,           /* sim_dev_remove (surprise removal) */
 	SCN_OP_RESPOND_DEFERRED, /* answer every group the bond's handler holds, now */
 	SCN_OP_PROCESS,          /* prqd_iommu_process, once, outside the poll loop */
+	SCN_OP_OVERFLOW,         /* sim_iommu_overflow_now: the queue overflows now */
 	SCN_OP_NR
 };
 

@@ -367,6 +367,8 @@ void sim_vtd_release(struct sim_world *w, struct sim_vtd *v);
 /* A message reached the IOMMU while the VT-d model drives the world. */
 void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m);
 void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out);
+/* PRS.PRO set now (if the queue is enabled), as a full queue would. */
+void sim_vtd_overflow_now(struct sim_world *w);
 /* The platform's register window and DMA memory. */
 uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off);
 uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off);

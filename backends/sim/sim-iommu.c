@@ -263,6 +263,19 @@ int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max)
 	return (int)n;
 }
 
+void sim_iommu_overflow_now(struct sim_world *w)
+{
+	if (w->vtd.active) {
+		sim_vtd_overflow_now(w);
+		return;
+	}
+	struct sim_iommu *im = &w->iommu;
+	if (!im->overflow) {
+		im->overflow = true;
+		im->stats.overflows++;
+	}
+}
+
 int sim_iommu_overflow_ack(struct sim_world *w)
 {
 	struct sim_iommu *im = &w->iommu;

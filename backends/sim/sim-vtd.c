@@ -545,6 +545,15 @@ void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	sim_schedule_or_die(w, w->now + v->cfg.prq_write_ns, prq_write, NULL, 0);
 }
 
+void sim_vtd_overflow_now(struct sim_world *w)
+{
+	struct sim_vtd *v = &w->vtd;
+	if (v->cfg.prs && v->pqa && !(v->prs & VTD_PRS_PRO)) {
+		v->prs |= VTD_PRS_PRO;
+		v->stats.overflows++;
+	}
+}
+
 void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 {
 	*out = w->vtd.stats;

@@ -145,6 +145,11 @@ int sim_dev_flr(struct sim_dev *d);
 /* Surprise removal: the link goes down, requests in the fabric are lost, responses vanish.
  * The sim_dev stays valid (for its stats) until the world is freed. */
 int sim_dev_remove(struct sim_dev *d);
+/* The IOMMU's page request queue overflows now, as if it were full: the overflow flag is set
+ * and arriving requests are dropped (dropped Last requests answered automatically) until
+ * software acknowledges it. Lets a test overflow the queue at an exact time, also several
+ * times within one drain. */
+void sim_iommu_overflow_now(struct sim_world *w);
 
 /* Device-side counters. */
 struct sim_dev_stats {
