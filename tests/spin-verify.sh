@@ -13,13 +13,6 @@
 # (skipped) when spin or the compiler is missing; a run that takes too long fails.
 
 CC=${CC:-cc}
-if [ -n "${srcdir:-}" ]; then
-	model_dir=$srcdir/tests/spin
-else
-	model_dir=${top_srcdir:-$(dirname "$0")/..}/tests/spin
-fi
-model=$model_dir/prqdrain.pml
-
 if ! command -v spin >/dev/null 2>&1; then
 	echo "spin-verify.sh: spin not installed, skipping"
 	exit 77
@@ -28,6 +21,12 @@ set -- $CC
 if ! command -v "$1" >/dev/null 2>&1; then
 	echo "spin-verify.sh: compiler '$CC' not found, skipping"
 	exit 77
+fi
+
+if [ -n "${srcdir:-}" ]; then
+	model=$srcdir/tests/spin/prqdrain.pml
+else
+	model=${top_srcdir:-$(dirname "$0")/..}/tests/spin/prqdrain.pml
 fi
 if [ ! -f "$model" ]; then
 	echo "spin-verify.sh: no model at $model" >&2

@@ -35,6 +35,9 @@
  *  STALE_OVERFLOW_COUNT   the drain loop compares the overflow count with the one taken
  *                         when the drain began, not at the last round (for drain_ends).
  * Bug 1 as reported is NO_QUARANTINE together with NO_BIND_MARK.
+ *
+ * Whether the IOMMU can drain and whether the device sends stop markers are chosen at the
+ * start, every combination; -DENV_HW=0|1 and -DENV_MK=0|1 fix them, to look at one.
  */
 
 /* ---- bounds ------------------------------------------------------------------------------ */
@@ -66,7 +69,6 @@
 #define OK 0
 #define ETIMEDOUT 1
 #define EOPNOTSUPP 2
-#define EBUSY 3
 
 /* A deadline may run out at any moment of a wait; the liveness run turns that off for the
  * hardware drain loop, whose termination it checks. */
@@ -119,7 +121,8 @@ byte dev_out;           /* per PRG index: a group waits for its response (bit ma
 byte live;              /* generation live for the PASID now, 0: none (the checker's epoch) */
 byte next_gen;
 bool in_hw_loop;        /* the driver is in the hardware drain loop */
-byte pre_fabric;        /* requests issued before the running drain began, in the fabric */
+byte pre_fabric;        /* messages the device issued before the running drain began,
+                           still in the fabric */
 byte pre_queue;         /* ... in the queue (always its first entries: both are FIFOs) */
 bool restart_ok;        /* the device stopped before the drain that made the bond STOPPED */
 
@@ -263,7 +266,6 @@ inline send(kind, i, last, gn)
 proctype Device()
 {
 	byte i;
-	bool two;
 end_device:
 	do
 	:: atomic {
@@ -274,12 +276,12 @@ end_device:
 		fi;
 		dev_out = dev_out | BIT(i);
 		if
-		:: two = true; send(REQ, i, false, live)
-		:: two = false
+		:: send(REQ, i, false, live) /* a group of two */
+		:: skip
 		fi
 	   };
-	   /* the Last, in a step of its own when a request came before it */
-	   atomic { len(fabric) < FDEPTH -> send(REQ, i, true, live); i = 0; two = false }
+	   /* the Last, in a step of its own */
+	   atomic { len(fabric) < FDEPTH -> send(REQ, i, true, live); i = 0 }
 	:: atomic {
 		dev_running && dev_stop_cmd && uses_markers && len(fabric) < FDEPTH ->
 		send(MARKER, 0, true, dev_sess);
