@@ -486,8 +486,12 @@ int prqd_drain(struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);
 
 /*
  * prqd_resume - STOPPED -> ACTIVE, same generation: for a driver that reset the device and
- * goes on with the PASID. Returns 0, -EINVAL (not STOPPED; ACTIVE returns 0), -ESTALE.
- * Since: 0.1
+ * goes on with the PASID. The order that keeps the guarantee: stop the PASID at the device and
+ * wait for the stop to complete, drain (a drain that starts after the stop completed), resume,
+ * and only then let the device use the PASID again. A device restarted earlier may send a
+ * request or Stop Marker that the drain does not cover (an old marker read later would pass
+ * for the next stop's). Never blocks. Returns 0, -EINVAL (not STOPPED; ACTIVE returns 0),
+ * -ESTALE. Since: 0.1
  */
 int prqd_resume(struct prqd_bond *bond);
 
