@@ -105,10 +105,11 @@ struct prqd_pci_caps {
  *
  * Returns 0; -ENOENT or another open(2) error when the dump file cannot be opened; -EBADMSG
  * when it is malformed (a bad hex line, a line over 253 characters or without its newline, a
- * NUL byte in a line, a byte at an offset past 4095, however large the offset); -EIO when it
- * cannot be read; -ENODEV when libpci has no working access method; -ENOMEM. A dump file is
- * checked in full before libpci reads it (libpci's own parser trusts large offsets), with the
- * line at fault in the message; it must not change while prqd_pci_open() runs.
+ * NUL byte in a line, a byte at an offset past 4095 however large the offset, a device number
+ * past 31 or a function number past 7); -EIO when it cannot be read; -ENODEV when libpci has
+ * no working access method; -ENOMEM. A dump file is checked in full before libpci reads it
+ * (libpci's own parser trusts large offsets), with the line at fault in the message; it must
+ * not change while prqd_pci_open() runs.
  * Since: 0.1
  */
 int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struct prqd_pci **out);

@@ -922,7 +922,7 @@ static int open_text(const char *text, struct logbuf *lb)
 }
 
 /* Every byte must land below 4096, whatever the offset's size; outside a device hex lines
- * are text (libpci skips them) and may say anything. */
+ * are text (libpci skips them) and may say anything; device headers must name a function. */
 START_TEST(test_dump_offsets)
 {
 	static const char hdr[] = "00:01.0 x\n00: cd ab 01 02 06 00 00 00 00 00 80 08 00 00 00 00\n";
@@ -940,6 +940,13 @@ START_TEST(test_dump_offsets)
 	ck_assert_int_eq(open_text(text, &lb), -EBADMSG);
 	snprintf(text, sizeof(text), "%s\nffffffff: 00\n80000000: 00\n", hdr);
 	ck_assert_int_eq(open_text(text, &lb), 0);
+	/* Device and function numbers libpci takes but no function has (they would spill into
+	 * the bus and device bits of the requester ID). */
+	ck_assert_int_eq(open_text("00:1f.7 x\n00: cd ab\n", &lb), 0);
+	ck_assert_int_eq(open_text("00:20.0 x\n00: cd ab\n", &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":1: malformed dump: device number past 31"));
+	ck_assert_int_eq(open_text("0000:00:01.8 x\n00: cd ab\n", &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":1: malformed dump: function number past 7"));
 	/* A NUL byte hides the newline from libpci's reader: refused before it. */
 	static const char nul[] = "00:01.0 x\n00: 00\0 00\n";
 	ck_assert_int_eq(open_bytes(nul, sizeof(nul) - 1, &lb), -EBADMSG);

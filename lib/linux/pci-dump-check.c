@@ -9,7 +9,8 @@
  * or could be hurt by it. The grammar followed (that of libpci's dump access method):
  *  - lines are read 254 bytes at a time and must end with a newline inside those bytes;
  *  - "[domain:]bus:dev.func " (2 hex bus digits, 2 hex device digits, one function digit,
- *    a domain of 4 to 6 hex digits) starts a device; an empty line ends it;
+ *    a domain of 4 to 6 hex digits) starts a device; an empty line ends it; libpci takes a
+ *    device number past 31 or a function past 7, which no function has: refused here;
  *  - inside a device, "OFFSET: " (2 to 8 hex digits) starts a hex line whose bytes follow as
  *    two hex digits each, separated by single spaces, nothing else after them; every byte must
  *    land below 4096;
@@ -35,16 +36,36 @@ static bool dump_matches(const char *s, const char *pattern)
 	return true;
 }
 
-static bool dump_is_device_header(const char *line)
+static unsigned hex_value(char c)
+{
+	if (isdigit((unsigned char)c))
+		return (unsigned)(c - '0');
+	return (unsigned)(tolower((unsigned char)c) - 'a' + 10);
+}
+
+/*
+ * Whether @line starts a device for libpci (true), and if so whether its address is one a
+ * PCI function can have (*why stays NULL): libpci takes any two hex digits for the device and
+ * any digit for the function, but a device number past 31 or a function past 7 would spill
+ * into the neighbouring fields of the requester ID.
+ */
+static bool dump_is_device_header(const char *line, const char **why)
 {
 	static const char *const headers[] = { "##:##.# ", "####:##:##.# ", "#####:##:##.# ",
 					       "######:##:##.# " };
 
-	/* libpci reads the function with %d: a hex digit past 9 makes the line ordinary text. */
 	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		size_t n = strlen(headers[i]);
-		if (dump_matches(line, headers[i]))
-			return isdigit((unsigned char)line[n - 2]);
+		if (!dump_matches(line, headers[i]))
+			continue;
+		/* libpci reads the function with %d: a hex digit past 9 makes it ordinary text. */
+		if (!isdigit((unsigned char)line[n - 2]))
+			return false;
+		if (hex_value(line[n - 5]) * 16 + hex_value(line[n - 4]) > 31)
+			*why = "device number past 31";
+		else if (line[n - 2] > '7')
+			*why = "function number past 7";
+		return true;
 	}
 	return false;
 }
@@ -66,8 +87,7 @@ static const char *dump_check_hex_line(const char *line, size_t digits)
 	const char *z = line;
 
 	for (size_t i = 0; i < digits; i++, z++)
-		pos = pos << 4 | (unsigned long)(isdigit((unsigned char)*z) ? *z - '0'
-								      : (tolower((unsigned char)*z) - 'a' + 10));
+		pos = pos << 4 | hex_value(*z);
 	z += 2; /* ": " */
 	while (isxdigit((unsigned char)z[0]) && isxdigit((unsigned char)z[1]) &&
 	       (z[2] == '\0' || z[2] == ' ')) {
@@ -105,7 +125,7 @@ int prqd__pci_dump_check(struct prqd_ctx *ctx, const char *path)
 		*end = '\0';
 		if (end > buf && end[-1] == '\r')
 			end[-1] = '\0';
-		if (dump_is_device_header(buf)) {
+		if (dump_is_device_header(buf, &why)) {
 			in_device = true;
 		} else if (!buf[0]) {
 			in_device = false;
