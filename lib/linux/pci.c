@@ -56,7 +56,7 @@ static void lp_guard_pop(struct lp_guard *g)
 	lp_current = g->outer;
 }
 
-static _Noreturn void lp_error(char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void lp_error(char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void lp_error(char *fmt, ...)
 {
 	struct lp_guard *g = lp_current;
