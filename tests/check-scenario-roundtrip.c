@@ -15,17 +15,7 @@
 #include <string.h>
 
 #include "backends/sim/scenario.h"
-
-static const char *scenario_dir(void)
-{
-	static char dir[1024];
-	const char *src = getenv("top_srcdir");
-
-	if (!src)
-		src = getenv("srcdir");
-	snprintf(dir, sizeof(dir), "%s/examples/scenarios", src ? src : ".");
-	return dir;
-}
+#include "tests/testutil.h"
 
 static void assert_round_trip(const struct scn *s, const char *what)
 {

@@ -16,16 +16,6 @@
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
 
-static const char *scenario_dir(void)
-{
-	static char dir[1024];
-	const char *src = getenv("top_srcdir");
-	if (!src)
-		src = getenv("srcdir");
-	snprintf(dir, sizeof(dir), "%s/examples/scenarios", src ? src : ".");
-	return dir;
-}
-
 /* The backends that run on the simulated world. */
 static const char *const backends[] = { "sim", "vtd" };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))

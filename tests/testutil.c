@@ -804,3 +804,13 @@ void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
 	free(out[0]);
 	free(out[1]);
 }
+
+const char *scenario_dir(void)
+{
+	static char dir[1024];
+	const char *src = getenv("top_srcdir");
+	if (!src)
+		src = getenv("srcdir");
+	snprintf(dir, sizeof(dir), "%s/examples/scenarios", src ? src : ".");
+	return dir;
+}

@@ -303,6 +303,8 @@ int tw_process(struct tw *w);
 /* ---- scenario runs ---- */
 
 struct scn_result;
+/* The directory of the example scenarios: $top_srcdir (or $srcdir, or .)/examples/scenarios. */
+const char *scenario_dir(void);
 /* Assert that two scenario runs print byte-identical summaries (determinism). */
 void assert_same_summary(const struct scn_result *a, const struct scn_result *b);
 

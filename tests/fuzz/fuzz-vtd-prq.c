@@ -186,12 +186,28 @@ static void bind(struct fuzz_run *r, unsigned i, struct prqd_dev *dev, uint16_t 
 	FUZZ_REQUIRE(prqd_bind(dev, pasid, handler, fb, &fb->bond) == 0, "bind");
 }
 
-static bool setup(struct fuzz_run *r, bool pds)
+/* A function in the world's fabric, and the library's view of it. */
+static struct prqd_dev *add_device(struct fuzz_run *r, uint16_t rid, uint8_t pasid_width,
+				   bool stop_markers)
 {
-	struct sim_vtd_config vc;
 	struct sim_dev_cfg dc;
 	struct sim_dev *sd;
 	struct prqd_dev_info info;
+	struct prqd_dev *dev;
+
+	sim_dev_cfg_default(&dc);
+	dc.rid = rid;
+	dc.pasid_width = pasid_width;
+	dc.uses_stop_markers = stop_markers;
+	FUZZ_REQUIRE(sim_dev_add(r->w, &dc, &sd) == 0, "sim_dev_add %#x", rid);
+	sim_dev_info(sd, &info);
+	FUZZ_REQUIRE(prqd_dev_add(r->io, &info, &dev) == 0, "prqd_dev_add %#x", rid);
+	return dev;
+}
+
+static bool setup(struct fuzz_run *r, bool pds)
+{
+	struct sim_vtd_config vc;
 
 	memset(r, 0, sizeof(*r));
 	if (sim_world_new(NULL, 1, NULL, &r->w) != 0)
@@ -205,19 +221,8 @@ static bool setup(struct fuzz_run *r, bool pds)
 	prqd_ctx_set_log_fn(r->ctx, quiet, NULL);
 	FUZZ_REQUIRE(prqd_iommu_open(r->ctx, "vtd", NULL, &r->io) == 0, "prqd_iommu_open");
 
-	sim_dev_cfg_default(&dc);
-	dc.rid = RID_A;
-	dc.pasid_width = 20;
-	dc.uses_stop_markers = true;
-	FUZZ_REQUIRE(sim_dev_add(r->w, &dc, &sd) == 0, "sim_dev_add A");
-	sim_dev_info(sd, &info);
-	FUZZ_REQUIRE(prqd_dev_add(r->io, &info, &r->dev_a) == 0, "prqd_dev_add A");
-	dc.rid = RID_B;
-	dc.pasid_width = 0;
-	dc.uses_stop_markers = false;
-	FUZZ_REQUIRE(sim_dev_add(r->w, &dc, &sd) == 0, "sim_dev_add B");
-	sim_dev_info(sd, &info);
-	FUZZ_REQUIRE(prqd_dev_add(r->io, &info, &r->dev_b) == 0, "prqd_dev_add B");
+	r->dev_a = add_device(r, RID_A, 20, true);
+	r->dev_b = add_device(r, RID_B, 0, false);
 
 	bind(r, 0, r->dev_a, RID_A, 1);
 	bind(r, 1, r->dev_a, RID_A, 2);
