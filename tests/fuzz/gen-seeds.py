@@ -78,6 +78,14 @@ for name, text in sources:
     for i, (header, regs) in enumerate(devices(text)):
         put("pci-dump", "%s-%02d.dump" % (name, i), dump_of(header, regs))
         put("pci-cfg", "%s-%02d.bin" % (name, i), raw_space(regs))
+# Device headers libpci takes but no function has (the requester ID would be wrong): refused.
+put("pci-dump", "device-past-31.dump", "00:20.0 x\n00: cd ab 01 00 06 00 10 00 00 00 80 08 00 00 00 00\n\n")
+put("pci-dump", "function-past-7.dump", "0000:00:01.9 x\n00: cd ab 01 00 06 00 10 00\n\n")
+# Short dumps (64 bytes of two devices): mutations land on headers and offsets more often.
+edge = devices(sources[0][1])
+for i in range(0, len(edge) - 1, 2):
+    text = "".join(dump_of(h, {k: v for k, v in r.items() if k < 0x40}) for h, r in edge[i:i + 2])
+    put("pci-dump", "short-%02d.dump" % i, text)
 
 
 def entry(rid, pasid, addr, prg, r=True, w=False, last=True, exec_=False, priv=False):
