@@ -61,7 +61,8 @@ struct prqd_pci_pasid {
 	uint16_t ctrl;            /* PASID Control register, raw */
 	bool exec_supported;      /* Execute Permission Supported */
 	bool priv_supported;      /* Privileged Mode Supported */
-	uint8_t max_width;        /* Max PASID Width in bits (PASIDs < 2^max_width) */
+	uint8_t max_width;        /* Max PASID Width in bits (PASIDs < 2^max_width); as read:
+				   * 21..31 are reserved (prqd_pci_dev_info() refuses them) */
 	bool enable;
 	bool exec_enable;
 	bool priv_enable;
@@ -103,8 +104,12 @@ struct prqd_pci_caps {
  * @out: receives the handle; the caller owns it and frees it with prqd_pci_close().
  *
  * Returns 0; -ENOENT or another open(2) error when the dump file cannot be opened; -EBADMSG
- * when it is malformed (a bad hex line, a line over 254 characters or without its newline,
- * an offset past 4095); -ENODEV when libpci has no working access method; -ENOMEM.
+ * when it is malformed (a bad hex line, a line over 253 characters or without its newline, a
+ * NUL byte in a line, a byte at an offset past 4095 however large the offset, a device number
+ * past 31 or a function number past 7); -EIO when it cannot be read; -ENODEV when libpci has
+ * no working access method; -ENOMEM. A dump file is checked in full before libpci reads it
+ * (libpci's own parser trusts large offsets), with the line at fault in the message; it must
+ * not change while prqd_pci_open() runs.
  * Since: 0.1
  */
 int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struct prqd_pci **out);
@@ -143,7 +148,9 @@ int prqd_pci_dev_caps(struct prqd_pci_dev *dev, struct prqd_pci_caps *out, size_
  * uses_stop_markers is device-specific, not in configuration space: it is set false.
  * @info->size must be set by the caller, as for prqd_dev_add().
  * Returns 0; -EINVAL (@info->size too small); -EOPNOTSUPP (no PRI capability, or its capacity
- * is 0: the function can never issue a page request); or prqd_pci_dev_caps()'s errors.
+ * is 0: the function can never issue a page request); -EPROTO (the PASID capability's Max
+ * PASID Width is a reserved value, 21..31: the device is refused rather than given a guessed
+ * width; prqd_pci_dev_caps() still reports the raw value); or prqd_pci_dev_caps()'s errors.
  * Since: 0.1
  */
 int prqd_pci_dev_info(struct prqd_pci_dev *dev, struct prqd_dev_info *info);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prqdrain.h"
 #include "prqdrain-pci.h"
@@ -373,6 +374,21 @@ START_TEST(test_dev_info)
 	ck_assert_uint_eq(info.ats_queue_depth, 0);
 	ck_assert(!info.prg_resp_pasid_required);
 	prqd__pci_dev_free(d);
+
+	/* Max PASID Width 20 is the largest; 21..31 are reserved: refused, not passed on to
+	 * prqd_dev_add() (which would refuse it with less to say). */
+	for (unsigned width = 20; width < 32; width++) {
+		mem_init(&m, 9);
+		mem_pasid(&m, 0x100, (uint16_t)(width << 8 | 0x4), 0x0001);
+		mem_pri(&m, 0x110, 0x0000, 0x0100, 0x10, 0);
+		d = mem_dev(&m);
+		memset(&info, 0xa5, sizeof(info));
+		info.size = sizeof(info);
+		ck_assert_int_eq(prqd_pci_dev_info(d, &info), width == 20 ? 0 : -EPROTO);
+		if (width == 20)
+			ck_assert_uint_eq(info.pasid_width, 20);
+		prqd__pci_dev_free(d);
+	}
 
 	/* Capacity 0 and no PRI at all: nothing the core could use. */
 	mem_init(&m, 7);
@@ -860,15 +876,81 @@ static void expect_open_error(const char *file, int err, const char *msg)
 
 START_TEST(test_bad_dumps)
 {
-	expect_open_error(data_path("malformed.dump"), -EBADMSG, "dump: Malformed line");
+	expect_open_error(data_path("malformed.dump"), -EBADMSG, "malformed.dump:6: malformed dump: malformed hex line");
 	expect_open_error(data_path("unterminated.dump"), -EBADMSG, "unterminated");
-	expect_open_error(data_path("long-line.dump"), -EBADMSG, "line too long");
+	expect_open_error(data_path("long-line.dump"), -EBADMSG, "long-line.dump:2: malformed dump: line too long");
 	expect_open_error(data_path("no-such.dump"), -ENOENT, "no-such.dump");
 	/* Twice in a row, and a good open after: the error path leaves nothing behind. */
-	expect_open_error(data_path("malformed.dump"), -EBADMSG, "Malformed");
+	expect_open_error(data_path("malformed.dump"), -EBADMSG, "malformed hex line");
 	struct prqd_pci *pci;
 	ck_assert_int_eq(prqd_pci_open(NULL, data_path("edge.dump"), &pci), 0);
 	prqd_pci_close(pci);
+}
+END_TEST
+
+/* libpci's parser would write before its buffer (lspci -F crashes on this file). */
+START_TEST(test_huge_offset_dump)
+{
+	expect_open_error(data_path("huge-offset.dump"), -EBADMSG,
+			  "huge-offset.dump:6: malformed dump: offset past 4095");
+}
+END_TEST
+
+/* Write @text to a temporary dump file and open it: the return of prqd_pci_open(). */
+static int open_bytes(const char *text, size_t len, struct logbuf *lb)
+{
+	char path[] = "/tmp/check-pci-XXXXXX";
+	int fd = mkstemp(path);
+	struct prqd_ctx *ctx = log_ctx(lb);
+	struct prqd_pci *pci;
+	int rc;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	rc = prqd_pci_open(ctx, path, &pci);
+	if (rc == 0)
+		prqd_pci_close(pci);
+	unlink(path);
+	prqd_ctx_unref(ctx);
+	return rc;
+}
+
+static int open_text(const char *text, struct logbuf *lb)
+{
+	return open_bytes(text, strlen(text), lb);
+}
+
+/* Every byte must land below 4096, whatever the offset's size; outside a device hex lines
+ * are text (libpci skips them) and may say anything; device headers must name a function. */
+START_TEST(test_dump_offsets)
+{
+	static const char hdr[] = "00:01.0 x\n00: cd ab 01 02 06 00 00 00 00 00 80 08 00 00 00 00\n";
+	char text[512];
+	struct logbuf lb;
+
+	snprintf(text, sizeof(text), "%sff0: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f\n", hdr);
+	ck_assert_int_eq(open_text(text, &lb), 0);
+	snprintf(text, sizeof(text), "%sff8: 00 01 02 03 04 05 06 07 08\n", hdr);
+	ck_assert_int_eq(open_text(text, &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":3: malformed dump: offset past 4095"));
+	snprintf(text, sizeof(text), "%s1000: 00\n", hdr);
+	ck_assert_int_eq(open_text(text, &lb), -EBADMSG);
+	snprintf(text, sizeof(text), "%sffffffff: 00\n", hdr);
+	ck_assert_int_eq(open_text(text, &lb), -EBADMSG);
+	snprintf(text, sizeof(text), "%s\nffffffff: 00\n80000000: 00\n", hdr);
+	ck_assert_int_eq(open_text(text, &lb), 0);
+	/* Device and function numbers libpci takes but no function has (they would spill into
+	 * the bus and device bits of the requester ID). */
+	ck_assert_int_eq(open_text("00:1f.7 x\n00: cd ab\n", &lb), 0);
+	ck_assert_int_eq(open_text("00:20.0 x\n00: cd ab\n", &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":1: malformed dump: device number past 31"));
+	ck_assert_int_eq(open_text("0000:00:01.8 x\n00: cd ab\n", &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":1: malformed dump: function number past 7"));
+	/* A NUL byte hides the newline from libpci's reader: refused before it. */
+	static const char nul[] = "00:01.0 x\n00: 00\0 00\n";
+	ck_assert_int_eq(open_bytes(nul, sizeof(nul) - 1, &lb), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(lb.text, ":2: malformed dump: line too long or unterminated"));
 }
 END_TEST
 
@@ -941,6 +1023,8 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, test_slot_filter);
 	tcase_add_test(tc, test_garbage_lines);
 	tcase_add_test(tc, test_bad_dumps);
+	tcase_add_test(tc, test_huge_offset_dump);
+	tcase_add_test(tc, test_dump_offsets);
 	tcase_add_test(tc, test_truncated_capability);
 	tcase_add_test(tc, test_live);
 	suite_add_tcase(s, tc);

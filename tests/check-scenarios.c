@@ -16,23 +16,6 @@
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
 
-/* @sub under the source tree: examples/scenarios (the examples), tests/scenarios (the
- * regressions, one per bug found). */
-static const char *source_dir(const char *sub)
-{
-	static char dir[1024];
-	const char *src = getenv("top_srcdir");
-	if (!src)
-		src = getenv("srcdir");
-	snprintf(dir, sizeof(dir), "%s/%s", src ? src : ".", sub);
-	return dir;
-}
-
-static const char *scenario_dir(void)
-{
-	return source_dir("examples/scenarios");
-}
-
 /* The backends that run on the simulated world. */
 static const char *const backends[] = { "sim", "vtd" };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))

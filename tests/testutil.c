@@ -827,3 +827,18 @@ void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
 	free(out[0]);
 	free(out[1]);
 }
+
+const char *source_dir(const char *sub)
+{
+	static char dir[1024];
+	const char *src = getenv("top_srcdir");
+	if (!src)
+		src = getenv("srcdir");
+	snprintf(dir, sizeof(dir), "%s/%s", src ? src : ".", sub);
+	return dir;
+}
+
+const char *scenario_dir(void)
+{
+	return source_dir("examples/scenarios");
+}

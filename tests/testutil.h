@@ -308,6 +308,12 @@ int tw_process(struct tw *w);
 /* ---- scenario runs ---- */
 
 struct scn_result;
+/* @sub under the source tree: $top_srcdir (or $srcdir, or .)/@sub. The result is in a static
+ * buffer, valid until the next call. */
+const char *source_dir(const char *sub);
+/* The directory of the example scenarios: source_dir("examples/scenarios"). The regression
+ * scenarios, one per bug found, are in source_dir("tests/scenarios"). */
+const char *scenario_dir(void);
 /* Assert that two scenario runs print byte-identical summaries (determinism). */
 void assert_same_summary(const struct scn_result *a, const struct scn_result *b);
 

@@ -273,6 +273,12 @@ int scn_add_bond(struct scn *s, const struct scn_bond *b)
 	if (grow((void **)&s->bonds, &s->cap_bonds, s->nbonds, sizeof(*b)))
 		return -ENOMEM;
 	s->bonds[s->nbonds] = *b;
+	/* The answer code and delay belong to a deferring handler only: kept canonical, so a
+	 * scenario built in C and its text form are the same structure. */
+	if (b->handler.kind != SCN_HANDLER_DEFER) {
+		s->bonds[s->nbonds].handler.code = 0;
+		s->bonds[s->nbonds].handler.delay_ns = 0;
+	}
 	return (int)s->nbonds++;
 }
 
@@ -1098,10 +1104,8 @@ static int parse_handler(const char *v, struct scn_handler *h)
 		h->kind = SCN_HANDLER_SUCCESS;
 	} else if (!strcmp(v, "invalid")) {
 		h->kind = SCN_HANDLER_INVALID;
-		h->code = PRQD_RESP_INVALID;
 	} else if (!strcmp(v, "failure")) {
 		h->kind = SCN_HANDLER_FAILURE;
-		h->code = PRQD_RESP_FAILURE;
 	} else if (!strcmp(v, "never")) {
 		h->kind = SCN_HANDLER_NEVER;
 	} else if (!strncmp(v, "defer:", 6)) {
@@ -1719,10 +1723,15 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 		break;
 	case SCN_OP_WAIT_STOPPED:
 	case SCN_OP_DRAIN:
-	case SCN_OP_DEV_DRAIN:
-		if (op->timeout_ns)
+	case SCN_OP_DEV_DRAIN: {
+		/* Left out only when it is what leaving it out means for this kind (wait-stopped
+		 * defaults to 1 ms, so its timeout=0 must be written). */
+		struct scn_op dflt;
+		scn_op_init(&dflt, op->kind, 0, 0);
+		if (op->timeout_ns != dflt.timeout_ns)
 			fprintf(f, " timeout=%s", fmt_time(t1, sizeof(t1), op->timeout_ns));
 		break;
+	}
 	case SCN_OP_RESPOND_DEFERRED:
 		if (op->code >= 0)
 			fprintf(f, " code=%s", resp_names[op->code]);
@@ -1776,6 +1785,8 @@ int scn_write(FILE *f, const struct scn *s)
 	}
 	for (unsigned i = 0; i < s->nparams; i++)
 		fprintf(f, "param %s %s\n", s->params[i].name, s->params[i].value);
+	struct scn_device dflt;
+	scn_device_init(&dflt, "", 0);
 	for (unsigned i = 0; i < s->ndevices; i++) {
 		const struct sim_dev_cfg *c = &s->devices[i].cfg;
 		fprintf(f,
@@ -1793,8 +1804,10 @@ int scn_write(FILE *f, const struct scn *s)
 					fprintf(f, "%s%s", first ? "" : ",", misbehave_names[b]);
 					first = false;
 				}
-			fprintf(f, " misbehave-rate=%u", c->misbehave_permille);
 		}
+		/* The rate is kept even while nothing misbehaves: the structure must come back. */
+		if (c->misbehave || c->misbehave_permille != dflt.cfg.misbehave_permille)
+			fprintf(f, " misbehave-rate=%u", c->misbehave_permille);
 		fputc('\n', f);
 	}
 	for (unsigned i = 0; i < s->nbonds; i++) {

@@ -203,6 +203,15 @@ int scn_write(FILE *f, const struct scn *s);
 
 void scn_free(struct scn *s);
 
+/* scn_equal - whether @a and @b mean the same run: every field a run reads, not the file name
+ * nor line numbers. When not, the first difference goes to @why (if @whylen > 0). */
+bool scn_equal(const struct scn *a, const struct scn *b, char *why, size_t whylen);
+
+/* scn_check_round_trip - write @s, parse the text (under @s's file name), compare with @s
+ * (scn_equal), write the copy and compare the two texts byte for byte. Returns 0, -EPROTO
+ * (the round trip broke: what broke in @why), -ENOMEM, -EIO. */
+int scn_check_round_trip(const struct scn *s, char *why, size_t whylen);
+
 /* Building a scenario in C (the generator and tests use these; the parser too).
  * scn_new: an empty scenario with the defaults above. The scn_add_* helpers check names
  * (unique across devices and bonds), indexes and ranges, copy the struct, and return its

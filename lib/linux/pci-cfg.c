@@ -209,6 +209,14 @@ PRQD_EXPORT int prqd_pci_dev_info(struct prqd_pci_dev *dev, struct prqd_dev_info
 			     c.pri.offset ? "PRI capacity is 0" : "no PRI capability");
 		return -EOPNOTSUPP;
 	}
+	/* Widths 21..31 are reserved encodings: such a device breaks the spec, and no width the
+	 * core could be given is known to be true (a clamp to 20 would be a guess). */
+	if (c.pasid.offset && c.pasid.max_width > PRQD_PASID_WIDTH_MAX) {
+		prqd_pci_log(dev->ctx, PRQD_LOG_ERR,
+			     "%02x:%02x.%u: Max PASID Width %u is a reserved value (at most %u)",
+			     c.bus, c.dev, c.func, c.pasid.max_width, PRQD_PASID_WIDTH_MAX);
+		return -EPROTO;
+	}
 	info->rid = (uint16_t)(c.bus << 8 | c.dev << 3 | c.func);
 	info->pri_capacity = c.pri.capacity;
 	info->pri_alloc = c.pri.allocation;

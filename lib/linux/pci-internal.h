@@ -31,6 +31,8 @@
 #define PRQD_PASID_CAP_EXEC 0x0002
 #define PRQD_PASID_CAP_PRIV 0x0004
 #define PRQD_PASID_CAP_WIDTH 0x1f00
+/* Max PASID Width values above 20 are reserved. */
+#define PRQD_PASID_WIDTH_MAX 20u
 #define PRQD_PASID_CTRL 0x06
 #define PRQD_PASID_CTRL_ENABLE 0x0001
 #define PRQD_PASID_CTRL_EXEC 0x0002
@@ -92,6 +94,13 @@ int prqd__pci_dev_new(struct prqd_ctx *ctx, const struct prqd_pci_cfg_ops *ops, 
 		      uint32_t domain, uint8_t bus, uint8_t dev, uint8_t func,
 		      struct prqd_pci_dev **out);
 void prqd__pci_dev_free(struct prqd_pci_dev *dev);
+
+/*
+ * Check a dump file against the grammar of libpci's dump reader (pci-dump-check.c) before
+ * libpci reads it. Returns 0; -EBADMSG (malformed: logged with the line number through @ctx);
+ * an open(2) error; -EIO (read error).
+ */
+int prqd__pci_dump_check(struct prqd_ctx *ctx, const char *path);
 
 /* Log through @ctx when there is one (the helpers accept a NULL context). */
 #define prqd_pci_log(ctx, prio, ...)                                                          \

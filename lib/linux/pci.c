@@ -13,14 +13,12 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <pci/pci.h>
 
@@ -59,7 +57,7 @@ static void lp_guard_pop(struct lp_guard *g)
 	lp_current = g->outer;
 }
 
-static _Noreturn void lp_error(char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void lp_error(char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void lp_error(char *fmt, ...)
 {
 	struct lp_guard *g = lp_current;
@@ -278,15 +276,13 @@ PRQD_EXPORT int prqd_pci_open(struct prqd_ctx *ctx, const char *dump_file, struc
 	pci->ctx = ctx ? prqd_ctx_ref(ctx) : NULL;
 
 	if (dump_file) {
-		/* libpci's message would say why, but not as an errno; ask first. */
-		int fd = open(dump_file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			prqd_pci_log(ctx, PRQD_LOG_ERR, "%s: %s", dump_file, strerror(-rc));
+		/* libpci's message would say why, but not as an errno, and its parser trusts
+		 * the file too much: check the file first. */
+		rc = prqd__pci_dump_check(ctx, dump_file);
+		if (rc) {
 			lp_cleanup(pci);
 			return rc;
 		}
-		close(fd);
 		pci->read_only = true;
 	}
 

@@ -126,3 +126,9 @@ write("long-line.dump", lines)
 # PRI header at 0x110 present, its registers cut off: the dump ends 4 bytes into the capability.
 cut = device(V, 0x0202, [ats(0x100, 0, 0x8000), pri(0x110, 0, 0x0100, 0x10, 0)])
 write("truncated-cap.dump", block("00:01.0", "truncated inside PRI", cut, upto=0x114))
+
+# A hex offset of 2^31: libpci 3.9 scans it into an int, which goes negative and passes its
+# "at most 4096" check (lspci -F crashes); the helpers must refuse the file before libpci.
+lines = block("00:01.0", "huge offset", ok, upto=0x40)
+lines.insert(-1, "80000000: 41")
+write("huge-offset.dump", lines)
