@@ -489,6 +489,39 @@ START_TEST(overflow_discards_partials)
 }
 END_TEST
 
+/*
+ * PRG index reuse after an overflow. The overflow drops the Last of a group whose first
+ * requests are queued; the IOMMU answers a dropped Last itself, so the device may use that
+ * index again at once. The new group must not join the old one's requests: it is delivered
+ * with its own requests only and gets the one response; the old part gets none from us.
+ */
+START_TEST(index_reuse_after_dropped_last)
+{
+	tw_bind(dev, 1, &rec);
+	w.t->limit = 2;
+	tq_push(w.t, rq(RID, 1, 4, false, 0x1000));
+	tq_push(w.t, rq(RID, 1, 4, false, 0x2000));
+	ck_assert_int_eq(tq_push(w.t, rq(RID, 1, 4, true, 0x3000)), -ENOSPC); /* auto-answered */
+	ck_assert_uint_eq(w.t->dropped_last, 1);
+	tw_process(&w);
+	ck_assert(!w.t->overflow);
+	w.t->limit = TQ_CAP;
+
+	uint64_t tag = tq_group(w.t, RID, 1, 4, 2, 0x8000); /* the index again, a new group */
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.groups[0].count, 2);
+	ck_assert_uint_eq(rec.groups[0].addrs[0], 0x8000);
+	ck_assert_uint_eq(rec.groups[0].addrs[1], 0x9000);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.overflows, 1);
+	ck_assert_uint_eq(s.partial_discarded, 1);
+	ck_assert_uint_eq(s.groups, 1);
+}
+END_TEST
+
 /* A refused acknowledge (the queue filled again meanwhile) discards nothing; the next
  * consumer call acknowledges. */
 START_TEST(overflow_ack_refused)
@@ -643,6 +676,7 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, response_pasid_only_when_required);
 	tcase_add_test(tc, private_data_echoed);
 	tcase_add_test(tc, overflow_discards_partials);
+	tcase_add_test(tc, index_reuse_after_dropped_last);
 	tcase_add_test(tc, overflow_ack_refused);
 	tcase_add_test(tc, handler_bad_code);
 	tcase_add_test(tc, handler_responds_inside);
