@@ -870,9 +870,9 @@ START_TEST(marker_forgotten_on_resume)
 END_TEST
 
 /*
- * Without a page-drain step (a backend whose drain is only a queue snapshot), only the
- * marker says the device's requests are all in: the unbind waits for it within the
- * deadline, and gives up waiting once an overflow may have dropped it.
+ * Without a page-drain step (the unit refuses every hardware drain), only the marker says
+ * the device's requests are all in: the unbind waits for it within the deadline, overflow
+ * or not (a dropped marker cannot be told from one still on its way).
  */
 static struct prqd_backend snapshot_backend;
 
