@@ -1262,7 +1262,7 @@ static const struct {
 	{ "remove", SCN_OP_REMOVE, T_DEVICE, B(OO_EXPECT) },
 	{ "respond-deferred", SCN_OP_RESPOND_DEFERRED, T_BOND, B(OO_CODE) },
 	{ "process", SCN_OP_PROCESS, T_NONE, B(OO_BUDGET) | B(OO_EXPECT) },
-	{ "overflow", SCN_OP_OVERFLOW, T_NONE, 0 },
+	{ "overflow", SCN_OP_OVERFLOW, T_NONE, B(OO_EXPECT) },
 };
 #undef B
 
@@ -1751,8 +1751,7 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 		fprintf(f, " force");
 	if (op->flags & SCN_F_NO_DRAIN)
 		fprintf(f, " no-drain");
-	if (op->kind != SCN_OP_FAULT && op->kind != SCN_OP_RESPOND_DEFERRED &&
-	    op->kind != SCN_OP_OVERFLOW) {
+	if (op->kind != SCN_OP_FAULT && op->kind != SCN_OP_RESPOND_DEFERRED) {
 		if (op->nexpect == 0) {
 			fprintf(f, " expect=any");
 		} else if (!(op->nexpect == 1 && op->expect[0] == 0)) {
