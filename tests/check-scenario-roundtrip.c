@@ -182,7 +182,7 @@ static void random_op(struct scn *s, uint64_t *rng, uint64_t at_ns)
 	scn_op_init(&op, kind, at_ns, 0);
 	if (kind == SCN_OP_FAULT && pick(rng, 3) == 0)
 		op.on_device = true;
-	if (kind != SCN_OP_PROCESS) /* process has no target */
+	if (scn_op_has_target(&op))
 		op.target = (unsigned)pick(rng, scn_op_on_device(&op) ? s->ndevices : s->nbonds);
 	switch (kind) {
 	case SCN_OP_FAULT:

@@ -282,6 +282,11 @@ int scn_add_bond(struct scn *s, const struct scn_bond *b)
 	return (int)s->nbonds++;
 }
 
+bool scn_op_has_target(const struct scn_op *op)
+{
+	return op->kind != SCN_OP_PROCESS && op->kind != SCN_OP_OVERFLOW;
+}
+
 bool scn_op_on_device(const struct scn_op *op)
 {
 	switch (op->kind) {
@@ -304,7 +309,7 @@ int scn_add_op(struct scn *s, const struct scn_op *op)
 	if (op->kind >= SCN_OP_NR || op->nexpect > SCN_EXPECT_ALT || op->code < -1 ||
 	    op->code > PRQD_RESP_FAILURE)
 		return -EINVAL;
-	if (op->kind != SCN_OP_PROCESS &&
+	if (scn_op_has_target(op) &&
 	    op->target >= (scn_op_on_device(op) ? s->ndevices : s->nbonds))
 		return -EINVAL;
 	if (op->kind == SCN_OP_FAULT) {
@@ -1703,7 +1708,7 @@ static void write_op(FILE *f, const struct scn *s, const struct scn_op *op)
 {
 	char t1[32], t2[32];
 	fprintf(f, "at %s %s", fmt_time(t1, sizeof(t1), op->at_ns), scn_op_name(op->kind));
-	if (op->kind != SCN_OP_PROCESS && op->kind != SCN_OP_OVERFLOW) {
+	if (scn_op_has_target(op)) {
 		bool dev = scn_op_on_device(op);
 		fprintf(f, " %s", dev ? s->devices[op->target].name : s->bonds[op->target].name);
 	}

@@ -125,7 +125,7 @@ __attribute__((format(printf, 2, 3))) static void fail(struct run *r, const char
 
 static const char *op_target(const struct run *r, const struct scn_op *op)
 {
-	if (op->kind == SCN_OP_PROCESS)
+	if (!scn_op_has_target(op))
 		return "";
 	return scn_op_on_device(op) ? r->s->devices[op->target].name
 				    : r->s->bonds[op->target].name;
@@ -516,6 +516,7 @@ static void exec_op(struct run *r, unsigned idx)
 		rd = &r->devs[dev_idx];
 		break;
 	case SCN_OP_PROCESS:
+	case SCN_OP_OVERFLOW:
 		break;
 	case SCN_OP_FAULT:
 		if (op->on_device)

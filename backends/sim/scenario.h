@@ -235,6 +235,8 @@ int scn_find_bond(const struct scn *s, const char *name);
 
 /* Names used in the text format (static strings). */
 const char *scn_op_name(unsigned kind);
+/* scn_op_has_target - whether @op names a bond or a device (process and overflow do not). */
+bool scn_op_has_target(const struct scn_op *op);
 /* scn_op_on_device - whether @op's target indexes devices (else bonds). */
 bool scn_op_on_device(const struct scn_op *op);
 const char *scn_errno_name(int err); /* "0", "ETIMEDOUT", ... for 0 and -PRQD_E* values */
