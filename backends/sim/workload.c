@@ -599,9 +599,9 @@ static int gen_device_events(struct gen *g)
 /* The sizes and injections of an explored workload, from its seed. */
 static void explore_options(struct scn_workload *o, struct rng *r)
 {
-	o->devices = (unsigned)rnd_range(r, 1, 3);
-	o->pasids = (unsigned)rnd_range(r, 1, 4);
-	o->requests = rnd_range(r, 50, 500);
+	o->devices = (unsigned)rnd_range(r, 1, 4);
+	o->pasids = (unsigned)rnd_range(r, 1, 6);
+	o->requests = rnd_range(r, 50, chance(r, 200) ? 5000 : 1000);
 	o->teardown_rate = (unsigned)rnd_range(r, 200, 1000);
 	o->overflow = chance(r, 400);
 	o->inject = (uint32_t)rnd(r) & ((SCN_INJECT_MISBEHAVE << 1) - 1);
