@@ -98,6 +98,10 @@ struct stress {
 	 * while pushing one group and the owner while binding. */
 	pthread_mutex_t slot_mu[NSLOT];
 	uint32_t live_gen[NSLOT];
+	/* Per slot, under the handles lock like bond[]: the last bond was forced out without
+	 * NO_DRAIN, so the PASID is quarantined and a bind may fail proving it drained. */
+	bool quarantined[NSLOT];
+	atomic_uint binds_refused; /* binds a quarantine refused (deadline, busy) */
 
 	/* Tags: every request pushed has a unique one, 1 .. ntags. */
 	struct pushed *pushed;
@@ -423,6 +427,8 @@ static void forget(unsigned slot, unsigned how)
 	uint32_t gen = prqd_bond_gen(S.bond[slot]);
 	if (gen < S.gen_cap)
 		atomic_store(&S.gen_ended[gen], how);
+	unsigned flags = (how & (ENDED_ALL - 1)) - 1;
+	S.quarantined[slot] = (flags & PRQD_UNBIND_FORCE) && !(flags & PRQD_UNBIND_NO_DRAIN);
 	S.bond[slot] = NULL;
 	pthread_mutex_lock(&S.slot_mu[slot]);
 	S.live_gen[slot] = 0;
@@ -441,8 +447,15 @@ static void bind_slot(unsigned slot)
 		S.live_gen[slot] = prqd_bond_gen(b);
 	}
 	pthread_mutex_unlock(&S.slot_mu[slot]);
-	if (rc != 0)
+	if (rc == 0) {
+		S.quarantined[slot] = false;
+	} else if (S.quarantined[slot] && rc_in(rc, -ETIMEDOUT, -EIO, -EBUSY, 1)) {
+		/* Lifting the quarantine needs a drain of the PASID, which may run out of
+		 * time or fail: the PASID stays quarantined and a later bind tries again. */
+		atomic_fetch_add(&S.binds_refused, 1);
+	} else {
 		unexpected(OP_BIND, rc);
+	}
 }
 
 static const unsigned unbind_flag_sets[] = {
@@ -801,9 +814,11 @@ static unsigned run_stress(void)
 	       (unsigned long long)st.by[PRQD_BY_STOP], (unsigned long long)st.by[PRQD_BY_ABANDON],
 	       (unsigned long long)st.by[PRQD_BY_NOBOND], (unsigned long long)st.overflows,
 	       (unsigned long long)st.pool_exhausted);
-	printf("stress: drains %llu, timed out %llu, stop markers seen %llu, missing %llu\n",
+	printf("stress: drains %llu, timed out %llu, stop markers seen %llu, missing %llu, "
+	       "binds refused by a quarantine %u\n",
 	       (unsigned long long)st.drains, (unsigned long long)st.drain_timeouts,
-	       (unsigned long long)st.stop_markers, (unsigned long long)st.stop_markers_missing);
+	       (unsigned long long)st.stop_markers, (unsigned long long)st.stop_markers_missing,
+	       atomic_load(&S.binds_refused));
 	printf("stress: calls:");
 	for (unsigned i = 0; i < NOPS; i++)
 		printf(" %s %llu%s", op_names[i], (unsigned long long)atomic_load(&S.calls[i]),
