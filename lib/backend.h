@@ -4,25 +4,35 @@
  * their order (the state machine lives only in lib/). Each backend exports exactly one
  * `const struct prqd_backend prqd_backend_<name>` and is listed in lib/backends.c.
  *
+ * This header is all a backend includes from the core: the types it exchanges with the core,
+ * the operations it implements, and the services the core offers it (memory, DMA memory,
+ * locks, clock, logging, parameters; see the end of the file). A backend never includes
+ * lib/private.h and never looks inside struct prqd_iommu.
+ *
  * All operations are optional: at open the core copies the backend's non-NULL operations over
  * a table of stubs returning -EOPNOTSUPP (lib/backend-stubs.c), so the core never tests for
  * NULL and a missing operation is a clean error.
  *
- * Locking as seen by a backend:
- *  - fetch, queue_tail, overflow_pending and overflow_ack run with the IOMMU's queue lock
- *    held (one consumer at a time);
- *  - respond may run in any thread, concurrently with everything else: the backend
- *    serialises its own submission path (VT-d: the invalidation queue);
- *  - drain_start / drain_poll / drain_release run without core locks, possibly concurrently
- *    for different devices or PASIDs; the backend serialises its own submission path;
- *  - init, fini, dev_attach, dev_detach, gate run with no concurrent call on the same device.
- * No operation may call back into the public API. Operations must not block beyond bounded
- * register polling: waiting is the core's job (drain_poll is polled).
+ * Locks the core may hold while it calls a backend (each operation below says which):
+ *  - the IOMMU's queue lock: one consumer of the hardware queue at a time;
+ *  - a device's lock: bind, unbind and device-wide work on that device.
+ * A backend's own locks (prqd_be_lock_new()) are leaves: it takes nothing of the core's under
+ * them and never calls back into the public API from an operation. An operation never waits
+ * for the hardware beyond bounded register polling (a few milliseconds at most, said per
+ * operation): long waits are the core's, which polls (drain_poll) with its own deadline.
+ *
+ * Errors are negative PRQD_E* values (prqdrain.h); 0 is success unless an operation says
+ * otherwise.
  */
 #ifndef PRQD_BACKEND_H
 #define PRQD_BACKEND_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "prqdrain.h"
+#include "prqdrain-platform.h"
 
 struct prqd_iommu;
 
@@ -83,51 +93,135 @@ struct prqd_param_def {
 	const char *const *names; /* optional value names, NULL-terminated */
 };
 
+/*
+ * The operations. For each: when the core calls it, the locks held, how long it may block,
+ * who owns each pointer, and every return value. "@priv" is the backend's per-IOMMU state
+ * (priv_size zeroed bytes, owned by the core, valid from init to the end of fini); "@dev_priv"
+ * what dev_attach returned for the device.
+ */
 struct prqd_backend_ops {
-	/* Is the hardware (or model) present? 0 yes, -ENODEV no. Called before init. */
+	/*
+	 * probe: is this backend's hardware (or model) behind @plat? Called by
+	 * prqd_iommu_open() when no backend is named, in prqd_backends[] order, before any
+	 * init and without any core lock; also with a platform no IOMMU was opened on. @plat is
+	 * the embedder's raw table (fields past plat->size are absent, optional callbacks may be
+	 * NULL), borrowed for the call. Reads registers only; no allocation, no side effect.
+	 * Returns 0 (present) or -ENODEV.
+	 */
 	int (*probe)(const struct prqd_platform *plat);
-	/* Bring the IOMMU up; @priv has priv_size zeroed bytes. Returns 0 or negative errno.
-	 * Read parameters with prqd_iommu_param(). */
+	/*
+	 * init: bring the IOMMU up. Called once per prqd_iommu_open(), no lock held, no other
+	 * operation before it returns. @priv is zeroed. Reads its parameters with
+	 * prqd_iommu_param(). May poll registers for a
+	 * bounded time (VT-d: queued invalidation enable, 10 ms). Returns 0, or a negative
+	 * errno after undoing everything (fini is not called then): -ENODEV (nothing answers),
+	 * -EOPNOTSUPP (hardware lacks a required feature), -ENOMEM, -EBUSY (the unit is in use),
+	 * -ETIMEDOUT (the unit did not come up).
+	 */
 	int (*init)(struct prqd_iommu *iommu, void *priv);
+	/*
+	 * fini: stop the hardware writing into memory it owns and free everything init and
+	 * dev_attach allocated. Called once by prqd_iommu_close(), no lock held, after every
+	 * device was detached and every drain step released (drain_release was called for each
+	 * one still tracked, whatever it answered). Must not fail.
+	 */
 	void (*fini)(struct prqd_iommu *iommu, void *priv);
 
-	/* A device is added: allocate per-device state (return it in *dev_priv). */
+	/*
+	 * dev_attach: a device is added (prqd_dev_add). The device's lock is not held yet, the
+	 * queue lock is not held; no other call for this device runs. @info is borrowed for the
+	 * call (copy what is needed). Stores its per-device state in *@dev_priv (may be NULL),
+	 * which the backend owns until dev_detach. Returns 0, -ENOMEM, -ENODEV (no such device
+	 * behind this IOMMU), -EINVAL (info out of range for the hardware).
+	 */
 	int (*dev_attach)(void *priv, const struct prqd_dev_info *info, void **dev_priv);
+	/*
+	 * dev_detach: a device goes (prqd_dev_remove), after all its bonds and drain steps are
+	 * gone or handed to the IOMMU's tracking. No core lock held. Frees @dev_priv. A drain
+	 * step still tracked keeps its op->dev_priv pointer: the backend must not need it after
+	 * this (copy what drain_poll/release need into the step's priv at drain_start).
+	 */
 	void (*dev_detach)(void *priv, void *dev_priv);
 
-	/* Stop (enable=false) or restart page requests of a PASID (or RID-only with
-	 * PRQD_NO_PASID) at the IOMMU, where the hardware can. Optional: stub = -EOPNOTSUPP,
-	 * which the core ignores (gating is an optimisation). */
+	/*
+	 * gate: stop (@enable false) or restart page requests of a PASID (or the RID-only
+	 * requests with PRQD_NO_PASID) at the IOMMU, where the hardware can. Called under the
+	 * device's gate lock (a leaf), possibly with the device lock held; bounded register
+	 * work only. Returns 0 or -EOPNOTSUPP, which the core ignores (gating is an
+	 * optimisation; correctness never depends on it).
+	 */
 	int (*gate)(void *priv, void *dev_priv, uint32_t pasid, bool enable);
 
-	/* Read up to @max requests from the queue into @out, advancing the head.
-	 * Returns the number read (0 = empty) or negative errno. */
+	/*
+	 * fetch: read up to @max (>= 1) requests from the queue into @out (owned by the core,
+	 * @max entries), advancing the queue's head. Queue lock held: at most one fetch,
+	 * queue_tail, overflow_pending or overflow_ack at a time. No blocking: what is in the
+	 * queue now. Each entry gets its seq (strictly increasing over the IOMMU's lifetime,
+	 * never reused) and malformed set when the entry breaks the format. Returns the number
+	 * read (0: empty), or a negative errno (-EIO: the queue is unusable); on error nothing
+	 * was consumed.
+	 */
 	int (*fetch)(void *priv, struct prqd_hw_req *out, unsigned max);
-	/* The queue position the next request will be written at: every request in the queue
-	 * now has a seq below *pos. The core takes it when a PASID is bound (nothing queued
-	 * before the bind may reach the new bond) and to bound "read what is there" loops.
-	 * 0, or -EOPNOTSUPP (the core then knows only what it has read). */
+	/*
+	 * queue_tail: the position the next request will be written at, in *@pos: every
+	 * request in the queue now has a seq below it. Queue lock held; no blocking. The core
+	 * takes it when a PASID is bound (nothing queued before the bind may reach the new
+	 * bond) and to bound "read what is there" loops. Returns 0, or -EOPNOTSUPP (the core
+	 * then knows only what it has read).
+	 */
 	int (*queue_tail)(void *priv, uint64_t *pos);
 
-	/* Send one group response. 0 or negative errno (the core then completes it locally). */
+	/*
+	 * respond: send one group response. Called from any thread (the handler's, the
+	 * consumer's, a drain's), concurrently with every other operation except for the same
+	 * group (the core sends each group's response exactly once); no core lock held. The
+	 * backend serialises its own submission path; it may wait a bounded time (1 ms) for
+	 * room. @resp is borrowed for the call. Maps resp->code explicitly to its encoding and
+	 * refuses a code it does not know. Returns 0 (queued to the hardware), -EINVAL (unknown
+	 * code), -EBUSY (no room in time), -EIO (the submission path is broken): on any error
+	 * the core completes the group locally and counts it.
+	 */
 	int (*respond)(void *priv, void *dev_priv, const struct prqd_hw_resp *resp);
 
-	/* Issue a hardware drain step (VT-d: fence wait, IOTLB and device-TLB invalidation, wait
-	 * with page-drain, one doorbell). Returns 0 (issued), -EOPNOTSUPP (cannot drain), or
-	 * negative errno (nothing in flight). */
+	/*
+	 * drain_start: issue a hardware drain step for @op's scope (VT-d: fence wait, IOTLB and
+	 * device-TLB invalidation, wait with page-drain, one doorbell). No core lock held;
+	 * concurrent calls for other devices or PASIDs; the backend serialises its submission
+	 * path and may wait a bounded time (1 ms) for room. @op is owned by the core; the
+	 * backend fills op->commands/op->doorbells and its own op->priv. Returns 0 (issued: the
+	 * core will poll it until it completes or fails, or release it), -EOPNOTSUPP (this
+	 * instance cannot drain this scope), -EBUSY (no room now), -EINVAL (bad scope), or -EIO:
+	 * on every error nothing of the step is in flight.
+	 */
 	int (*drain_start)(void *priv, struct prqd_hw_drain *op);
-	/* Poll a step: 0 complete (queue_mark set), -EINPROGRESS, or negative errno: the step
-	 * failed (-EIO: device-TLB invalidation timed out) and nothing of it is in flight. */
+	/*
+	 * drain_poll: has the step completed? No core lock held; never blocks. Idempotent: once
+	 * it returned 0 (or an error) every further call returns the same, with the same
+	 * queue_mark. Returns 0 (complete, op->queue_mark set), -EINPROGRESS, or a negative
+	 * errno: the step failed and nothing of it is in flight any more (-EIO: the device's
+	 * invalidation timed out or the hardware refused the step).
+	 */
 	int (*drain_poll)(void *priv, struct prqd_hw_drain *op);
-	/* The core gives up on a step (device gone). Returns 0 if nothing of it can write any
-	 * more (the core frees it), -EBUSY if the hardware may still complete it (the core keeps
-	 * it and asks again later). */
+	/*
+	 * drain_release: the core gives up on a step (deadline passed and the bond or device is
+	 * going). No core lock held. Returns 0 when nothing of the step can write any more (the
+	 * core frees @op right after), -EBUSY when the hardware may still complete it: the core
+	 * keeps @op, calls drain_release again later, and frees it only after a 0. Calling it
+	 * on a step that completed or failed returns 0.
+	 */
 	int (*drain_release)(void *priv, struct prqd_hw_drain *op);
 
-	/* Has the queue overflowed since the last acknowledge? 1 yes, 0 no, or negative errno. */
+	/*
+	 * overflow_pending: has the queue overflowed (requests dropped) since the last
+	 * acknowledge? Queue lock held; a register read. Returns 1, 0, or a negative errno.
+	 */
 	int (*overflow_pending)(void *priv);
-	/* Acknowledge the overflow. Called only when fetch just returned 0 (queue empty).
-	 * Returns 0, or -EBUSY when the queue is not empty after all. */
+	/*
+	 * overflow_ack: acknowledge the overflow so the hardware queues again. Queue lock held;
+	 * called only right after fetch returned 0. Returns 0, or -EBUSY when the queue is not
+	 * empty after all (a request arrived between the two): the core reads it and tries
+	 * again; the overflow must stay pending then.
+	 */
 	int (*overflow_ack)(void *priv);
 };
 
@@ -153,10 +247,49 @@ extern const struct prqd_backend_ops prqd_backend_stub_ops;
 /* Backends compiled in, in probing order; NULL-terminated. */
 extern const struct prqd_backend *const prqd_backends[];
 
-/* Helpers the core offers to backends. */
+/*
+ * Services the core offers backends (lib/backend-api.c). Each takes the IOMMU init was given;
+ * a backend keeps that pointer in its priv. They may be called from any operation, under any
+ * lock the core holds, and never block beyond the platform's callback.
+ */
+
+/* The embedder's platform table with every optional callback filled in (locks are no-ops on
+ * a platform without them): for MMIO, and for code that is handed a platform (vtd-iq.c).
+ * Owned by the core; valid until fini returns. */
 const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu);
-struct prqd_ctx *prqd_iommu_ctx(const struct prqd_iommu *iommu);
-/* The value of "<backend>.<name>" for this IOMMU (snapshot taken at open). */
+/* The value of the parameter "<backend>.<name>" (the full name) for this IOMMU, from a
+ * snapshot taken at open; 0 for an unknown name. */
 uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name);
+
+/* Memory: @size zeroed bytes, or NULL; free with the size asked for. */
+void *prqd_be_alloc(const struct prqd_iommu *iommu, size_t size);
+void prqd_be_free(const struct prqd_iommu *iommu, void *ptr, size_t size);
+/* DMA-able memory the hardware reads or writes: 0 with *va and *bus (the address the device
+ * uses), -ENOMEM, or -EOPNOTSUPP (the platform has no DMA memory). Zeroed. */
+int prqd_be_dma_alloc(const struct prqd_iommu *iommu, size_t size, size_t align, void **va,
+		      uint64_t *bus);
+void prqd_be_dma_free(const struct prqd_iommu *iommu, void *va, size_t size);
+
+/* Locks (the platform's, or no-ops without platform locks): a leaf lock for the backend's own
+ * state. 0 or -ENOMEM. Not recursive. */
+int prqd_be_lock_new(const struct prqd_iommu *iommu, void **lock);
+void prqd_be_lock_free(const struct prqd_iommu *iommu, void *lock);
+void prqd_be_lock(const struct prqd_iommu *iommu, void *lock);
+void prqd_be_unlock(const struct prqd_iommu *iommu, void *lock);
+
+/* Clock: monotonic nanoseconds; relax is the polling hint between two register reads. */
+uint64_t prqd_be_now_ns(const struct prqd_iommu *iommu);
+void prqd_be_relax(const struct prqd_iommu *iommu);
+
+/* Logging through the context's log function, at PRQD_LOG_* priorities; the message should
+ * start with the backend's name. */
+void prqd_be_log(const struct prqd_iommu *iommu, int prio, const char *file, int line,
+		 const char *fn, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define prqd_be_err(iommu, ...)                                                                \
+	prqd_be_log(iommu, PRQD_LOG_ERR, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define prqd_be_warn(iommu, ...)                                                               \
+	prqd_be_log(iommu, PRQD_LOG_WARNING, __FILE__, __LINE__, __func__, __VA_ARGS__)
+#define prqd_be_info(iommu, ...)                                                               \
+	prqd_be_log(iommu, PRQD_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
 
 #endif /* PRQD_BACKEND_H */

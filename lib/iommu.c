@@ -143,22 +143,6 @@ PRQD_EXPORT const char *prqd_iommu_backend(const struct prqd_iommu *iommu)
 	return iommu ? iommu->be->name : NULL;
 }
 
-const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu)
-{
-	return &iommu->plat.p;
-}
-
-struct prqd_ctx *prqd_iommu_ctx(const struct prqd_iommu *iommu)
-{
-	return iommu->ctx;
-}
-
-uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name)
-{
-	int idx = prqd__param_find(name);
-	return idx < 0 ? 0 : iommu->params[idx];
-}
-
 static unsigned rid_bucket(uint16_t rid)
 {
 	return (rid ^ (rid >> 8)) & (PRQD_RID_HASH - 1);
