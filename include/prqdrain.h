@@ -498,9 +498,10 @@ int prqd_resume(struct prqd_bond *bond);
 enum prqd_unbind_flags {
 	/* The device stopped the PASID with a Stop Marker (the device must have
 	 * uses_stop_markers). The drain runs as always; then, where the backend drains in
-	 * hardware, a marker that was not read (lost in an overflow) is counted in
-	 * stats.stop_markers_missing; where it cannot, the marker is the proof and is waited
-	 * for within the deadline, overflow or not (a dropped marker cannot be told from one
+	 * hardware exactly (VT-d page-drain), a marker that was not read (lost in an overflow)
+	 * is counted in stats.stop_markers_missing; where its drain is only a snapshot of the
+	 * queue (SMMUv3) or it cannot drain, the marker is the proof and is waited for within
+	 * the deadline, overflow or not (a dropped marker cannot be told from one
 	 * still on its way): -ETIMEDOUT if it never comes. */
 	PRQD_UNBIND_STOP_MARKER = 1u << 0,
 	/* The device is gone (surprise removal) or beyond recovery: no drain and no waiting.

@@ -10,7 +10,7 @@ static int stub_probe(const struct prqd_platform *plat)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_init(struct prqd_iommu *iommu, void *priv)
+static int stub_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	return -PRQD_EOPNOTSUPP;
 }

@@ -93,6 +93,42 @@ struct prqd_param_def {
 	const char *const *names; /* optional value names, NULL-terminated */
 };
 
+/* What one IOMMU instance can do, beyond the operations every backend has. */
+enum prqd_backend_caps {
+	PRQD_CAP_GATE = 1u << 0,      /* gate stops requests at the IOMMU (else never called) */
+	PRQD_CAP_PRIV_DATA = 1u << 1, /* responses echo private data (else never asked to) */
+};
+#define PRQD_CAP_ALL (PRQD_CAP_GATE | PRQD_CAP_PRIV_DATA)
+
+/*
+ * What a completed drain step proves, per instance. The core's drain loop (lib/drain.c)
+ * handles each level on its own path.
+ */
+enum prqd_drain_level {
+	/* No hardware drain (VT-d without ECAP.PDS, a queue with no drain primitive): the core
+	 * never calls drain_start. A PASID is proven drained only by its Stop Marker (or by
+	 * the caller's documented bound); a RID-only or device-wide drain fails with
+	 * -EOPNOTSUPP. */
+	PRQD_LEVEL_NONE = 0,
+	/* The step's mark is a snapshot of the queue's producer position taken after the
+	 * step's invalidations completed (SMMUv3: PRIQ_PROD read after CMD_SYNC). Every request
+	 * the IOMMU had accepted by then is below the mark; the backend documents the rule that
+	 * makes requests the device sent earlier count as accepted (SMMUv3: the ATC
+	 * invalidation's completion is ordered behind them). Where the device stops a PASID with
+	 * a Stop Marker, the core also waits for the marker, as the stronger proof. */
+	PRQD_LEVEL_SNAPSHOT = 1,
+	/* The hardware itself drains (VT-d page-drain, §7.10): every request the device issued
+	 * before drain_start is below the mark when drain_poll returns 0. A missing Stop Marker
+	 * is only counted. */
+	PRQD_LEVEL_EXACT = 2,
+};
+
+/* Filled by init for its instance; the core starts it zeroed (no caps, level none). */
+struct prqd_be_caps {
+	uint32_t flags;       /* enum prqd_backend_caps */
+	uint32_t drain_level; /* enum prqd_drain_level */
+};
+
 /*
  * The operations. For each: when the core calls it, the locks held, how long it may block,
  * who owns each pointer, and every return value. "@priv" is the backend's per-IOMMU state
@@ -112,13 +148,15 @@ struct prqd_backend_ops {
 	/*
 	 * init: bring the IOMMU up. Called once per prqd_iommu_open(), no lock held, no other
 	 * operation before it returns. @priv is zeroed. Reads its parameters with
-	 * prqd_iommu_param(). May poll registers for a
+	 * prqd_iommu_param(), and says in *@caps (zeroed by the core: no flags, level none)
+	 * what this instance can do, from what the hardware reports: the core checks it (an
+	 * unknown flag or level fails the open) and honours it for the instance's life. May poll registers for a
 	 * bounded time (VT-d: queued invalidation enable, 10 ms). Returns 0, or a negative
 	 * errno after undoing everything (fini is not called then): -ENODEV (nothing answers),
 	 * -EOPNOTSUPP (hardware lacks a required feature), -ENOMEM, -EBUSY (the unit is in use),
 	 * -ETIMEDOUT (the unit did not come up).
 	 */
-	int (*init)(struct prqd_iommu *iommu, void *priv);
+	int (*init)(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps);
 	/*
 	 * fini: stop the hardware writing into memory it owns and free everything init and
 	 * dev_attach allocated. Called once by prqd_iommu_close(), no lock held, after every
@@ -145,7 +183,7 @@ struct prqd_backend_ops {
 
 	/*
 	 * gate: stop (@enable false) or restart page requests of a PASID (or the RID-only
-	 * requests with PRQD_NO_PASID) at the IOMMU, where the hardware can. Called under the
+	 * requests with PRQD_NO_PASID) at the IOMMU. Called only with PRQD_CAP_GATE, under the
 	 * device's gate lock (a leaf), possibly with the device lock held; bounded register
 	 * work only. Returns 0 or -EOPNOTSUPP, which the core ignores (gating is an
 	 * optimisation; correctness never depends on it).
@@ -174,7 +212,8 @@ struct prqd_backend_ops {
 	/*
 	 * respond: send one group response. Called from any thread (the handler's, the
 	 * consumer's, a drain's), concurrently with every other operation except for the same
-	 * group (the core sends each group's response exactly once); no core lock held. The
+	 * group (the core sends each group's response exactly once); no core lock held.
+	 * resp->priv_data_valid is set only on an instance with PRQD_CAP_PRIV_DATA. The
 	 * backend serialises its own submission path; it may wait a bounded time (1 ms) for
 	 * room. @resp is borrowed for the call. Maps resp->code explicitly to its encoding and
 	 * refuses a code it does not know. Returns 0 (queued to the hardware), -EINVAL (unknown
@@ -185,7 +224,8 @@ struct prqd_backend_ops {
 
 	/*
 	 * drain_start: issue a hardware drain step for @op's scope (VT-d: fence wait, IOTLB and
-	 * device-TLB invalidation, wait with page-drain, one doorbell). No core lock held;
+	 * device-TLB invalidation, wait with page-drain, one doorbell). Called only on an
+	 * instance whose drain level is not none. No core lock held;
 	 * concurrent calls for other devices or PASIDs; the backend serialises its submission
 	 * path and may wait a bounded time (1 ms) for room. @op is owned by the core; the
 	 * backend fills op->commands/op->doorbells and its own op->priv. Returns 0 (issued: the
@@ -199,7 +239,8 @@ struct prqd_backend_ops {
 	 * it returned 0 (or an error) every further call returns the same, with the same
 	 * queue_mark. Returns 0 (complete, op->queue_mark set), -EINPROGRESS, or a negative
 	 * errno: the step failed and nothing of it is in flight any more (-EIO: the device's
-	 * invalidation timed out or the hardware refused the step).
+	 * invalidation timed out or the hardware refused the step). At level snapshot the
+	 * mark is the producer position read after the step's invalidations completed.
 	 */
 	int (*drain_poll)(void *priv, struct prqd_hw_drain *op);
 	/*
@@ -225,16 +266,9 @@ struct prqd_backend_ops {
 	int (*overflow_ack)(void *priv);
 };
 
-enum prqd_backend_caps {
-	PRQD_CAP_HW_DRAIN = 1u << 0,  /* drain_start is real */
-	PRQD_CAP_GATE = 1u << 1,      /* gate is real */
-	PRQD_CAP_PRIV_DATA = 1u << 2, /* responses echo private data */
-};
-
 struct prqd_backend {
 	const char *name;
 	const char *help;
-	uint32_t caps;
 	size_t priv_size;       /* per-IOMMU state, allocated zeroed by the core */
 	size_t drain_priv_size; /* per drain step, after struct prqd_hw_drain */
 	const struct prqd_param_def *params; /* NULL-name terminated, or NULL */

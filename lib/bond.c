@@ -40,6 +40,8 @@ static void gate_sync(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
+	if (!(iommu->caps.flags & PRQD_CAP_GATE))
+		return; /* this instance cannot gate: the drain alone stops the PASID */
 	prqd__lock(&iommu->plat, dev->gate_lock);
 	bool open = atomic_load_explicit(&b->state, memory_order_acquire) == PRQD_BOND_ACTIVE;
 	if (open != (bool)b->gate_on) {

@@ -8,8 +8,9 @@
  *  3. consume the queue up to there, serving every other bond normally;
  *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
  *     acknowledged and partial groups discarded, then repeat from 2;
- *  5. (unbind with stop-marker) check that the device's Stop Marker was read; where the
- *     IOMMU cannot drain (2 refused), the marker replaces steps 2-4 as the proof;
+ *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
+ *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
+ *     for it after the rounds, none has no rounds and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -227,24 +228,40 @@ static int marker_proof(const struct drain_run *run, bool wait)
 }
 
 /*
- * Steps 2 to 5: the hardware rounds, or where this IOMMU cannot drain, the Stop Marker in
- * their place when the caller's flags allow it or the marker was read already.
+ * Steps 2 to 5, by the instance's drain level (lib/backend.h):
+ *  - exact: the hardware rounds are the proof; a promised Stop Marker that was not read is
+ *    only counted (an overflow dropped it);
+ *  - snapshot: the hardware rounds, then, where the device promised a Stop Marker, the marker
+ *    too: the snapshot covers what the IOMMU had accepted, the marker says the device sent
+ *    nothing more;
+ *  - none: no hardware step is ever issued; the Stop Marker stands in for it when the
+ *    caller's flags allow it or it was read already. A RID-only bond or a device never sees
+ *    a marker (PCIe markers carry a PASID), so nothing can prove them drained.
  */
 static int make_visible(const struct drain_run *run, unsigned flags)
 {
-	int rc = hw_rounds(run);
 	struct prqd_bond *b = run->bond;
-	/* A Stop Marker carries a PASID (PCIe): a RID-only bond or a device never sees one. */
-	if (!b || b->pasid == PRQD_NO_PASID)
-		return rc;
-	if (rc == 0) {
-		if (flags & PRQD__DRAIN_WAIT_MARKER)
+	bool pasid_bond = b && b->pasid != PRQD_NO_PASID;
+	bool marker_promised = pasid_bond && (flags & PRQD__DRAIN_WAIT_MARKER);
+	int rc;
+	switch (run->iommu->caps.drain_level) {
+	case PRQD_LEVEL_EXACT:
+		rc = hw_rounds(run);
+		if (rc == 0 && marker_promised)
 			note_marker(run);
-		return 0;
-	}
-	if (rc != -PRQD_EOPNOTSUPP)
 		return rc;
-	return marker_proof(run, flags & (PRQD__DRAIN_WAIT_MARKER | PRQD__DRAIN_MARKER_PROOF));
+	case PRQD_LEVEL_SNAPSHOT:
+		rc = hw_rounds(run);
+		if (rc == 0 && marker_promised)
+			rc = marker_proof(run, true);
+		return rc;
+	case PRQD_LEVEL_NONE:
+	default:
+		if (!pasid_bond)
+			return -PRQD_EOPNOTSUPP;
+		return marker_proof(run, flags & (PRQD__DRAIN_WAIT_MARKER |
+						   PRQD__DRAIN_MARKER_PROOF));
+	}
 }
 
 /* Move every drained bond that is still alive to @state. */

@@ -95,12 +95,22 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 		goto fail;
 	if ((rc = prqd__lock_new(&plat, &iommu->orphan_lock)) < 0)
 		goto fail;
-	rc = iommu->ops.init(iommu, iommu->priv);
+	rc = iommu->ops.init(iommu, iommu->priv, &iommu->caps);
 	if (rc < 0) {
 		prqd_err(ctx, "backend %s: init failed: %d", be->name, rc);
 		goto fail;
 	}
-	prqd_info(ctx, "iommu opened with backend %s", be->name);
+	if ((iommu->caps.flags & ~(uint32_t)PRQD_CAP_ALL) ||
+	    iommu->caps.drain_level > PRQD_LEVEL_EXACT) {
+		prqd_err(ctx, "backend %s: init reported unknown caps %#x or drain level %u",
+			 be->name, (unsigned)iommu->caps.flags, (unsigned)iommu->caps.drain_level);
+		iommu->ops.fini(iommu, iommu->priv);
+		rc = -PRQD_EINVAL;
+		goto fail;
+	}
+	static const char *const level_names[] = { "none", "snapshot", "exact" };
+	prqd_info(ctx, "iommu opened with backend %s (drain level %s, caps %#x)", be->name,
+		  level_names[iommu->caps.drain_level], (unsigned)iommu->caps.flags);
 	*out = iommu;
 	return 0;
 fail:

@@ -259,6 +259,7 @@ struct prqd_iommu {
 	struct prqd_backend_ops ops; /* stubs filled in */
 	struct prqd_plat plat;
 	void *priv;
+	struct prqd_be_caps caps; /* what init said this instance can do */
 	uint64_t *params;
 	void *queue_lock;
 	void *orphan_lock;
@@ -361,10 +362,10 @@ void prqd__quarantine_drop_all(struct prqd_dev *dev);
 
 /* drain.c */
 /* Internal drain flags. WAIT_MARKER: the device stopped the PASID with a Stop Marker
- * (unbind with PRQD_UNBIND_STOP_MARKER); where the hardware cannot drain, the marker is the
- * proof and is waited for. MARKER_PROOF: where the hardware cannot drain, a Stop Marker
- * from the device may stand in for the drain and is waited for (a quarantine being lifted);
- * with a hardware drain it is not looked at. */
+ * (unbind with PRQD_UNBIND_STOP_MARKER); below drain level exact the marker is the proof
+ * and is waited for. MARKER_PROOF: at drain level none, a Stop Marker from the device may
+ * stand in for the drain and is waited for (a quarantine being lifted); with a hardware
+ * drain it is not looked at. */
 #define PRQD__DRAIN_WAIT_MARKER (1u << 16)
 #define PRQD__DRAIN_MARKER_PROOF (1u << 17)
 /* Drain @bond, or every bond of @dev marked busy by the caller when @bond is NULL. The

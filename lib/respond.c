@@ -18,7 +18,8 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 		.pasid = last->pasid_valid ? last->pasid : 0,
 		.prg_index = last->prg_index,
 		.code = (uint8_t)code,
-		.priv_data_valid = last->priv_data_valid,
+		.priv_data_valid = last->priv_data_valid &&
+				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
 		.priv_data = { last->priv_data[0], last->priv_data[1] },
 		.tag = last->tag,
 	};

@@ -870,23 +870,17 @@ START_TEST(marker_forgotten_on_resume)
 END_TEST
 
 /*
- * Without a page-drain step (a backend whose drain is only a queue snapshot), only the
- * marker says the device's requests are all in: the unbind waits for it within the
- * deadline, and gives up waiting once an overflow may have dropped it.
+ * At drain level none (no hardware drain step), only the marker says the device's requests
+ * are all in: the unbind waits for it within the deadline, overflow or not.
  */
-static struct prqd_backend snapshot_backend;
-
-static void open_snapshot_world(struct tw *w2)
+static void open_no_drain_world(struct tw *w2)
 {
-	snapshot_backend = test_backend;
-	snapshot_backend.caps &= ~(uint32_t)PRQD_CAP_HW_DRAIN;
 	tw_setup(w2, TW_NO_OPEN);
 	ck_assert_int_eq(prqd_ctx_set_param(w2->ctx, "core.drain_timeout_ms", "3"), 0);
-	ck_assert_int_eq(prqd__iommu_open_backend(w2->ctx, &snapshot_backend, NULL, &w2->iommu),
-			 0);
+	/* The unit has no hardware drain, as VT-d without ECAP.PDS. */
+	tb_init_caps.drain_level = PRQD_LEVEL_NONE;
+	ck_assert_int_eq(prqd__iommu_open_backend(w2->ctx, &test_backend, NULL, &w2->iommu), 0);
 	w2->t = w2->iommu ? tb_of(w2->iommu) : NULL;
-	/* The unit refuses every hardware drain, as VT-d without ECAP.PDS does. */
-	w2->t->drain_start_err = -EOPNOTSUPP;
 }
 
 static void raise_overflow_hook(void *arg)
@@ -901,7 +895,7 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 	struct tw w2;
 	struct rec r2;
 	rec_init(&r2, PRQD_RESP_SUCCESS);
-	open_snapshot_world(&w2);
+	open_no_drain_world(&w2);
 	struct prqd_dev *d = tw_dev(&w2, RID);
 
 	/* the marker comes after 20 relaxes: waited for */
@@ -935,6 +929,59 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
 	ck_assert_uint_eq(tw_stats(&w2).stop_markers_missing, 0);
 	ck_assert_uint_eq(w2.t->drain_starts, 0);
+
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+/*
+ * At drain level snapshot the hardware rounds run as at exact, and where the device promised
+ * a Stop Marker the marker is waited for after them: the snapshot covers what the IOMMU had
+ * accepted, only the marker says the device sent nothing more. Without the promise the
+ * rounds are the whole proof.
+ */
+START_TEST(snapshot_level_rounds_then_marker)
+{
+	struct tw w2;
+	struct rec r2;
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	tw_setup(&w2, TW_NO_OPEN);
+	ck_assert_int_eq(prqd_ctx_set_param(w2.ctx, "core.drain_timeout_ms", "3"), 0);
+	tb_init_caps.drain_level = PRQD_LEVEL_SNAPSHOT;
+	ck_assert_int_eq(prqd__iommu_open_backend(w2.ctx, &test_backend, NULL, &w2.iommu), 0);
+	w2.t = tb_of(w2.iommu);
+	ck_assert_uint_eq(w2.iommu->caps.drain_level, PRQD_LEVEL_SNAPSHOT);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+
+	/* The marker comes after 20 relaxes, well after the step completed: waited for. */
+	struct prqd_bond *b = tw_bind(d, 9, &r2);
+	struct marker_later m = { .t = w2.t, .pasid = 9, .after = 20 };
+	tp_set_hook(&w2.tp, marker_hook, &m);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	ck_assert_uint_ge(m.calls, 20);
+	ck_assert_uint_eq(w2.t->drain_starts, 1);
+	ck_assert_uint_eq(w2.t->drain_completed, 1);
+	ck_assert_uint_eq(tw_stats(&w2).stop_markers_missing, 0);
+	tp_set_hook(&w2.tp, NULL, NULL);
+
+	/* No marker: the rounds completed, yet the unbind runs out its deadline (at exact it
+	 * would return 0 and count the marker missing). */
+	b = tw_bind(d, 10, &r2);
+	uint64_t t0 = w2.tp.now_ns;
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), -ETIMEDOUT);
+	ck_assert_uint_ge(w2.tp.now_ns - t0, 3000000ull);
+	ck_assert_uint_eq(w2.t->drain_completed, 2);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+
+	/* Without the promise, the rounds alone prove the drain. */
+	b = tw_bind(d, 11, &r2);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(w2.t->drain_completed, 3);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
 
 	ck_assert_int_eq(prqd_dev_remove(d), 0);
 	tw_teardown(&w2);
@@ -1737,6 +1784,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, unbind_stop_marker_needs_marker_device);
 	tcase_add_test(tc, unbind_stop_marker_waits_without_hw_drain);
 	tcase_add_test(tc, unbind_stop_marker_rid_only);
+	tcase_add_test(tc, snapshot_level_rounds_then_marker);
 	tcase_add_test(tc, marker_forgotten_on_resume);
 	tcase_add_test(tc, unbind_force_never_draining);
 	tcase_add_test(tc, orphan_at_close);

@@ -350,6 +350,37 @@ static void vworld_close(struct vworld *v)
 	sim_world_free(v->w);
 }
 
+/* What init reports follows ECAP, unit by unit: page-drain (PDS with DT) makes the drain
+ * exact, its absence leaves none; private data is echoed only by 256-bit descriptors (SMTS). */
+START_TEST(caps_follow_ecap_per_unit)
+{
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	const struct {
+		bool pds, dt, smts;
+		uint32_t level, flags;
+	} units[] = {
+		{ true, true, true, PRQD_LEVEL_EXACT, PRQD_CAP_PRIV_DATA },
+		{ false, true, true, PRQD_LEVEL_NONE, PRQD_CAP_PRIV_DATA },
+		{ true, false, false, PRQD_LEVEL_NONE, 0 },
+		{ true, true, false, PRQD_LEVEL_EXACT, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		struct sim_vtd_config vc;
+		sim_vtd_config_default(&vc);
+		vc.pds = units[i].pds;
+		vc.dt = units[i].dt;
+		vc.smts = units[i].smts;
+		struct vworld v;
+		vworld_open(&v, 1, &vc, &dc);
+		ck_assert_msg(v.io->caps.drain_level == units[i].level, "unit %u: level %u", i,
+			      (unsigned)v.io->caps.drain_level);
+		ck_assert_uint_eq(v.io->caps.flags, units[i].flags);
+		vworld_close(&v);
+	}
+}
+END_TEST
+
 /* The overflow flag stays until software has emptied the queue. */
 START_TEST(overflow_acknowledged_only_when_empty)
 {
@@ -599,6 +630,7 @@ int main(void)
 	tcase_add_test(tc, ite_at_every_offset_fails_only_the_deaf_drain);
 	tcase_add_test(tc, probe_needs_a_register_window);
 	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
+	tcase_add_test(tc, caps_follow_ecap_per_unit);
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	suite_add_tcase(s, tc);

@@ -214,9 +214,14 @@ static int tb_probe(const struct prqd_platform *plat)
 	return 0;
 }
 
-static int tb_init(struct prqd_iommu *iommu, void *priv)
+#define TB_DEFAULT_CAPS { .flags = PRQD_CAP_ALL, .drain_level = PRQD_LEVEL_EXACT }
+struct prqd_be_caps tb_init_caps = TB_DEFAULT_CAPS;
+
+static int tb_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct test_iommu *t = priv;
+	*caps = tb_init_caps;
+	tb_init_caps = (struct prqd_be_caps)TB_DEFAULT_CAPS; /* one open only */
 	pthread_mutex_init(&t->mu, NULL);
 	t->iommu = iommu;
 	t->q = calloc(TQ_CAP, sizeof(*t->q));
@@ -454,7 +459,6 @@ static int tb_overflow_ack(void *priv)
 const struct prqd_backend test_backend = {
 	.name = "script",
 	.help = "scripted test backend",
-	.caps = PRQD_CAP_HW_DRAIN | PRQD_CAP_GATE | PRQD_CAP_PRIV_DATA,
 	.priv_size = sizeof(struct test_iommu),
 	.drain_priv_size = sizeof(struct test_op),
 	.params = NULL,

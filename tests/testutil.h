@@ -190,6 +190,9 @@ struct test_iommu {
 };
 
 extern const struct prqd_backend test_backend;
+/* What the next init of test_backend reports (then back to the default: every cap, drain
+ * level exact). Set it right before opening an IOMMU that should differ. */
+extern struct prqd_be_caps tb_init_caps;
 
 /* The backend state behind an IOMMU opened on test_backend. */
 struct test_iommu *tb_of(struct prqd_iommu *iommu);

@@ -27,7 +27,7 @@ static int sim_probe(const struct prqd_platform *plat)
 	return world_of(plat) ? 0 : -ENODEV;
 }
 
-static int sim_init(struct prqd_iommu *iommu, void *priv)
+static int sim_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct sim_backend_priv *bp = priv;
 	struct sim_world *w = world_of(prqd_iommu_platform(iommu));
@@ -45,6 +45,9 @@ static int sim_init(struct prqd_iommu *iommu, void *priv)
 		im->queue_size = 1;
 	im->backend_attached = true;
 	bp->w = w;
+	/* The model's drain completes like VT-d's page-drain; without it there is none. */
+	caps->drain_level = im->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
+	caps->flags = 0;
 	return 0;
 }
 
@@ -152,8 +155,8 @@ static const struct prqd_param_def sim_params[] = {
 	  "0 = never",
 	  0, 0, 1000000000, NULL },
 	{ "sim.page_drain",
-	  "the model can drain page requests (VT-d ECAP.PDS); off: drain steps fail with "
-	  "-EOPNOTSUPP",
+	  "the model can drain page requests (VT-d ECAP.PDS); off: drain level none (Stop "
+	  "Markers only)",
 	  1, 0, 1, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
@@ -161,7 +164,6 @@ static const struct prqd_param_def sim_params[] = {
 const struct prqd_backend prqd_backend_sim = {
 	.name = "sim",
 	.help = "simulator: abstract IOMMU, PRI devices and fabric in a deterministic world",
-	.caps = PRQD_CAP_HW_DRAIN,
 	.priv_size = sizeof(struct sim_backend_priv),
 	.drain_priv_size = sizeof(struct sim_drain_priv),
 	.params = sim_params,

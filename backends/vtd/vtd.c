@@ -137,7 +137,7 @@ static void release_memory(struct vtd_priv *vp)
 	vp->fence_status = NULL;
 }
 
-static int vtd_init(struct prqd_iommu *iommu, void *priv)
+static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct vtd_priv *vp = priv;
 	vp->iommu = iommu;
@@ -159,7 +159,7 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv)
 	/* PD is meaningful only with device-TLB support (pri-facts §1.1). */
 	vp->page_drain = (vp->ecap & VTD_ECAP_PDS) && (vp->ecap & VTD_ECAP_DT);
 	if (!vp->page_drain)
-		prqd_be_warn(vp->iommu, "vtd: no page-drain support (ECAP.PDS=0): drains are refused");
+		prqd_be_warn(vp->iommu, "vtd: no page-drain support (ECAP.PDS=0): no hardware drain");
 	vp->did = (uint16_t)prqd_iommu_param(iommu, "vtd.did");
 	unsigned iq_order = (unsigned)prqd_iommu_param(iommu, "vtd.iq_order");
 	unsigned prq_order = (unsigned)prqd_iommu_param(iommu, "vtd.prq_order");
@@ -192,6 +192,10 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv)
 	reg_write64(vp, VTD_REG_PQA, vp->prq_bus | (prq_order & VTD_PQA_PQS_MASK));
 	vp->prq_head = 0;
 	vp->prq_seq = 0;
+	/* The §7.10 page-drain is exact; without it this unit offers no drain at all. Private
+	 * data is echoed only by the 256-bit response descriptor. */
+	caps->drain_level = vp->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
+	caps->flags = wide ? PRQD_CAP_PRIV_DATA : 0;
 	prqd_be_info(vp->iommu, "vtd: ver %#x, ecap %#llx, %zu-entry page request queue, %u-bit descriptors",
 		  ver, (unsigned long long)vp->ecap, vp->prq_bytes / VTD_PRQ_ENTRY_SIZE,
 		  wide ? 256u : 128u);
@@ -447,7 +451,7 @@ static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
 {
 	struct vtd_priv *vp = priv;
 	if (!vp->page_drain)
-		return -PRQD_EOPNOTSUPP; /* never queue a page-drain bit the unit reserves */
+		return -PRQD_EOPNOTSUPP; /* level none: never queue a page-drain bit the unit reserves */
 	if (op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
 		return -PRQD_EINVAL;
 	/* The PASID-based invalidations (types 6 and 8) exist only with ECAP.PASID. */
@@ -594,7 +598,6 @@ const struct prqd_backend prqd_backend_vtd = {
 	.name = "vtd",
 	.help = "Intel VT-d: page request queue, invalidation queue and the §7.10 drain, "
 		"through the platform's MMIO and DMA callbacks",
-	.caps = PRQD_CAP_HW_DRAIN | PRQD_CAP_PRIV_DATA,
 	.priv_size = sizeof(struct vtd_priv),
 	.drain_priv_size = sizeof(struct vtd_drain),
 	.params = vtd_params,
