@@ -181,8 +181,8 @@ enum prqd_trace_type {
 	PRQD_TR_OVERFLOW,        /* the queue overflowed; acknowledged once empty */
 	PRQD_TR_BOND_STATE,      /* bond state changed: @state_from -> @state_to */
 	PRQD_TR_DRAIN_BEGIN,     /* drain started */
-	PRQD_TR_DRAIN_HW_START,  /* hardware drain step issued (round in @value) */
-	PRQD_TR_DRAIN_HW_DONE,   /* hardware drain step completed (result in @result) */
+	PRQD_TR_DRAIN_STEP_START,  /* hardware drain step issued (scope in @value) */
+	PRQD_TR_DRAIN_STEP_DONE,   /* hardware drain step completed (result in @result) */
 	PRQD_TR_DRAIN_END,       /* drain finished (result in @result) */
 };
 
@@ -212,7 +212,7 @@ struct prqd_trace_event {
 	uint8_t code;                 /* enum prqd_resp */
 	uint8_t responder;            /* enum prqd_responder */
 	int result;                   /* 0 or negative errno */
-	uint64_t value;               /* event-specific (address, count, round) */
+	uint64_t value;               /* event-specific (address, count, scope) */
 };
 
 /*
@@ -309,10 +309,10 @@ struct prqd_stats {
 	uint64_t drains;           /* drains completed */
 	uint64_t drain_timeouts;   /* drains that ran out of time */
 	uint64_t drain_errors;     /* drains failed by the hardware (device-TLB timeout, ...) */
-	uint64_t drain_rounds;     /* hardware drain steps issued */
+	uint64_t drain_steps;      /* hardware drain steps issued */
 	uint64_t drain_repeats;    /* of those, repeated because of an overflow */
-	uint64_t hw_descriptors;   /* descriptors queued by the backend for drains */
-	uint64_t hw_doorbells;     /* doorbell (tail) writes by the backend for drains */
+	uint64_t commands_queued;  /* commands (descriptors) the backend queued for drain steps */
+	uint64_t doorbells;        /* doorbell (queue tail) writes for drain steps */
 	uint64_t stale_requests;   /* requests read for a PASID that were queued before its
 				    * current bond was bound (answered as having no bond) */
 };
@@ -338,13 +338,19 @@ struct prqd_dev_info {
 	bool uses_stop_markers;  /* the device's stop-PASID mechanism sends Stop Markers */
 	uint8_t pasid_width;     /* PASID capability Max PASID Width (0 = no PASID support) */
 	uint16_t ats_queue_depth; /* ATS Invalidate Queue Depth (0 means 32) */
+	/* Appended in 0.1: how the IOMMU names the function in its queues and commands, where
+	 * that differs from the requester ID (SMMUv3 StreamID, AMD-Vi DeviceID, RISC-V IOMMU
+	 * device_id). Without has_source_id (or with a @size that stops before it) the source
+	 * ID is the requester ID, as on VT-d. */
+	bool has_source_id;
+	uint32_t source_id;
 };
 
 /*
  * prqd_dev_add - register a function with the IOMMU and attach it in the backend.
  * Allocates the device's request and group pools (sized from the allocation) here, so no
  * allocation happens per request later.
- * Returns 0, -EINVAL (bad info), -EEXIST (RID already added), -ENOMEM, or the backend's error.
+ * Returns 0, -EINVAL (bad info), -EEXIST (source ID already added), -ENOMEM, or the backend's error.
  * The device belongs to the IOMMU; remove it with prqd_dev_remove(). Since: 0.1
  */
 int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_info *info, struct prqd_dev **out);
@@ -396,6 +402,7 @@ struct prqd_request {
 	bool pasid_valid;
 	uint32_t pasid;
 	uint16_t rid;
+	uint32_t source_id; /* the IOMMU's name of the requester (prqd_dev_info.source_id) */
 	uint64_t priv_data[2]; /* private data, echoed in the response where the hardware does */
 	bool priv_data_valid;
 	uint64_t tag;      /* backend-specific (the simulator: its request serial); 0 if none */

@@ -40,15 +40,15 @@ static int stub_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *r
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_start(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_release(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	return 0; /* nothing was ever started */
 }

@@ -38,6 +38,8 @@ struct prqd_iommu;
 
 /* A decoded page request, plus its position in the queue. */
 struct prqd_hw_req {
+	/* The decoded request. req.source_id is how the queue entry names the requester (VT-d:
+	 * the requester ID; SMMUv3: the StreamID); the core finds the device by it. */
 	struct prqd_request req;
 	/* Queue position: strictly increasing across fetches of one IOMMU, never reused. */
 	uint64_t seq;
@@ -49,6 +51,7 @@ struct prqd_hw_req {
 /* A response to send. The backend maps @code to its encoding explicitly. */
 struct prqd_hw_resp {
 	uint16_t rid;
+	uint32_t source_id; /* the request's source ID: how SMMUv3, AMD-Vi, RISC-V address it */
 	bool pasid_present; /* carry the PASID (device requires it and the request had one) */
 	uint32_t pasid;
 	uint16_t prg_index;
@@ -71,17 +74,19 @@ enum prqd_drain_scope {
  * drain_release accepted it: a wait in flight is never forgotten, so a late completion
  * can't be mistaken for a newer one.
  */
-struct prqd_hw_drain {
+struct prqd_drain_step {
 	uint32_t scope;  /* enum prqd_drain_scope */
 	uint16_t rid;
+	uint32_t source_id; /* the device's source ID (prqd_dev_info.source_id) */
 	uint32_t pasid;
 	void *dev_priv;  /* the backend's per-device data (from dev_attach) */
 	/* Written by the backend when drain_poll returns 0: every request the device issued
 	 * before drain_start is in the queue at a position < queue_mark, or was dropped by an
 	 * overflow that overflow_pending reports. */
 	uint64_t queue_mark;
-	/* Counted by the backend at drain_start: descriptors queued, doorbell writes. */
-	uint32_t descriptors, doorbells;
+	/* Counted by the backend at drain_start: commands queued (VT-d descriptors, SMMUv3
+	 * commands), doorbell (queue tail) writes. The core adds them to its statistics. */
+	uint32_t commands, doorbells;
 	unsigned char priv[]; /* drain_priv_size bytes for the backend */
 };
 
@@ -233,7 +238,7 @@ struct prqd_backend_ops {
 	 * instance cannot drain this scope), -EBUSY (no room now), -EINVAL (bad scope), or -EIO:
 	 * on every error nothing of the step is in flight.
 	 */
-	int (*drain_start)(void *priv, struct prqd_hw_drain *op);
+	int (*drain_start)(void *priv, struct prqd_drain_step *op);
 	/*
 	 * drain_poll: has the step completed? No core lock held; never blocks. Idempotent: once
 	 * it returned 0 (or an error) every further call returns the same, with the same
@@ -242,7 +247,7 @@ struct prqd_backend_ops {
 	 * invalidation timed out or the hardware refused the step). At level snapshot the
 	 * mark is the producer position read after the step's invalidations completed.
 	 */
-	int (*drain_poll)(void *priv, struct prqd_hw_drain *op);
+	int (*drain_poll)(void *priv, struct prqd_drain_step *op);
 	/*
 	 * drain_release: the core gives up on a step (deadline passed and the bond or device is
 	 * going). No core lock held. Returns 0 when nothing of the step can write any more (the
@@ -250,7 +255,7 @@ struct prqd_backend_ops {
 	 * keeps @op, calls drain_release again later, and frees it only after a 0. Calling it
 	 * on a step that completed or failed returns 0.
 	 */
-	int (*drain_release)(void *priv, struct prqd_hw_drain *op);
+	int (*drain_release)(void *priv, struct prqd_drain_step *op);
 
 	/*
 	 * overflow_pending: has the queue overflowed (requests dropped) since the last
@@ -270,7 +275,7 @@ struct prqd_backend {
 	const char *name;
 	const char *help;
 	size_t priv_size;       /* per-IOMMU state, allocated zeroed by the core */
-	size_t drain_priv_size; /* per drain step, after struct prqd_hw_drain */
+	size_t drain_priv_size; /* per drain step, after struct prqd_drain_step */
 	const struct prqd_param_def *params; /* NULL-name terminated, or NULL */
 	struct prqd_backend_ops ops;
 };

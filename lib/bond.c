@@ -100,7 +100,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 		++dev->next_gen;
 	b->gen = dev->next_gen;
 	b->held = b->partials = NULL;
-	b->hw_op = NULL;
+	b->drain_step = NULL;
 	b->outstanding = 0;
 	b->busy = 0;
 	b->gate_on = 0;
@@ -268,11 +268,11 @@ void prqd__bond_release(struct prqd_bond *b)
 	prqd__discard_partials(dev, b);
 	prqd__unlock(pl, iommu->queue_lock);
 
-	if (b->hw_op) {
+	if (b->drain_step) {
 		/* A step still in flight is handed to the IOMMU, which tracks it until the
 		 * hardware can no longer write its completion. */
-		prqd__orphan_add(iommu, b->hw_op);
-		b->hw_op = NULL;
+		prqd__step_abandon(iommu, b->drain_step);
+		b->drain_step = NULL;
 	}
 	prqd__bond_unlink(b->quarantined ? &dev->quarantine : &dev->bonds, b);
 	if (!b->quarantined)

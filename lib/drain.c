@@ -10,7 +10,7 @@
  *     acknowledged and partial groups discarded, then repeat from 2;
  *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
  *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
- *     for it after the rounds, none has no rounds and the marker replaces steps 2-4;
+ *     for it after the steps, none has no steps and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -37,7 +37,7 @@ static bool expired(const struct drain_run *run)
 static void wait_a_little(const struct drain_run *run)
 {
 	prqd__consume_some(run->iommu);
-	prqd__poll_orphans(run->iommu);
+	prqd__poll_abandoned(run->iommu);
 	run->iommu->plat.p.relax(run->iommu->plat.p.user);
 }
 
@@ -59,9 +59,9 @@ static void trace_drain(const struct drain_run *run, uint32_t type, int result, 
 	prqd__trace(run->iommu, &ev);
 }
 
-static struct prqd_hw_drain **step_slot(const struct drain_run *run)
+static struct prqd_drain_step **step_slot(const struct drain_run *run)
 {
-	return run->bond ? &run->bond->hw_op : &run->dev->hw_op;
+	return run->bond ? &run->bond->drain_step : &run->dev->drain_step;
 }
 
 /*
@@ -69,13 +69,13 @@ static struct prqd_hw_drain **step_slot(const struct drain_run *run)
  * *fresh false when the step was one an earlier drain left in flight: its guarantee covers
  * only what the device sent before that earlier drain, so the caller must issue another.
  */
-static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
+static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	struct prqd_hw_drain **slot = step_slot(run);
+	struct prqd_drain_step **slot = step_slot(run);
 	*fresh = *slot == NULL;
 	if (!*slot) {
-		struct prqd_hw_drain *op = prqd__plat_alloc(&iommu->plat, iommu->drain_op_size);
+		struct prqd_drain_step *op = prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
 		if (!op)
 			return -PRQD_ENOMEM;
 		if (!run->bond) {
@@ -89,17 +89,18 @@ static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 			op->pasid = run->bond->pasid;
 		}
 		op->rid = run->dev->info.rid;
+		op->source_id = run->dev->info.source_id;
 		op->dev_priv = run->dev->be_priv;
 		int rc = iommu->ops.drain_start(iommu->priv, op);
 		if (rc < 0) {
-			prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
+			prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
 			return rc;
 		}
 		*slot = op;
-		prqd_stat_inc(iommu, drain_rounds);
-		prqd_stat_add(iommu, hw_descriptors, op->descriptors);
-		prqd_stat_add(iommu, hw_doorbells, op->doorbells);
-		trace_drain(run, PRQD_TR_DRAIN_HW_START, 0, op->scope);
+		prqd_stat_inc(iommu, drain_steps);
+		prqd_stat_add(iommu, commands_queued, op->commands);
+		prqd_stat_add(iommu, doorbells, op->doorbells);
+		trace_drain(run, PRQD_TR_DRAIN_STEP_START, 0, op->scope);
 	}
 	for (;;) {
 		int rc = iommu->ops.drain_poll(iommu->priv, *slot);
@@ -107,9 +108,9 @@ static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 			break;
 		if (rc != -PRQD_EINPROGRESS) {
 			/* The backend says nothing of the step is in flight any more. */
-			prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
+			prqd__plat_free(&iommu->plat, *slot, iommu->drain_step_size);
 			*slot = NULL;
-			trace_drain(run, PRQD_TR_DRAIN_HW_DONE, rc, 0);
+			trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, rc, 0);
 			return rc;
 		}
 		if (expired(run))
@@ -117,9 +118,9 @@ static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 		wait_a_little(run);
 	}
 	*mark = (*slot)->queue_mark;
-	prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
+	prqd__plat_free(&iommu->plat, *slot, iommu->drain_step_size);
 	*slot = NULL;
-	trace_drain(run, PRQD_TR_DRAIN_HW_DONE, 0, *mark);
+	trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, 0, *mark);
 	return 0;
 }
 
@@ -147,14 +148,14 @@ static int consume_to(const struct drain_run *run, uint64_t mark)
 	}
 }
 
-static int hw_rounds(const struct drain_run *run)
+static int run_steps(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
 	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
 	for (;;) {
 		uint64_t mark = 0;
 		bool fresh;
-		int rc = hw_step(run, &mark, &fresh);
+		int rc = run_step(run, &mark, &fresh);
 		if (rc == 0)
 			rc = consume_to(run, mark);
 		if (rc == 0)
@@ -229,9 +230,9 @@ static int marker_proof(const struct drain_run *run, bool wait)
 
 /*
  * Steps 2 to 5, by the instance's drain level (lib/backend.h):
- *  - exact: the hardware rounds are the proof; a promised Stop Marker that was not read is
+ *  - exact: the drain steps are the proof; a promised Stop Marker that was not read is
  *    only counted (an overflow dropped it);
- *  - snapshot: the hardware rounds, then, where the device promised a Stop Marker, the marker
+ *  - snapshot: the drain steps, then, where the device promised a Stop Marker, the marker
  *    too: the snapshot covers what the IOMMU had accepted, the marker says the device sent
  *    nothing more;
  *  - none: no hardware step is ever issued; the Stop Marker stands in for it when the
@@ -246,12 +247,12 @@ static int make_visible(const struct drain_run *run, unsigned flags)
 	int rc;
 	switch (run->iommu->caps.drain_level) {
 	case PRQD_LEVEL_EXACT:
-		rc = hw_rounds(run);
+		rc = run_steps(run);
 		if (rc == 0 && marker_promised)
 			note_marker(run);
 		return rc;
 	case PRQD_LEVEL_SNAPSHOT:
-		rc = hw_rounds(run);
+		rc = run_steps(run);
 		if (rc == 0 && marker_promised)
 			rc = marker_proof(run, true);
 		return rc;

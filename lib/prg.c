@@ -312,8 +312,8 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 }
 
 /* A request that cannot join a group: answer it alone if it closes one. */
-static void answer_orphan(struct prqd_iommu *iommu, struct prqd_dev *dev,
-			  const struct prqd_request *r)
+static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
+			     const struct prqd_request *r)
 {
 	if (r->last && !is_stop_marker(r))
 		prqd__answer(iommu, dev, r, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
@@ -332,7 +332,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		prqd__trace(iommu, &ev);
 	}
 
-	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->rid);
+	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->source_id);
 	if (!dev || hw->malformed) {
 		if (!dev)
 			prqd_stat_inc(iommu, unknown_requester);
@@ -357,7 +357,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 			group_free_local(dev, partial);
 			prqd_stat_inc(iommu, partial_discarded);
 		}
-		answer_orphan(iommu, dev, r);
+		answer_ungrouped(iommu, dev, r);
 		return;
 	}
 	if (is_stop_marker(r)) {
@@ -381,7 +381,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		g = group_alloc(dev);
 		if (!g) {
 			prqd_stat_inc(iommu, pool_exhausted);
-			answer_orphan(iommu, dev, r);
+			answer_ungrouped(iommu, dev, r);
 			return;
 		}
 		atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
@@ -399,7 +399,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		if (!is_new)
 			partial_remove(dev, g);
 		group_free_local(dev, g);
-		answer_orphan(iommu, dev, r);
+		answer_ungrouped(iommu, dev, r);
 		return;
 	}
 	n->req = *r;

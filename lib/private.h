@@ -4,7 +4,7 @@
  *
  * Lock order (outer to inner): device lock -> IOMMU queue lock -> bond spinlock.
  *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
- *    (prqd_iommu_process or a drain). It also guards the RID hash, every device's PASID
+ *    (prqd_iommu_process or a drain). It also guards the device hash, every device's PASID
  *    table and partial-group hash, and per-bond partial lists: all of them are read on the
  *    fast path by the consumer only, so they need no other lock.
  *  - The device lock (platform lock) serialises bind/unbind and device-wide operations on
@@ -164,7 +164,7 @@ struct prqd_bond {
 	struct prqd_bond *next, *prev;    /* device's bond list (device lock) */
 	struct prqd_group *held;          /* groups the handler holds (bond lock) */
 	struct prqd_group *partials;      /* partial groups (queue lock) */
-	struct prqd_hw_drain *hw_op;      /* hardware step in flight (busy owner) */
+	struct prqd_drain_step *drain_step;      /* hardware step in flight (busy owner) */
 	/* Queue position when the bond was installed: a request below it was queued before
 	 * the bind and belongs to an earlier generation or to none (queue lock to read). */
 	uint64_t start_seq;
@@ -209,7 +209,7 @@ struct prqd_bond_slab {
 
 struct prqd_dev {
 	struct prqd_iommu *iommu;
-	struct prqd_dev *hnext; /* IOMMU RID hash chain */
+	struct prqd_dev *hnext; /* IOMMU device hash chain (by source ID) */
 	struct prqd_dev_info info;
 	void *be_priv;
 	void *lock;
@@ -236,7 +236,7 @@ struct prqd_dev {
 	uint32_t partial_mask;
 	uint32_t npartial;
 
-	struct prqd_hw_drain *hw_op;         /* device-wide drain step in flight */
+	struct prqd_drain_step *drain_step;         /* device-wide drain step in flight */
 	uint8_t dev_busy;                    /* device-wide drain running */
 	/* The bonds a device-wide drain owns: this one and all after it on the list, as they
 	 * were when it started. Bonds bound later are prepended, so the run is stable. */
@@ -245,11 +245,11 @@ struct prqd_dev {
 
 /* ---- IOMMU ------------------------------------------------------------------------------------ */
 
-#define PRQD_RID_HASH 256
+#define PRQD_SOURCE_HASH 256
 
-struct prqd_orphan_drain {
-	struct prqd_orphan_drain *next;
-	struct prqd_hw_drain *op;
+struct prqd_abandoned_step {
+	struct prqd_abandoned_step *next;
+	struct prqd_drain_step *op;
 	size_t size;
 };
 
@@ -262,16 +262,16 @@ struct prqd_iommu {
 	struct prqd_be_caps caps; /* what init said this instance can do */
 	uint64_t *params;
 	void *queue_lock;
-	void *orphan_lock;
-	struct prqd_dev *rid_hash[PRQD_RID_HASH];
+	void *abandoned_lock;
+	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */
 	uint32_t ndevs;
 	struct prqd_hw_req *batch;
 	uint32_t batch_size;
 	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed */
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
-	struct prqd_orphan_drain *orphans;   /* hardware steps given up on, still tracked */
-	atomic_uint norphans;                /* their number: pollers look without the lock */
-	size_t drain_op_size;
+	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
+	atomic_uint nabandoned;                /* their number: pollers look without the lock */
+	size_t drain_step_size;
 	struct prqd_istats stats;
 };
 
@@ -284,8 +284,8 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 /* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
 int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
 			     const struct prqd_platform *platform, struct prqd_iommu **out);
-struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid);
-/* RID hash changes, queue lock held. */
+struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id);
+/* Device hash (by source ID) changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
 void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev);
 /* Consume with the queue lock held: up to @budget requests (0: no count limit), stopping
@@ -304,8 +304,8 @@ int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
 int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline);
 /* Take the queue lock, consume a batch, release; for polling loops. */
 int prqd__consume_some(struct prqd_iommu *iommu);
-void prqd__poll_orphans(struct prqd_iommu *iommu);
-void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op);
+void prqd__poll_abandoned(struct prqd_iommu *iommu);
+void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 
 /* pasid-table.c (queue lock held for get/set) */
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);

@@ -11,6 +11,7 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 {
 	struct prqd_hw_resp resp = {
 		.rid = last->rid,
+		.source_id = last->source_id,
 		/* The device says whether it wants the PASID back; a requester we do not
 		 * know gets it whenever its request carried one. */
 		.pasid_present = last->pasid_valid &&

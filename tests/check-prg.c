@@ -278,6 +278,56 @@ START_TEST(unknown_requester)
 }
 END_TEST
 
+/*
+ * An IOMMU that names requesters by a source ID of its own (SMMUv3 StreamID, AMD-Vi DeviceID)
+ * finds the device by it, answers with it and drains with it; a caller whose prqd_dev_info
+ * predates the field gets the requester ID as source ID.
+ */
+START_TEST(source_id_names_the_device)
+{
+	struct prqd_dev_info info = tw_info(0x0300);
+	info.has_source_id = true;
+	info.source_id = 0x12345;
+	struct prqd_dev *d;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &d), 0);
+	struct prqd_bond *b = tw_bind(d, 7, &rec);
+	struct prqd_request r = rq(0x0300, 7, 3, true, 0x5000);
+	r.source_id = 0x12345;
+	tq_push(w.t, r);
+	/* the same requester ID under another source ID is nobody we know */
+	r.source_id = 0x54321;
+	tq_push(w.t, r);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.source_id, 0x12345);
+	ck_assert_ptr_nonnull(tl_get(w.t, 0).dev_priv);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.source_id, 0x54321);
+	ck_assert_ptr_null(tl_get(w.t, 1).dev_priv);
+	ck_assert_uint_eq(tw_stats(&w).unknown_requester, 1);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->last_source_id, 0x12345);
+	ck_assert_uint_eq(w.t->last_rid, 0x0300);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	/* Two devices may not share a source ID. */
+	struct prqd_dev_info other = tw_info(0x0301);
+	other.has_source_id = true;
+	other.source_id = 0x12345;
+	struct prqd_dev *d2;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &other, &d2), -EEXIST);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+
+	/* An older caller's struct ends before the field: the source ID is the requester ID. */
+	struct prqd_dev_info old = tw_info(0x0302);
+	old.has_source_id = true;
+	old.source_id = 0x777;
+	old.size = offsetof(struct prqd_dev_info, has_source_id);
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &old, &d), 0);
+	ck_assert_uint_eq(d->info.source_id, 0x0302);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+}
+END_TEST
+
 /* Requests for a PASID without a bond, or beyond the device's PASID width. */
 START_TEST(no_bond)
 {
@@ -637,6 +687,7 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, marker_encoding_without_pasid);
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, unknown_requester);
+	tcase_add_test(tc, source_id_names_the_device);
 	tcase_add_test(tc, no_bond);
 	tcase_add_test(tc, device_removed_with_requests);
 	tcase_add_test(tc, pool_exhaustion);

@@ -145,9 +145,9 @@ START_TEST(stop_drain_resume)
 	ck_assert_uint_eq(w.t->inflight, 0);
 	s = tw_stats(&w);
 	ck_assert_uint_eq(s.drains, 1);
-	ck_assert_uint_eq(s.drain_rounds, 1);
-	ck_assert_uint_eq(s.hw_descriptors, 4);
-	ck_assert_uint_eq(s.hw_doorbells, 1);
+	ck_assert_uint_eq(s.drain_steps, 1);
+	ck_assert_uint_eq(s.commands_queued, 4);
+	ck_assert_uint_eq(s.doorbells, 1);
 
 	/* STOPPED: still answered Invalid. */
 	tq_group(w.t, RID, 7, 2, 1, 0x1000);
@@ -167,8 +167,8 @@ START_TEST(stop_drain_resume)
 	ck_assert_str_eq(transitions(7), "none>active active>stopping stopping>draining "
 					 "draining>stopped stopped>active");
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_BEGIN), 1);
-	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_START), 1);
-	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_DONE), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_STEP_START), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_STEP_DONE), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_END), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_RESPONSE), tl_count(w.t));
 	ck_assert_uint_eq(trace_count(PRQD_TR_GROUP_DELIVER), 1);
@@ -268,7 +268,7 @@ START_TEST(drain_timeout_keeps_step)
 	s = tw_stats(&w);
 	ck_assert_uint_eq(s.drain_timeouts, 2);
 	ck_assert_uint_eq(s.drains, 1);
-	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.drain_steps, 2);
 	ck_assert_uint_eq(s.drain_repeats, 0);
 }
 END_TEST
@@ -546,7 +546,7 @@ END_TEST
 
 /* ---- overflow during a drain ---- */
 
-static void overflow_poll_hook(struct test_iommu *t, struct prqd_hw_drain *op, void *arg)
+static void overflow_poll_hook(struct test_iommu *t, struct prqd_drain_step *op, void *arg)
 {
 	unsigned *n = arg;
 	if ((*n)++ == 0)
@@ -573,7 +573,7 @@ START_TEST(overflow_during_drain)
 	ck_assert_uint_eq(w.t->drain_starts, 2);
 	struct prqd_stats s = tw_stats(&w);
 	ck_assert_uint_eq(s.drain_repeats, 1);
-	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.drain_steps, 2);
 	ck_assert_uint_eq(s.overflows, 1);
 	ck_assert_uint_eq(s.partial_discarded, 2);
 	ck_assert_uint_eq(trace_count(PRQD_TR_OVERFLOW), 1);
@@ -937,10 +937,10 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 END_TEST
 
 /*
- * At drain level snapshot the hardware rounds run as at exact, and where the device promised
+ * At drain level snapshot the drain steps run as at exact, and where the device promised
  * a Stop Marker the marker is waited for after them: the snapshot covers what the IOMMU had
  * accepted, only the marker says the device sent nothing more. Without the promise the
- * rounds are the whole proof.
+ * steps are the whole proof.
  */
 START_TEST(snapshot_level_rounds_then_marker)
 {
@@ -966,7 +966,7 @@ START_TEST(snapshot_level_rounds_then_marker)
 	ck_assert_uint_eq(tw_stats(&w2).stop_markers_missing, 0);
 	tp_set_hook(&w2.tp, NULL, NULL);
 
-	/* No marker: the rounds completed, yet the unbind runs out its deadline (at exact it
+	/* No marker: the steps completed, yet the unbind runs out its deadline (at exact it
 	 * would return 0 and count the marker missing). */
 	b = tw_bind(d, 10, &r2);
 	uint64_t t0 = w2.tp.now_ns;
@@ -976,7 +976,7 @@ START_TEST(snapshot_level_rounds_then_marker)
 	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
 	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
 
-	/* Without the promise, the rounds alone prove the drain. */
+	/* Without the promise, the steps alone prove the drain. */
 	b = tw_bind(d, 11, &r2);
 	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
 	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
@@ -1074,7 +1074,7 @@ START_TEST(unbind_force_never_draining)
 
 
 /* A step still in flight when the IOMMU closes is released there; nothing leaks. */
-START_TEST(orphan_at_close)
+START_TEST(abandoned_step_at_close)
 {
 	struct prqd_bond *b = tw_bind(dev, 3, &rec);
 	w.t->drain_mode = TD_NEVER;
@@ -1087,7 +1087,7 @@ START_TEST(orphan_at_close)
 END_TEST
 
 /* A step in flight on a bond's device is tracked past the device's removal too. */
-START_TEST(orphan_after_dev_remove)
+START_TEST(abandoned_step_after_dev_remove)
 {
 	struct prqd_bond *b = tw_bind(dev, 3, &rec);
 	w.t->drain_mode = TD_NEVER;
@@ -1787,8 +1787,8 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, snapshot_level_rounds_then_marker);
 	tcase_add_test(tc, marker_forgotten_on_resume);
 	tcase_add_test(tc, unbind_force_never_draining);
-	tcase_add_test(tc, orphan_at_close);
-	tcase_add_test(tc, orphan_after_dev_remove);
+	tcase_add_test(tc, abandoned_step_at_close);
+	tcase_add_test(tc, abandoned_step_after_dev_remove);
 	tcase_add_test(tc, unbind_no_drain);
 	tcase_add_test(tc, rebind_generation);
 	tcase_add_test(tc, queued_reads_bounded_under_flood);

@@ -356,7 +356,7 @@ static int tb_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *res
 	return rc;
 }
 
-static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
+static int tb_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -368,10 +368,11 @@ static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
 		o->id = t->drain_starts;
 		o->polls = 0;
 		o->inflight = true;
-		op->descriptors = 4;
+		op->commands = 4;
 		op->doorbells = 1;
 		t->last_scope = op->scope;
 		t->last_rid = op->rid;
+		t->last_source_id = op->source_id;
 		t->last_pasid = op->pasid;
 		t->last_dev_priv = op->dev_priv;
 		if (op->scope < 4)
@@ -381,7 +382,7 @@ static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
 	return rc;
 }
 
-static int tb_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int tb_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -410,7 +411,7 @@ static int tb_drain_poll(void *priv, struct prqd_hw_drain *op)
 	return rc;
 }
 
-static int tb_drain_release(void *priv, struct prqd_hw_drain *op)
+static int tb_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -492,6 +493,9 @@ static int64_t push(struct test_iommu *t, struct prqd_request r, bool malformed)
 		return -ENOSPC;
 	}
 	uint64_t seq = t->tail++;
+	/* The scripted queue names requesters by requester ID unless the test names a source. */
+	if (r.source_id == 0)
+		r.source_id = r.rid;
 	if (r.tag == 0)
 		r.tag = seq + 1;
 	t->q[seq % TQ_CAP] = (struct prqd_hw_req){ .req = r, .seq = seq, .malformed = malformed };

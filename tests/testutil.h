@@ -156,11 +156,12 @@ struct test_iommu {
 	unsigned inflight;   /* steps started and neither completed, failed nor released */
 	uint32_t last_scope;
 	uint16_t last_rid;
+	uint32_t last_source_id;
 	uint32_t last_pasid;
 	void *last_dev_priv;
 	unsigned scope_count[4];
 	/* Called (without the backend lock) at every drain_poll, before it decides. */
-	void (*poll_hook)(struct test_iommu *t, struct prqd_hw_drain *op, void *arg);
+	void (*poll_hook)(struct test_iommu *t, struct prqd_drain_step *op, void *arg);
 	void *poll_hook_arg;
 
 	/* devices */

@@ -78,7 +78,11 @@ static void sim_dev_detach(void *priv, void *dev_priv)
 static int sim_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 {
 	struct sim_backend_priv *bp = priv;
-	return sim_iommu_fetch(bp->w, out, max);
+	int n = sim_iommu_fetch(bp->w, out, max);
+	/* The model names requesters by requester ID, as VT-d does. */
+	for (int i = 0; i < n; i++)
+		out[i].req.source_id = out[i].req.rid;
+	return n;
 }
 
 /*
@@ -112,19 +116,19 @@ static int sim_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *re
 	return sim_iommu_respond(bp->w, resp, rc);
 }
 
-static int sim_drain_start(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_start(bp->w, op->dev_priv, op);
 }
 
-static int sim_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_poll(bp->w, op);
 }
 
-static int sim_drain_release(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_release(bp->w, op);

@@ -69,7 +69,7 @@ struct vtd_dev {
 	uint8_t qdep; /* ATS invalidate queue depth as the descriptor encodes it (0 = 32) */
 };
 
-/* What a drain step keeps after struct prqd_hw_drain. */
+/* What a drain step keeps after struct prqd_drain_step. */
 struct vtd_drain {
 	struct vtd_wait ticket;
 	uint64_t ite_count; /* ITEs seen when the batch was queued */
@@ -251,6 +251,7 @@ static void decode_entry(const volatile uint64_t *e, struct prqd_hw_req *out)
 	struct prqd_request *r = &out->req;
 	*out = (struct prqd_hw_req){ 0 };
 	r->rid = (uint16_t)(qw0 >> 16);
+	r->source_id = r->rid; /* VT-d names requesters by their requester ID */
 	r->pasid_valid = (qw0 & PRQ_PP) != 0;
 	r->pasid = r->pasid_valid ? (uint32_t)(qw0 >> 32) & 0xFFFFF : 0;
 	r->exec = (qw0 & PRQ_ER) != 0;
@@ -410,13 +411,13 @@ static int vtd_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *re
 
 /* ---- the §7.10 drain ------------------------------------------------------------------------ */
 
-static struct vtd_drain *drain_of(struct prqd_hw_drain *op)
+static struct vtd_drain *drain_of(struct prqd_drain_step *op)
 {
 	return (struct vtd_drain *)(void *)op->priv;
 }
 
-/* Queue the four descriptors of one drain round with one doorbell (lock held). */
-static int queue_drain(struct vtd_priv *vp, struct prqd_hw_drain *op)
+/* Queue the four descriptors of one drain step with one doorbell (lock held). */
+static int queue_drain(struct vtd_priv *vp, struct prqd_drain_step *op)
 {
 	const struct vtd_dev *vd = op->dev_priv;
 	struct vtd_drain *dr = drain_of(op);
@@ -447,7 +448,7 @@ static int queue_drain(struct vtd_priv *vp, struct prqd_hw_drain *op)
 	return 0;
 }
 
-static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	if (!vp->page_drain)
@@ -466,17 +467,17 @@ static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
 		prqd_be_err(vp->iommu, "vtd: drain of %04x not queued: %d", op->rid, rc);
 		return rc == -PRQD_EAGAIN ? -PRQD_EBUSY : rc;
 	}
-	op->descriptors = 4;
+	op->commands = 4;
 	op->doorbells = 1;
 	return 0;
 }
 
-/* Was the round's wait aborted by another device's time-out, and only that? (lock held) Then
+/* Was the step's wait aborted by another device's time-out, and only that? (lock held) Then
  * queueing it again is right. Not after a refused descriptor (no time-out seen since the
- * round was queued: the same batch would be refused again), nor when a time-out named this
+ * step was queued: the same batch would be refused again), nor when a time-out named this
  * device, or one named no device at all (older units report ITESID 0), or too many came to
  * tell. */
-static bool aborted_by_another_device(const struct vtd_priv *vp, struct prqd_hw_drain *op)
+static bool aborted_by_another_device(const struct vtd_priv *vp, struct prqd_drain_step *op)
 {
 	const struct vtd_drain *dr = drain_of(op);
 	uint64_t seen = vp->ite_count - dr->ite_count;
@@ -507,7 +508,7 @@ static bool abandoned_in_flight(const struct vtd_priv *vp, const struct vtd_drai
 	       vp->iq.status[slot] != dr->ticket.value;
 }
 
-static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	struct vtd_drain *dr = drain_of(op);
@@ -537,7 +538,7 @@ static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
 	}
 	if (rc == -PRQD_EIO && aborted_by_another_device(vp, op)) {
 		/* Another device's time-out aborted our waits: this device answered or may
-		 * still answer, so the round is queued again. */
+		 * still answer, so the step is queued again. */
 		prqd_be_info(vp->iommu, "vtd: drain of %04x aborted by another device's time-out: "
 				   "queued again", op->rid);
 		rc = queue_drain(vp, op);
@@ -556,13 +557,13 @@ static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
 			 op->rid, (unsigned)op->pasid, vp->ite_sid[(vp->ite_count - 1) % VTD_ITE_HISTORY]);
 	else if (rc == -PRQD_EIO)
 		prqd_be_err(vp->iommu, "vtd: drain of %04x pasid %u failed: the unit refused a "
-				  "descriptor of the round%s",
+				  "descriptor of the step%s",
 			 op->rid, (unsigned)op->pasid, vp->iq.broken ? " (queue broken)" : "");
 	dr->result = rc < 0 ? rc : -PRQD_EIO;
 	return dr->result;
 }
 
-static int vtd_drain_release(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	struct vtd_drain *dr = drain_of(op);
