@@ -315,6 +315,8 @@ struct prqd_stats {
 	uint64_t doorbells;        /* doorbell (queue tail) writes for drain steps */
 	uint64_t stale_requests;   /* requests read for a PASID that were queued before its
 				    * current bond was bound (answered as having no bond) */
+	uint64_t drain_reissues;   /* drain steps issued again after the hardware aborted one
+				    * for another device's sake (counted in drain_steps too) */
 };
 
 /*

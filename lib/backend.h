@@ -69,7 +69,8 @@ enum prqd_drain_scope {
 };
 
 /*
- * One hardware drain step in flight. The core allocates it (with drain_priv_size bytes for
+ * One hardware drain step in flight. A backend never issues a step on its own (no retry, no
+ * re-queue): the core decides every step, so its cost counters see them all. The core allocates it (with drain_priv_size bytes for
  * the backend after it) and keeps it until drain_poll reported completion or failure, or
  * drain_release accepted it: a wait in flight is never forgotten, so a late completion
  * can't be mistaken for a newer one.
@@ -242,8 +243,11 @@ struct prqd_backend_ops {
 	/*
 	 * drain_poll: has the step completed? No core lock held; never blocks. Idempotent: once
 	 * it returned 0 (or an error) every further call returns the same, with the same
-	 * queue_mark. Returns 0 (complete, op->queue_mark set), -EINPROGRESS, or a negative
-	 * errno: the step failed and nothing of it is in flight any more (-EIO: the device's
+	 * queue_mark. Returns 0 (complete, op->queue_mark set), -EINPROGRESS, -EAGAIN (the
+	 * step was aborted by something outside its device, VT-d: another device's
+	 * device-TLB time-out; nothing of it is in flight and a new step would complete: the
+	 * core issues one, within its deadline, and counts it), or another negative errno: the
+	 * step failed and nothing of it is in flight any more (-EIO: the device's
 	 * invalidation timed out or the hardware refused the step). At level snapshot the
 	 * mark is the producer position read after the step's invalidations completed.
 	 */

@@ -64,10 +64,54 @@ static struct prqd_drain_step **step_slot(const struct drain_run *run)
 	return run->bond ? &run->bond->drain_step : &run->dev->drain_step;
 }
 
+/* Issue a new drain step into the run's slot and count what it cost. */
+static int issue_step(const struct drain_run *run)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	struct prqd_drain_step *op = prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
+	if (!op)
+		return -PRQD_ENOMEM;
+	if (!run->bond) {
+		op->scope = PRQD_SCOPE_DEVICE;
+		op->pasid = PRQD_NO_PASID;
+	} else if (run->bond->pasid == PRQD_NO_PASID) {
+		op->scope = PRQD_SCOPE_RID;
+		op->pasid = PRQD_NO_PASID;
+	} else {
+		op->scope = PRQD_SCOPE_PASID;
+		op->pasid = run->bond->pasid;
+	}
+	op->rid = run->dev->info.rid;
+	op->source_id = run->dev->info.source_id;
+	op->dev_priv = run->dev->be_priv;
+	int rc = iommu->ops.drain_start(iommu->priv, op);
+	if (rc < 0) {
+		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		return rc;
+	}
+	*step_slot(run) = op;
+	prqd_stat_inc(iommu, drain_steps);
+	prqd_stat_add(iommu, commands_queued, op->commands);
+	prqd_stat_add(iommu, doorbells, op->doorbells);
+	trace_drain(run, PRQD_TR_DRAIN_STEP_START, 0, op->scope);
+	return 0;
+}
+
+/* The step in the run's slot is over (completed or failed): free it. */
+static void end_step(const struct drain_run *run, int result, uint64_t value)
+{
+	struct prqd_drain_step **slot = step_slot(run);
+	prqd__plat_free(&run->iommu->plat, *slot, run->iommu->drain_step_size);
+	*slot = NULL;
+	trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, result, value);
+}
+
 /*
- * Step 2: issue (or resume) a hardware step and poll it. Returns 0 with *mark set, and
+ * Step 2: issue (or resume) a hardware drain step and poll it. Returns 0 with *mark set, and
  * *fresh false when the step was one an earlier drain left in flight: its guarantee covers
  * only what the device sent before that earlier drain, so the caller must issue another.
+ * A step the hardware aborted for another device's sake (-EAGAIN) is issued again here:
+ * the new one starts now, so it covers this drain.
  */
 static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 {
@@ -75,42 +119,28 @@ static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 	struct prqd_drain_step **slot = step_slot(run);
 	*fresh = *slot == NULL;
 	if (!*slot) {
-		struct prqd_drain_step *op = prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
-		if (!op)
-			return -PRQD_ENOMEM;
-		if (!run->bond) {
-			op->scope = PRQD_SCOPE_DEVICE;
-			op->pasid = PRQD_NO_PASID;
-		} else if (run->bond->pasid == PRQD_NO_PASID) {
-			op->scope = PRQD_SCOPE_RID;
-			op->pasid = PRQD_NO_PASID;
-		} else {
-			op->scope = PRQD_SCOPE_PASID;
-			op->pasid = run->bond->pasid;
-		}
-		op->rid = run->dev->info.rid;
-		op->source_id = run->dev->info.source_id;
-		op->dev_priv = run->dev->be_priv;
-		int rc = iommu->ops.drain_start(iommu->priv, op);
-		if (rc < 0) {
-			prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		int rc = issue_step(run);
+		if (rc < 0)
 			return rc;
-		}
-		*slot = op;
-		prqd_stat_inc(iommu, drain_steps);
-		prqd_stat_add(iommu, commands_queued, op->commands);
-		prqd_stat_add(iommu, doorbells, op->doorbells);
-		trace_drain(run, PRQD_TR_DRAIN_STEP_START, 0, op->scope);
 	}
 	for (;;) {
 		int rc = iommu->ops.drain_poll(iommu->priv, *slot);
 		if (rc == 0)
 			break;
+		if (rc == -PRQD_EAGAIN) {
+			end_step(run, rc, 0);
+			prqd_stat_inc(iommu, drain_reissues);
+			if (expired(run))
+				return -PRQD_ETIMEDOUT;
+			rc = issue_step(run);
+			if (rc < 0)
+				return rc;
+			*fresh = true;
+			continue;
+		}
 		if (rc != -PRQD_EINPROGRESS) {
 			/* The backend says nothing of the step is in flight any more. */
-			prqd__plat_free(&iommu->plat, *slot, iommu->drain_step_size);
-			*slot = NULL;
-			trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, rc, 0);
+			end_step(run, rc, 0);
 			return rc;
 		}
 		if (expired(run))
@@ -118,9 +148,7 @@ static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 		wait_a_little(run);
 	}
 	*mark = (*slot)->queue_mark;
-	prqd__plat_free(&iommu->plat, *slot, iommu->drain_step_size);
-	*slot = NULL;
-	trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, 0, *mark);
+	end_step(run, 0, *mark);
 	return 0;
 }
 

@@ -304,6 +304,40 @@ START_TEST(drain_eio)
 }
 END_TEST
 
+/*
+ * Order stays in the core: a step the hardware aborted for another device's sake (-EAGAIN,
+ * VT-d: another device's ITE) is issued again by the core, within the deadline, and every
+ * step issued is counted with its cost.
+ */
+START_TEST(aborted_step_reissued_and_counted)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	w.t->drain_aborts = 2;
+	w.t->drain_polls = 1;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->drain_aborted, 2);
+	ck_assert_uint_eq(w.t->drain_starts, 3);
+	ck_assert_uint_eq(w.t->drain_completed, 1);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_steps, 3);
+	ck_assert_uint_eq(s.drain_reissues, 2);
+	ck_assert_uint_eq(s.commands_queued, 12);
+	ck_assert_uint_eq(s.doorbells, 3);
+	ck_assert_uint_eq(s.drain_errors, 0);
+
+	/* Aborted again and again: the deadline still holds, nothing is left in flight. */
+	w.t->drain_aborts = 1000000;
+	uint64_t t0 = w.tp.now_ns;
+	ck_assert_int_eq(prqd_drain(b, 0, 5), -ETIMEDOUT);
+	ck_assert_uint_le(w.tp.now_ns - t0, 6000000ull);
+	ck_assert_uint_le(w.t->inflight, 1); /* at most the latest step, kept for the next drain */
+	w.t->drain_aborts = 0;
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	ck_assert_uint_eq(w.t->inflight, 0);
+}
+END_TEST
+
 /* A backend without a hardware drain step. */
 START_TEST(drain_unsupported)
 {
@@ -1784,6 +1818,7 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, unbind_stop_marker_needs_marker_device);
 	tcase_add_test(tc, unbind_stop_marker_waits_without_hw_drain);
 	tcase_add_test(tc, unbind_stop_marker_rid_only);
+	tcase_add_test(tc, aborted_step_reissued_and_counted);
 	tcase_add_test(tc, snapshot_level_rounds_then_marker);
 	tcase_add_test(tc, marker_forgotten_on_resume);
 	tcase_add_test(tc, unbind_force_never_draining);

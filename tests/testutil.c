@@ -395,7 +395,12 @@ static int tb_drain_poll(void *priv, struct prqd_drain_step *op)
 	int rc = -EINPROGRESS;
 	bool due = o->polls >= t->drain_polls;
 	o->polls++;
-	if (t->drain_mode == TD_COMPLETE && due) {
+	if (due && t->drain_aborts) {
+		/* Aborted for another device's sake: over, and worth issuing again. */
+		t->drain_aborts--;
+		t->drain_aborted++;
+		rc = -EAGAIN;
+	} else if (t->drain_mode == TD_COMPLETE && due) {
 		op->queue_mark = t->mark_fixed ? t->mark : t->tail;
 		t->drain_completed++;
 		rc = 0;

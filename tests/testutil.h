@@ -151,6 +151,8 @@ struct test_iommu {
 	bool mark_fixed;     /* queue_mark = mark instead of the tail at completion */
 	uint64_t mark;
 	bool release_busy;   /* drain_release refuses (-EBUSY) steps still in flight */
+	unsigned drain_aborts; /* the next this many steps that come due report -EAGAIN */
+	unsigned drain_aborted;
 	unsigned drain_starts, drain_poll_calls, drain_completed, drain_failed;
 	unsigned drain_releases, drain_release_refused;
 	unsigned inflight;   /* steps started and neither completed, failed nor released */

@@ -363,6 +363,7 @@ static const struct field result_fields[] = {
 	RES("stats.drain_repeats", stats.drain_repeats),
 	RES("stats.commands_queued", stats.commands_queued),
 	RES("stats.doorbells", stats.doorbells),
+	RES("stats.drain_reissues", stats.drain_reissues),
 	RES("iommu.enqueued", iommu.enqueued),
 	RES("iommu.dropped_overflow", iommu.dropped_overflow),
 	RES("iommu.auto_responses", iommu.auto_responses),

@@ -473,7 +473,7 @@ static int vtd_drain_start(void *priv, struct prqd_drain_step *op)
 }
 
 /* Was the step's wait aborted by another device's time-out, and only that? (lock held) Then
- * queueing it again is right. Not after a refused descriptor (no time-out seen since the
+ * a new step is worth issuing. Not after a refused descriptor (no time-out seen since the
  * step was queued: the same batch would be refused again), nor when a time-out named this
  * device, or one named no device at all (older units report ITESID 0), or too many came to
  * tell. */
@@ -538,14 +538,11 @@ static int vtd_drain_poll(void *priv, struct prqd_drain_step *op)
 	}
 	if (rc == -PRQD_EIO && aborted_by_another_device(vp, op)) {
 		/* Another device's time-out aborted our waits: this device answered or may
-		 * still answer, so the step is queued again. */
-		prqd_be_info(vp->iommu, "vtd: drain of %04x aborted by another device's time-out: "
-				   "queued again", op->rid);
-		rc = queue_drain(vp, op);
+		 * still answer, so a new step would complete. Issuing it is the core's call. */
 		unit_unlock(vp);
-		if (rc == 0)
-			return -PRQD_EINPROGRESS;
-		dr->result = rc == -PRQD_EAGAIN ? -PRQD_EIO : rc;
+		prqd_be_info(vp->iommu, "vtd: drain of %04x aborted by another device's time-out",
+			     op->rid);
+		dr->result = -PRQD_EAGAIN;
 		return dr->result;
 	}
 	unit_unlock(vp);
