@@ -395,8 +395,14 @@ enum prqd_resp {
 /* Handler return value meaning "I will answer later with prqd_respond()". */
 #define PRQD_RESP_DEFER (-1)
 
-/* One page request of a group, as decoded by the backend. */
+/*
+ * One page request of a group, as decoded by the backend. The library fills it and the
+ * handler reads it (prqd_group_request()); @size is sizeof(struct prqd_request) as the
+ * library knows it. Fields are only ever appended: a handler built against a newer header
+ * reads a field only when @size reaches past it.
+ */
 struct prqd_request {
+	uint32_t size;     /* set by the library */
 	uint64_t addr;     /* page address (4 KiB aligned) */
 	bool read, write, exec, priv;
 	bool last;
@@ -407,7 +413,6 @@ struct prqd_request {
 	uint32_t source_id; /* the IOMMU's name of the requester (prqd_dev_info.source_id) */
 	uint64_t priv_data[2]; /* private data, echoed in the response where the hardware does */
 	bool priv_data_valid;
-	uint64_t tag;      /* backend-specific (the simulator: its request serial); 0 if none */
 };
 
 /*

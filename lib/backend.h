@@ -43,6 +43,10 @@ struct prqd_hw_req {
 	struct prqd_request req;
 	/* Queue position: strictly increasing across fetches of one IOMMU, never reused. */
 	uint64_t seq;
+	/* The backend's own name for the entry (0: none), handed back in the response to the
+	 * group it closes (prqd_hw_resp.tag) and readable with prqd_group_request_tag(): a
+	 * simulator matches responses and deliveries to what its devices sent. */
+	uint64_t tag;
 	/* The backend found the entry malformed (reserved bits, impossible permissions): the
 	 * core answers Invalid when Last and counts it. */
 	bool malformed;
@@ -58,7 +62,7 @@ struct prqd_hw_resp {
 	uint8_t code; /* enum prqd_resp */
 	bool priv_data_valid;
 	uint64_t priv_data[2];
-	uint64_t tag; /* the Last request's tag, for simulators */
+	uint64_t tag; /* the Last request's prqd_hw_req.tag */
 };
 
 /* Scope of a hardware drain. */
@@ -319,6 +323,10 @@ int prqd_be_lock_new(const struct prqd_iommu *iommu, void **lock);
 void prqd_be_lock_free(const struct prqd_iommu *iommu, void *lock);
 void prqd_be_lock(const struct prqd_iommu *iommu, void *lock);
 void prqd_be_unlock(const struct prqd_iommu *iommu, void *lock);
+
+/* The prqd_hw_req.tag of a delivered group's @i-th request (0: none or out of range). For the
+ * handler's side of a simulator; any thread that holds the group. */
+uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i);
 
 /* Clock: monotonic nanoseconds; relax is the polling hint between two register reads. */
 uint64_t prqd_be_now_ns(const struct prqd_iommu *iommu);

@@ -264,7 +264,7 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
 	const struct prqd_request *last = &g->last->req;
 	if (!b) {
-		prqd__answer(iommu, dev, last, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, last, g->last->tag, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
 		group_free_local(dev, g);
 		return;
 	}
@@ -273,7 +273,8 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 		if (b->quarantined)
 			prqd_stat_inc(iommu, stale_groups);
 		prqd_spin_unlock(&b->lock);
-		prqd__answer(iommu, dev, last, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
+		prqd__answer(iommu, dev, last, g->last->tag, b->gen, PRQD_RESP_INVALID,
+			     PRQD_BY_STOP);
 		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 		group_free_local(dev, g);
 		return;
@@ -313,10 +314,11 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 
 /* A request that cannot join a group: answer it alone if it closes one. */
 static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
-			     const struct prqd_request *r)
+			     const struct prqd_hw_req *hw)
 {
+	const struct prqd_request *r = &hw->req;
 	if (r->last && !is_stop_marker(r))
-		prqd__answer(iommu, dev, r, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, r, hw->tag, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
 }
 
 void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw)
@@ -357,7 +359,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 			group_free_local(dev, partial);
 			prqd_stat_inc(iommu, partial_discarded);
 		}
-		answer_ungrouped(iommu, dev, r);
+		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
 	if (is_stop_marker(r)) {
@@ -381,7 +383,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		g = group_alloc(dev);
 		if (!g) {
 			prqd_stat_inc(iommu, pool_exhausted);
-			answer_ungrouped(iommu, dev, r);
+			answer_ungrouped(iommu, dev, hw);
 			return;
 		}
 		atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
@@ -399,10 +401,12 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		if (!is_new)
 			partial_remove(dev, g);
 		group_free_local(dev, g);
-		answer_ungrouped(iommu, dev, r);
+		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
 	n->req = *r;
+	n->req.size = sizeof(n->req);
+	n->tag = hw->tag;
 	n->next = NULL;
 	if (g->last)
 		g->last->next = n;
@@ -424,6 +428,16 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 PRQD_EXPORT unsigned prqd_group_count(const struct prqd_group *group)
 {
 	return group ? group->count : 0;
+}
+
+uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i)
+{
+	if (!group)
+		return 0;
+	for (const struct prqd_req_node *n = group->first; n; n = n->next, i--)
+		if (i == 0)
+			return n->tag;
+	return 0;
 }
 
 PRQD_EXPORT const struct prqd_request *prqd_group_request(const struct prqd_group *group,

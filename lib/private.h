@@ -128,6 +128,7 @@ struct prqd_istats {
 
 struct prqd_req_node {
 	struct prqd_request req;
+	uint64_t tag; /* the backend's name for the entry (prqd_hw_req.tag) */
 	struct prqd_req_node *next;
 };
 
@@ -333,7 +334,7 @@ void prqd__group_release(struct prqd_group *g);
  * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
  * error. */
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
-		 uint32_t gen, int code, int responder);
+		 uint64_t tag, uint32_t gen, int code, int responder);
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
 uint32_t prqd__abandon_held(struct prqd_bond *bond);

@@ -7,7 +7,7 @@
 #include "lib/private.h"
 
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
-		 uint32_t gen, int code, int responder)
+		 uint64_t tag, uint32_t gen, int code, int responder)
 {
 	struct prqd_hw_resp resp = {
 		.rid = last->rid,
@@ -22,7 +22,7 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 		.priv_data_valid = last->priv_data_valid &&
 				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
 		.priv_data = { last->priv_data[0], last->priv_data[1] },
-		.tag = last->tag,
+		.tag = tag,
 	};
 	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 	if (result < 0) {
@@ -124,7 +124,7 @@ PRQD_EXPORT int prqd_respond(struct prqd_group *group, int code)
 		uint32_t gen = b->gen;
 		prqd_spin_unlock(&b->lock);
 
-		int rc = prqd__answer(iommu, group->dev, &group->last->req, gen, code,
+		int rc = prqd__answer(iommu, group->dev, &group->last->req, group->last->tag, gen, code,
 				      PRQD_BY_HANDLER);
 		prqd__group_release(group);
 		return rc;
@@ -150,7 +150,7 @@ uint32_t prqd__abandon_held(struct prqd_bond *b)
 		struct prqd_group *g = list;
 		list = g->bnext;
 		g->bnext = g->bprev = NULL;
-		prqd__answer(iommu, g->dev, &g->last->req, gen, PRQD_RESP_INVALID,
+		prqd__answer(iommu, g->dev, &g->last->req, g->last->tag, gen, PRQD_RESP_INVALID,
 			     PRQD_BY_ABANDON);
 		/* From here the handler's late answer may release it at any moment. */
 		atomic_store_explicit(&g->state, PRQD_G_ABANDONED, memory_order_release);

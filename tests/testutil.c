@@ -486,7 +486,7 @@ const struct prqd_backend test_backend = {
 	},
 };
 
-static int64_t push(struct test_iommu *t, struct prqd_request r, bool malformed)
+static int64_t push(struct test_iommu *t, struct prqd_request r, uint64_t tag, bool malformed)
 {
 	pthread_mutex_lock(&t->mu);
 	if (t->tail - t->head >= t->limit) {
@@ -501,21 +501,27 @@ static int64_t push(struct test_iommu *t, struct prqd_request r, bool malformed)
 	/* The scripted queue names requesters by requester ID unless the test names a source. */
 	if (r.source_id == 0)
 		r.source_id = r.rid;
-	if (r.tag == 0)
-		r.tag = seq + 1;
-	t->q[seq % TQ_CAP] = (struct prqd_hw_req){ .req = r, .seq = seq, .malformed = malformed };
+	if (tag == 0)
+		tag = seq + 1;
+	t->q[seq % TQ_CAP] =
+		(struct prqd_hw_req){ .req = r, .seq = seq, .tag = tag, .malformed = malformed };
 	pthread_mutex_unlock(&t->mu);
 	return (int64_t)seq;
 }
 
 int64_t tq_push(struct test_iommu *t, struct prqd_request r)
 {
-	return push(t, r, false);
+	return push(t, r, 0, false);
+}
+
+int64_t tq_push_tagged(struct test_iommu *t, struct prqd_request r, uint64_t tag)
+{
+	return push(t, r, tag, false);
 }
 
 int64_t tq_push_malformed(struct test_iommu *t, struct prqd_request r)
 {
-	return push(t, r, true);
+	return push(t, r, 0, true);
 }
 
 unsigned tq_pending(struct test_iommu *t)
@@ -666,7 +672,8 @@ int rec_handler(void *cookie, struct prqd_bond *bond, struct prqd_group *g)
 		if (i < REC_ADDRS)
 			rg.addrs[i] = q->addr;
 		if (i + 1 == count) {
-			rg.tag = q->tag;
+			rg.tag = prqd_group_request_tag(g, i);
+			ck_assert_uint_eq(q->size, sizeof(*q));
 			rg.pasid_valid = q->pasid_valid;
 			rg.pasid = q->pasid;
 			rg.rid = q->rid;

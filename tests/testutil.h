@@ -201,8 +201,10 @@ extern struct prqd_be_caps tb_init_caps;
 struct test_iommu *tb_of(struct prqd_iommu *iommu);
 
 /* Push a request; returns its queue position (seq) or -ENOSPC (queue full: overflow raised,
- * the request dropped). A request with tag 0 gets tag = seq + 1 (unique per IOMMU). */
+ * the request dropped). Its backend tag (prqd_hw_req.tag) is seq + 1 (unique per IOMMU), or
+ * @tag with tq_push_tagged(). */
 int64_t tq_push(struct test_iommu *t, struct prqd_request r);
+int64_t tq_push_tagged(struct test_iommu *t, struct prqd_request r, uint64_t tag);
 int64_t tq_push_malformed(struct test_iommu *t, struct prqd_request r);
 unsigned tq_pending(struct test_iommu *t);
 void tq_raise_overflow(struct test_iommu *t);

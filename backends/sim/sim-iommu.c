@@ -243,7 +243,7 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	r->pasid_valid = m->flags & SIM_RQ_PASID;
 	r->pasid = r->pasid_valid ? m->pasid : 0;
 	r->rid = d->cfg.rid;
-	r->tag = m->tag;
+	e->hw.tag = m->tag;
 	e->hw.seq = im->next_seq++;
 	e->hw.malformed = !canonical(m->addr);
 	e->issue_ns = m->issue_ns;

@@ -294,7 +294,7 @@ static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 		decode_entry(e, &out[n]);
 		out[n].seq = vp->prq_seq;
 		/* The position names the entry for a simulator's checker; 0 stays "none". */
-		out[n].req.tag = vp->prq_seq + 1;
+		out[n].tag = vp->prq_seq + 1;
 		vp->prq_seq++;
 		vp->prq_head = (vp->prq_head + VTD_PRQ_ENTRY_SIZE) & mask;
 		n++;
