@@ -317,6 +317,9 @@ struct prqd_stats {
 				    * current bond was bound (answered as having no bond) */
 	uint64_t drain_reissues;   /* drain steps issued again after the hardware aborted one
 				    * for another device's sake (counted in drain_steps too) */
+	uint64_t stalls;           /* stall-style faults read (SMMUv3 stall model), each
+				    * delivered as a one-request group and resumed or
+				    * terminated once (counted in requests too) */
 };
 
 /*
@@ -413,6 +416,10 @@ struct prqd_request {
 	uint32_t source_id; /* the IOMMU's name of the requester (prqd_dev_info.source_id) */
 	uint64_t priv_data[2]; /* private data, echoed in the response where the hardware does */
 	bool priv_data_valid;
+	/* A stall-style fault (SMMUv3 stall model), alone in its group: the IOMMU holds the
+	 * transaction; answering Success resumes (retries) it, Invalid or Failure terminates it.
+	 * The one response is sent as for any group. */
+	bool stall;
 };
 
 /*

@@ -47,6 +47,12 @@ struct prqd_hw_req {
 	 * group it closes (prqd_hw_resp.tag) and readable with prqd_group_request_tag(): a
 	 * simulator matches responses and deliveries to what its devices sent. */
 	uint64_t tag;
+	/* A stall-style fault (SMMUv3 stall model), not a page request: one transaction the
+	 * IOMMU holds until it is resumed or terminated, named by @stall_tag. The core delivers
+	 * it alone as a one-request group (prg_index and last are not looked at) and answers it
+	 * exactly once through stall_resume, never through respond. */
+	bool stall;
+	uint32_t stall_tag; /* SMMUv3 STAG */
 	/* The backend found the entry malformed (reserved bits, impossible permissions): the
 	 * core answers Invalid when Last and counts it. */
 	bool malformed;
@@ -63,6 +69,18 @@ struct prqd_hw_resp {
 	bool priv_data_valid;
 	uint64_t priv_data[2];
 	uint64_t tag; /* the Last request's prqd_hw_req.tag */
+};
+
+/* The answer to one stall: resume it (code Success: retry the transaction) or terminate it
+ * (Invalid or Failure). The backend maps @code explicitly (SMMUv3 CMD_RESUME: Success to
+ * RETRY, Invalid and Failure to ABORT) and refuses a code it does not know. */
+struct prqd_hw_stall_resp {
+	uint16_t rid;
+	uint32_t source_id;
+	bool pasid_valid;
+	uint32_t pasid;
+	uint32_t stall_tag;
+	uint8_t code; /* enum prqd_resp */
 };
 
 /* Scope of a hardware drain. */
@@ -277,6 +295,16 @@ struct prqd_backend_ops {
 	 * again; the overflow must stay pending then.
 	 */
 	int (*overflow_ack)(void *priv);
+
+	/*
+	 * stall_resume: resume or terminate one stalled transaction that fetch reported
+	 * (prqd_hw_req.stall). Same calling rules as respond: any thread, no core lock, bounded
+	 * wait for room, @resp borrowed; called exactly once per stall. Returns 0 (queued),
+	 * -EINVAL (unknown code), -EBUSY, -EIO: on error the core counts it answered locally
+	 * (the hardware's own stall timeout or a STALL_TERM at device teardown ends it).
+	 * Only a backend whose fetch reports stalls needs it.
+	 */
+	int (*stall_resume)(void *priv, void *dev_priv, const struct prqd_hw_stall_resp *resp);
 };
 
 struct prqd_backend {

@@ -262,9 +262,9 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 {
 	prqd_stat_inc(iommu, groups);
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
-	const struct prqd_request *last = &g->last->req;
+	const struct prqd_request *last = &g->last->hw.req;
 	if (!b) {
-		prqd__answer(iommu, dev, last, g->last->tag, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, &g->last->hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
 		group_free_local(dev, g);
 		return;
 	}
@@ -273,8 +273,7 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 		if (b->quarantined)
 			prqd_stat_inc(iommu, stale_groups);
 		prqd_spin_unlock(&b->lock);
-		prqd__answer(iommu, dev, last, g->last->tag, b->gen, PRQD_RESP_INVALID,
-			     PRQD_BY_STOP);
+		prqd__answer(iommu, dev, &g->last->hw, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
 		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 		group_free_local(dev, g);
 		return;
@@ -312,13 +311,50 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 	prqd_respond(g, code);
 }
 
-/* A request that cannot join a group: answer it alone if it closes one. */
+/* A request that cannot join a group: answer it alone if it closes one (a stall always does:
+ * it is terminated). */
 static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
 			     const struct prqd_hw_req *hw)
 {
 	const struct prqd_request *r = &hw->req;
-	if (r->last && !is_stop_marker(r))
-		prqd__answer(iommu, dev, r, hw->tag, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+	if (hw->stall || (r->last && !is_stop_marker(r)))
+		prqd__answer(iommu, dev, hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+}
+
+/*
+ * A stall-style fault: one transaction, its own group, never grouped by index nor kept
+ * partial. It goes to the bond's handler like a page request group (or is terminated when
+ * the PASID has no active bond), and the group's exactly-once answer resumes or terminates
+ * it.
+ */
+static void handle_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
+			 const struct prqd_hw_req *hw)
+{
+	const struct prqd_request *r = &hw->req;
+	prqd_stat_inc(iommu, stalls);
+	struct prqd_bond *bond = bond_lookup(iommu, dev, hw);
+	struct prqd_group *g = group_alloc(dev);
+	struct prqd_req_node *n = g ? req_alloc(dev) : NULL;
+	if (!n) {
+		if (g)
+			group_free_local(dev, g);
+		prqd_stat_inc(iommu, pool_exhausted);
+		answer_ungrouped(iommu, dev, hw);
+		return;
+	}
+	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
+	g->bond_gen = bond ? bond->gen : 0;
+	g->pasid_valid = r->pasid_valid;
+	g->pasid = r->pasid_valid ? r->pasid : 0;
+	g->index = r->prg_index;
+	atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+	n->hw = *hw;
+	n->hw.req.size = sizeof(n->hw.req);
+	n->hw.req.stall = true;
+	n->next = NULL;
+	g->first = g->last = n;
+	g->count = 1;
+	complete_group(iommu, dev, g);
 }
 
 void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw)
@@ -353,13 +389,18 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		}
 		/* A malformed Last still closes its group: the partial it would have joined can
 		 * never complete and its index is about to be answered. */
-		struct prqd_group *partial = dev && r->last ? partial_find(dev, r) : NULL;
+		struct prqd_group *partial =
+			dev && r->last && !hw->stall ? partial_find(dev, r) : NULL;
 		if (partial) {
 			partial_remove(dev, partial);
 			group_free_local(dev, partial);
 			prqd_stat_inc(iommu, partial_discarded);
 		}
 		answer_ungrouped(iommu, dev, hw);
+		return;
+	}
+	if (hw->stall) {
+		handle_stall(iommu, dev, hw);
 		return;
 	}
 	if (is_stop_marker(r)) {
@@ -404,9 +445,8 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
-	n->req = *r;
-	n->req.size = sizeof(n->req);
-	n->tag = hw->tag;
+	n->hw = *hw;
+	n->hw.req.size = sizeof(n->hw.req);
 	n->next = NULL;
 	if (g->last)
 		g->last->next = n;
@@ -436,7 +476,7 @@ uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i)
 		return 0;
 	for (const struct prqd_req_node *n = group->first; n; n = n->next, i--)
 		if (i == 0)
-			return n->tag;
+			return n->hw.tag;
 	return 0;
 }
 
@@ -447,7 +487,7 @@ PRQD_EXPORT const struct prqd_request *prqd_group_request(const struct prqd_grou
 		return NULL;
 	for (const struct prqd_req_node *n = group->first; n; n = n->next, i--)
 		if (i == 0)
-			return &n->req;
+			return &n->hw.req;
 	return NULL;
 }
 

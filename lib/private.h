@@ -127,8 +127,7 @@ struct prqd_istats {
 /* ---- groups and requests -------------------------------------------------------------------- */
 
 struct prqd_req_node {
-	struct prqd_request req;
-	uint64_t tag; /* the backend's name for the entry (prqd_hw_req.tag) */
+	struct prqd_hw_req hw; /* as fetched: the request, the backend's tag, a stall's tag */
 	struct prqd_req_node *next;
 };
 
@@ -330,11 +329,12 @@ uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
 void prqd__group_release(struct prqd_group *g);
 
 /* respond.c */
-/* Send the response for a group (@dev NULL: unknown requester), count and trace. A backend
+/* Send the response for a group (@dev NULL: unknown requester), count and trace: a page
+ * request group's response, or a stall's resume (Success) or termination (otherwise). A backend
  * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
  * error. */
-int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
-		 uint64_t tag, uint32_t gen, int code, int responder);
+int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *last,
+		 uint32_t gen, int code, int responder);
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
 uint32_t prqd__abandon_held(struct prqd_bond *bond);

@@ -416,6 +416,19 @@ static int tb_drain_poll(void *priv, struct prqd_drain_step *op)
 	return rc;
 }
 
+static int tb_stall_resume(void *priv, void *dev_priv, const struct prqd_hw_stall_resp *resp)
+{
+	struct test_iommu *t = priv;
+	(void)dev_priv;
+	pthread_mutex_lock(&t->mu);
+	if (t->nstall < sizeof(t->stall_log) / sizeof(t->stall_log[0]))
+		t->stall_log[t->nstall] = *resp;
+	t->nstall++;
+	int rc = t->stall_err;
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
 static int tb_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
@@ -483,10 +496,12 @@ const struct prqd_backend test_backend = {
 		.drain_release = tb_drain_release,
 		.overflow_pending = tb_overflow_pending,
 		.overflow_ack = tb_overflow_ack,
+		.stall_resume = tb_stall_resume,
 	},
 };
 
-static int64_t push(struct test_iommu *t, struct prqd_request r, uint64_t tag, bool malformed)
+static int64_t push_entry(struct test_iommu *t, struct prqd_request r, uint64_t tag,
+			  bool malformed, bool stall, uint32_t stall_tag)
 {
 	pthread_mutex_lock(&t->mu);
 	if (t->tail - t->head >= t->limit) {
@@ -503,10 +518,21 @@ static int64_t push(struct test_iommu *t, struct prqd_request r, uint64_t tag, b
 		r.source_id = r.rid;
 	if (tag == 0)
 		tag = seq + 1;
-	t->q[seq % TQ_CAP] =
-		(struct prqd_hw_req){ .req = r, .seq = seq, .tag = tag, .malformed = malformed };
+	t->q[seq % TQ_CAP] = (struct prqd_hw_req){ .req = r, .seq = seq, .tag = tag,
+						   .stall = stall, .stall_tag = stall_tag,
+						   .malformed = malformed };
 	pthread_mutex_unlock(&t->mu);
 	return (int64_t)seq;
+}
+
+static int64_t push(struct test_iommu *t, struct prqd_request r, uint64_t tag, bool malformed)
+{
+	return push_entry(t, r, tag, malformed, false, 0);
+}
+
+int64_t tq_push_stall(struct test_iommu *t, struct prqd_request r, uint32_t stall_tag)
+{
+	return push_entry(t, r, 0, false, true, stall_tag);
 }
 
 int64_t tq_push(struct test_iommu *t, struct prqd_request r)

@@ -144,6 +144,11 @@ struct test_iommu {
 	size_t nlog, caplog;
 	int respond_err;     /* respond returns this when non-zero (logged with it) */
 
+	/* stalls resumed or terminated (stall_resume), in call order */
+	struct prqd_hw_stall_resp stall_log[256];
+	unsigned nstall;     /* calls; the first 256 are in stall_log[] */
+	int stall_err;       /* stall_resume returns this when non-zero */
+
 	/* drain steps */
 	int drain_mode;      /* enum td_mode */
 	unsigned drain_polls; /* polls before completion / failure */
@@ -205,6 +210,8 @@ struct test_iommu *tb_of(struct prqd_iommu *iommu);
  * @tag with tq_push_tagged(). */
 int64_t tq_push(struct test_iommu *t, struct prqd_request r);
 int64_t tq_push_tagged(struct test_iommu *t, struct prqd_request r, uint64_t tag);
+/* Push a stall-style fault (prqd_hw_req.stall) with @stall_tag. */
+int64_t tq_push_stall(struct test_iommu *t, struct prqd_request r, uint32_t stall_tag);
 int64_t tq_push_malformed(struct test_iommu *t, struct prqd_request r);
 unsigned tq_pending(struct test_iommu *t);
 void tq_raise_overflow(struct test_iommu *t);
