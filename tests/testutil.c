@@ -873,3 +873,24 @@ void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
 	free(out[0]);
 	free(out[1]);
 }
+
+unsigned tu_backend_count(void)
+{
+	unsigned n = 0;
+	while (prqd_backend_name(n, NULL))
+		n++;
+	if (n == 0) {
+		/* Called while a suite is built, outside any test: a suite over no backend
+		 * would pass vacuously. */
+		fprintf(stderr, "the library lists no backend\n");
+		abort();
+	}
+	return n;
+}
+
+const char *tu_backend(unsigned i)
+{
+	const char *name = prqd_backend_name(i, NULL);
+	ck_assert_ptr_nonnull(name);
+	return name;
+}

@@ -283,6 +283,13 @@ struct prqd_group *rec_pop_deferred(struct rec *r);
 /* Answer every deferred group with @code; returns how many returned 0. */
 unsigned rec_answer_all(struct rec *r, int code);
 
+/* ---- backends ------------------------------------------------------------------------------ */
+
+/* The backends the library lists (prqd_backend_name()), never a hard-coded list: every one of
+ * them runs on the simulated world. The count is at least 1. */
+unsigned tu_backend_count(void);
+const char *tu_backend(unsigned i);
+
 /* ---- pseudo-random numbers ---------------------------------------------------------------- */
 
 /* xorshift32: the next number of the sequence whose state (never 0) is *@state. */
