@@ -74,13 +74,10 @@ void prqd_be_relax(const struct prqd_iommu *iommu)
 void prqd_be_log(const struct prqd_iommu *iommu, int prio, const char *file, int line,
 		 const char *fn, const char *fmt, ...)
 {
-	const struct prqd_ctx *ctx = iommu->ctx;
-	if (!ctx->log_fn || ctx->log_prio < prio)
+	if (iommu->ctx->log_prio < prio)
 		return;
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	prqd_vfmt(msg, sizeof(msg), fmt, ap);
+	prqd__vlog(iommu->ctx, prio, file, line, fn, fmt, ap);
 	va_end(ap);
-	ctx->log_fn(ctx->log_user, prio, file, line, fn, msg);
 }

@@ -321,6 +321,17 @@ static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
 		prqd__answer(iommu, dev, hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
 }
 
+/* A fresh group begins with @r, for @bond (NULL: none). */
+static void group_start(struct prqd_group *g, struct prqd_bond *bond, const struct prqd_request *r)
+{
+	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
+	g->bond_gen = bond ? bond->gen : 0;
+	g->pasid_valid = r->pasid_valid;
+	g->pasid = r->pasid_valid ? r->pasid : 0;
+	g->index = r->prg_index;
+	atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+}
+
 /*
  * A stall-style fault: one transaction, its own group, never grouped by index nor kept
  * partial. It goes to the bond's handler like a page request group (or is terminated when
@@ -342,12 +353,7 @@ static void handle_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
 		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
-	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
-	g->bond_gen = bond ? bond->gen : 0;
-	g->pasid_valid = r->pasid_valid;
-	g->pasid = r->pasid_valid ? r->pasid : 0;
-	g->index = r->prg_index;
-	atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+	group_start(g, bond, r);
 	n->hw = *hw;
 	n->hw.req.size = sizeof(n->hw.req);
 	n->hw.req.stall = true;
@@ -427,12 +433,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 			answer_ungrouped(iommu, dev, hw);
 			return;
 		}
-		atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
-		g->bond_gen = bond ? bond->gen : 0;
-		g->pasid_valid = r->pasid_valid;
-		g->pasid = r->pasid_valid ? r->pasid : 0;
-		g->index = r->prg_index;
-		atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+		group_start(g, bond, r);
 	}
 	struct prqd_req_node *n = req_alloc(dev);
 	if (!n) {

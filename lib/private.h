@@ -97,6 +97,8 @@ enum {
 
 void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void prqd__vlog(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
+		const char *fmt, va_list ap);
 
 /* PRQDRAIN_LOG's value: a priority name ("debug") or digit; 0 (silent) if unknown. */
 int prqd__log_prio_parse(const char *s);

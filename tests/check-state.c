@@ -907,14 +907,15 @@ END_TEST
  * At drain level none (no hardware drain step), only the marker says the device's requests
  * are all in: the unbind waits for it within the deadline, overflow or not.
  */
-static void open_no_drain_world(struct tw *w2)
+/* A world whose scripted IOMMU declares drain @level, with a 3 ms drain deadline. */
+static void open_level_world(struct tw *w2, uint32_t level)
 {
 	tw_setup(w2, TW_NO_OPEN);
 	ck_assert_int_eq(prqd_ctx_set_param(w2->ctx, "core.drain_timeout_ms", "3"), 0);
-	/* The unit has no hardware drain, as VT-d without ECAP.PDS. */
-	tb_init_caps.drain_level = PRQD_LEVEL_NONE;
+	tb_init_caps.drain_level = level;
 	ck_assert_int_eq(prqd__iommu_open_backend(w2->ctx, &test_backend, NULL, &w2->iommu), 0);
-	w2->t = w2->iommu ? tb_of(w2->iommu) : NULL;
+	w2->t = tb_of(w2->iommu);
+	ck_assert_uint_eq(w2->iommu->caps.drain_level, level);
 }
 
 static void raise_overflow_hook(void *arg)
@@ -929,7 +930,7 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 	struct tw w2;
 	struct rec r2;
 	rec_init(&r2, PRQD_RESP_SUCCESS);
-	open_no_drain_world(&w2);
+	open_level_world(&w2, PRQD_LEVEL_NONE); /* as VT-d without ECAP.PDS */
 	struct prqd_dev *d = tw_dev(&w2, RID);
 
 	/* the marker comes after 20 relaxes: waited for */
@@ -981,12 +982,7 @@ START_TEST(snapshot_level_rounds_then_marker)
 	struct tw w2;
 	struct rec r2;
 	rec_init(&r2, PRQD_RESP_SUCCESS);
-	tw_setup(&w2, TW_NO_OPEN);
-	ck_assert_int_eq(prqd_ctx_set_param(w2.ctx, "core.drain_timeout_ms", "3"), 0);
-	tb_init_caps.drain_level = PRQD_LEVEL_SNAPSHOT;
-	ck_assert_int_eq(prqd__iommu_open_backend(w2.ctx, &test_backend, NULL, &w2.iommu), 0);
-	w2.t = tb_of(w2.iommu);
-	ck_assert_uint_eq(w2.iommu->caps.drain_level, PRQD_LEVEL_SNAPSHOT);
+	open_level_world(&w2, PRQD_LEVEL_SNAPSHOT);
 	struct prqd_dev *d = tw_dev(&w2, RID);
 
 	/* The marker comes after 20 relaxes, well after the step completed: waited for. */
