@@ -181,8 +181,8 @@ enum prqd_trace_type {
 	PRQD_TR_OVERFLOW,        /* the queue overflowed; acknowledged once empty */
 	PRQD_TR_BOND_STATE,      /* bond state changed: @state_from -> @state_to */
 	PRQD_TR_DRAIN_BEGIN,     /* drain started */
-	PRQD_TR_DRAIN_HW_START,  /* hardware drain step issued (round in @value) */
-	PRQD_TR_DRAIN_HW_DONE,   /* hardware drain step completed (result in @result) */
+	PRQD_TR_DRAIN_STEP_START,  /* hardware drain step issued (scope in @value) */
+	PRQD_TR_DRAIN_STEP_DONE,   /* hardware drain step completed (result in @result) */
 	PRQD_TR_DRAIN_END,       /* drain finished (result in @result) */
 };
 
@@ -212,7 +212,7 @@ struct prqd_trace_event {
 	uint8_t code;                 /* enum prqd_resp */
 	uint8_t responder;            /* enum prqd_responder */
 	int result;                   /* 0 or negative errno */
-	uint64_t value;               /* event-specific (address, count, round) */
+	uint64_t value;               /* event-specific (address, count, scope) */
 };
 
 /*
@@ -309,12 +309,17 @@ struct prqd_stats {
 	uint64_t drains;           /* drains completed */
 	uint64_t drain_timeouts;   /* drains that ran out of time */
 	uint64_t drain_errors;     /* drains failed by the hardware (device-TLB timeout, ...) */
-	uint64_t drain_rounds;     /* hardware drain steps issued */
+	uint64_t drain_steps;      /* hardware drain steps issued */
 	uint64_t drain_repeats;    /* of those, repeated because of an overflow */
-	uint64_t hw_descriptors;   /* descriptors queued by the backend for drains */
-	uint64_t hw_doorbells;     /* doorbell (tail) writes by the backend for drains */
+	uint64_t commands_queued;  /* commands (descriptors) the backend queued for drain steps */
+	uint64_t doorbells;        /* doorbell (queue tail) writes for drain steps */
 	uint64_t stale_requests;   /* requests read for a PASID that were queued before its
 				    * current bond was bound (answered as having no bond) */
+	uint64_t drain_reissues;   /* drain steps issued again after the hardware aborted one
+				    * for another device's sake (counted in drain_steps too) */
+	uint64_t stalls;           /* stall-style faults read (SMMUv3 stall model), each
+				    * delivered as a one-request group and resumed or
+				    * terminated once (counted in requests too) */
 };
 
 /*
@@ -338,13 +343,19 @@ struct prqd_dev_info {
 	bool uses_stop_markers;  /* the device's stop-PASID mechanism sends Stop Markers */
 	uint8_t pasid_width;     /* PASID capability Max PASID Width (0 = no PASID support) */
 	uint16_t ats_queue_depth; /* ATS Invalidate Queue Depth (0 means 32) */
+	/* Appended in 0.1: how the IOMMU names the function in its queues and commands, where
+	 * that differs from the requester ID (SMMUv3 StreamID, AMD-Vi DeviceID, RISC-V IOMMU
+	 * device_id). Without has_source_id (or with a @size that stops before it) the source
+	 * ID is the requester ID, as on VT-d. */
+	bool has_source_id;
+	uint32_t source_id;
 };
 
 /*
  * prqd_dev_add - register a function with the IOMMU and attach it in the backend.
  * Allocates the device's request and group pools (sized from the allocation) here, so no
  * allocation happens per request later.
- * Returns 0, -EINVAL (bad info), -EEXIST (RID already added), -ENOMEM, or the backend's error.
+ * Returns 0, -EINVAL (bad info), -EEXIST (source ID already added), -ENOMEM, or the backend's error.
  * The device belongs to the IOMMU; remove it with prqd_dev_remove(). Since: 0.1
  */
 int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_info *info, struct prqd_dev **out);
@@ -387,8 +398,14 @@ enum prqd_resp {
 /* Handler return value meaning "I will answer later with prqd_respond()". */
 #define PRQD_RESP_DEFER (-1)
 
-/* One page request of a group, as decoded by the backend. */
+/*
+ * One page request of a group, as decoded by the backend. The library fills it and the
+ * handler reads it (prqd_group_request()); @size is sizeof(struct prqd_request) as the
+ * library knows it. Fields are only ever appended: a handler built against a newer header
+ * reads a field only when @size reaches past it.
+ */
 struct prqd_request {
+	uint32_t size;     /* set by the library */
 	uint64_t addr;     /* page address (4 KiB aligned) */
 	bool read, write, exec, priv;
 	bool last;
@@ -396,9 +413,13 @@ struct prqd_request {
 	bool pasid_valid;
 	uint32_t pasid;
 	uint16_t rid;
+	uint32_t source_id; /* the IOMMU's name of the requester (prqd_dev_info.source_id) */
 	uint64_t priv_data[2]; /* private data, echoed in the response where the hardware does */
 	bool priv_data_valid;
-	uint64_t tag;      /* backend-specific (the simulator: its request serial); 0 if none */
+	/* A stall-style fault (SMMUv3 stall model), alone in its group: the IOMMU holds the
+	 * transaction; answering Success resumes (retries) it, Invalid or Failure terminates it.
+	 * The one response is sent as for any group. */
+	bool stall;
 };
 
 /*
@@ -498,9 +519,10 @@ int prqd_resume(struct prqd_bond *bond);
 enum prqd_unbind_flags {
 	/* The device stopped the PASID with a Stop Marker (the device must have
 	 * uses_stop_markers). The drain runs as always; then, where the backend drains in
-	 * hardware, a marker that was not read (lost in an overflow) is counted in
-	 * stats.stop_markers_missing; where it cannot, the marker is the proof and is waited
-	 * for within the deadline, overflow or not (a dropped marker cannot be told from one
+	 * hardware exactly (VT-d page-drain), a marker that was not read (lost in an overflow)
+	 * is counted in stats.stop_markers_missing; where its drain is only a snapshot of the
+	 * queue (SMMUv3) or it cannot drain, the marker is the proof and is waited for within
+	 * the deadline, overflow or not (a dropped marker cannot be told from one
 	 * still on its way): -ETIMEDOUT if it never comes. */
 	PRQD_UNBIND_STOP_MARKER = 1u << 0,
 	/* The device is gone (surprise removal) or beyond recovery: no drain and no waiting.

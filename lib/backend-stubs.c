@@ -10,7 +10,7 @@ static int stub_probe(const struct prqd_platform *plat)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_init(struct prqd_iommu *iommu, void *priv)
+static int stub_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	return -PRQD_EOPNOTSUPP;
 }
@@ -40,15 +40,15 @@ static int stub_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *r
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_start(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	return -PRQD_EOPNOTSUPP;
 }
-static int stub_drain_release(void *priv, struct prqd_hw_drain *op)
+static int stub_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	return 0; /* nothing was ever started */
 }
@@ -60,11 +60,16 @@ static int stub_overflow_ack(void *priv)
 {
 	return -PRQD_EOPNOTSUPP;
 }
+static int stub_stall_resume(void *priv, void *dev_priv, const struct prqd_hw_stall_resp *resp)
+{
+	return -PRQD_EOPNOTSUPP;
+}
 
 const struct prqd_backend_ops prqd_backend_stub_ops = {
 	stub_probe,	   stub_init,	     stub_fini,	      stub_dev_attach,	stub_dev_detach,
 	stub_gate,	   stub_fetch,	     stub_queue_tail, stub_respond,	stub_drain_start,
 	stub_drain_poll,   stub_drain_release, stub_overflow_pending, stub_overflow_ack,
+	stub_stall_resume,
 };
 
 void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_backend_ops *in)
@@ -75,6 +80,6 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 		out->op = in->op;
 	TAKE(probe) TAKE(init) TAKE(fini) TAKE(dev_attach) TAKE(dev_detach) TAKE(gate) TAKE(fetch)
 	TAKE(queue_tail) TAKE(respond) TAKE(drain_start) TAKE(drain_poll) TAKE(drain_release)
-	TAKE(overflow_pending) TAKE(overflow_ack)
+	TAKE(overflow_pending) TAKE(overflow_ack) TAKE(stall_resume)
 #undef TAKE
 }

@@ -40,6 +40,8 @@ static void gate_sync(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
+	if (!(iommu->caps.flags & PRQD_CAP_GATE))
+		return; /* this instance cannot gate: the drain alone stops the PASID */
 	prqd__lock(&iommu->plat, dev->gate_lock);
 	bool open = atomic_load_explicit(&b->state, memory_order_acquire) == PRQD_BOND_ACTIVE;
 	if (open != (bool)b->gate_on) {
@@ -98,7 +100,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 		++dev->next_gen;
 	b->gen = dev->next_gen;
 	b->held = b->partials = NULL;
-	b->hw_op = NULL;
+	b->drain_step = NULL;
 	b->outstanding = 0;
 	b->busy = 0;
 	b->gate_on = 0;
@@ -266,11 +268,11 @@ void prqd__bond_release(struct prqd_bond *b)
 	prqd__discard_partials(dev, b);
 	prqd__unlock(pl, iommu->queue_lock);
 
-	if (b->hw_op) {
+	if (b->drain_step) {
 		/* A step still in flight is handed to the IOMMU, which tracks it until the
 		 * hardware can no longer write its completion. */
-		prqd__orphan_add(iommu, b->hw_op);
-		b->hw_op = NULL;
+		prqd__step_abandon(iommu, b->drain_step);
+		b->drain_step = NULL;
 	}
 	prqd__bond_unlink(b->quarantined ? &dev->quarantine : &dev->bonds, b);
 	if (!b->quarantined)

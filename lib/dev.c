@@ -75,8 +75,15 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 	if (!dev)
 		return -PRQD_ENOMEM;
 	dev->iommu = iommu;
-	dev->info = *info;
+	/* Only the fields the caller's size covers are read. */
+	size_t known = info->size < sizeof(dev->info) ? info->size : sizeof(dev->info);
+	prqd__memcpy(&dev->info, info, known);
 	dev->info.size = sizeof(dev->info);
+	if (known < offsetof(struct prqd_dev_info, source_id) + sizeof(info->source_id) ||
+	    !dev->info.has_source_id) {
+		dev->info.has_source_id = false;
+		dev->info.source_id = dev->info.rid;
+	}
 	if (dev->info.pri_alloc == 0 || dev->info.pri_alloc > dev->info.pri_capacity)
 		dev->info.pri_alloc = dev->info.pri_capacity;
 
@@ -108,7 +115,7 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 	}
 
 	prqd__lock(pl, iommu->queue_lock);
-	bool exists = prqd__dev_lookup(iommu, info->rid) != NULL;
+	bool exists = prqd__dev_lookup(iommu, dev->info.source_id) != NULL;
 	if (!exists)
 		prqd__dev_hash_insert(iommu, dev);
 	prqd__unlock(pl, iommu->queue_lock);
@@ -148,8 +155,8 @@ PRQD_EXPORT int prqd_dev_remove(struct prqd_dev *dev)
 	prqd__discard_partials(dev, NULL);
 	prqd__unlock(pl, iommu->queue_lock);
 
-	if (dev->hw_op)
-		prqd__orphan_add(iommu, dev->hw_op);
+	if (dev->drain_step)
+		prqd__step_abandon(iommu, dev->drain_step);
 	iommu->ops.dev_detach(iommu->priv, dev->be_priv);
 	prqd_info(iommu->ctx, "device %04x removed", dev->info.rid);
 	dev_free(dev);

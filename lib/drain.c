@@ -8,8 +8,9 @@
  *  3. consume the queue up to there, serving every other bond normally;
  *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
  *     acknowledged and partial groups discarded, then repeat from 2;
- *  5. (unbind with stop-marker) check that the device's Stop Marker was read; where the
- *     IOMMU cannot drain (2 refused), the marker replaces steps 2-4 as the proof;
+ *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
+ *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
+ *     for it after the steps, none has no steps and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -36,7 +37,7 @@ static bool expired(const struct drain_run *run)
 static void wait_a_little(const struct drain_run *run)
 {
 	prqd__consume_some(run->iommu);
-	prqd__poll_orphans(run->iommu);
+	prqd__poll_abandoned(run->iommu);
 	run->iommu->plat.p.relax(run->iommu->plat.p.user);
 }
 
@@ -58,57 +59,88 @@ static void trace_drain(const struct drain_run *run, uint32_t type, int result, 
 	prqd__trace(run->iommu, &ev);
 }
 
-static struct prqd_hw_drain **step_slot(const struct drain_run *run)
+static struct prqd_drain_step **step_slot(const struct drain_run *run)
 {
-	return run->bond ? &run->bond->hw_op : &run->dev->hw_op;
+	return run->bond ? &run->bond->drain_step : &run->dev->drain_step;
+}
+
+/* Issue a new drain step into the run's slot and count what it cost. */
+static int issue_step(const struct drain_run *run)
+{
+	struct prqd_iommu *iommu = run->iommu;
+	struct prqd_drain_step *op = prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
+	if (!op)
+		return -PRQD_ENOMEM;
+	if (!run->bond) {
+		op->scope = PRQD_SCOPE_DEVICE;
+		op->pasid = PRQD_NO_PASID;
+	} else if (run->bond->pasid == PRQD_NO_PASID) {
+		op->scope = PRQD_SCOPE_RID;
+		op->pasid = PRQD_NO_PASID;
+	} else {
+		op->scope = PRQD_SCOPE_PASID;
+		op->pasid = run->bond->pasid;
+	}
+	op->rid = run->dev->info.rid;
+	op->source_id = run->dev->info.source_id;
+	op->dev_priv = run->dev->be_priv;
+	int rc = iommu->ops.drain_start(iommu->priv, op);
+	if (rc < 0) {
+		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		return rc;
+	}
+	*step_slot(run) = op;
+	prqd_stat_inc(iommu, drain_steps);
+	prqd_stat_add(iommu, commands_queued, op->commands);
+	prqd_stat_add(iommu, doorbells, op->doorbells);
+	trace_drain(run, PRQD_TR_DRAIN_STEP_START, 0, op->scope);
+	return 0;
+}
+
+/* The step in the run's slot is over (completed or failed): free it. */
+static void end_step(const struct drain_run *run, int result, uint64_t value)
+{
+	struct prqd_drain_step **slot = step_slot(run);
+	prqd__plat_free(&run->iommu->plat, *slot, run->iommu->drain_step_size);
+	*slot = NULL;
+	trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, result, value);
 }
 
 /*
- * Step 2: issue (or resume) a hardware step and poll it. Returns 0 with *mark set, and
+ * Step 2: issue (or resume) a hardware drain step and poll it. Returns 0 with *mark set, and
  * *fresh false when the step was one an earlier drain left in flight: its guarantee covers
  * only what the device sent before that earlier drain, so the caller must issue another.
+ * A step the hardware aborted for another device's sake (-EAGAIN) is issued again here:
+ * the new one starts now, so it covers this drain.
  */
-static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
+static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	struct prqd_hw_drain **slot = step_slot(run);
+	struct prqd_drain_step **slot = step_slot(run);
 	*fresh = *slot == NULL;
 	if (!*slot) {
-		struct prqd_hw_drain *op = prqd__plat_alloc(&iommu->plat, iommu->drain_op_size);
-		if (!op)
-			return -PRQD_ENOMEM;
-		if (!run->bond) {
-			op->scope = PRQD_SCOPE_DEVICE;
-			op->pasid = PRQD_NO_PASID;
-		} else if (run->bond->pasid == PRQD_NO_PASID) {
-			op->scope = PRQD_SCOPE_RID;
-			op->pasid = PRQD_NO_PASID;
-		} else {
-			op->scope = PRQD_SCOPE_PASID;
-			op->pasid = run->bond->pasid;
-		}
-		op->rid = run->dev->info.rid;
-		op->dev_priv = run->dev->be_priv;
-		int rc = iommu->ops.drain_start(iommu->priv, op);
-		if (rc < 0) {
-			prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
+		int rc = issue_step(run);
+		if (rc < 0)
 			return rc;
-		}
-		*slot = op;
-		prqd_stat_inc(iommu, drain_rounds);
-		prqd_stat_add(iommu, hw_descriptors, op->descriptors);
-		prqd_stat_add(iommu, hw_doorbells, op->doorbells);
-		trace_drain(run, PRQD_TR_DRAIN_HW_START, 0, op->scope);
 	}
 	for (;;) {
 		int rc = iommu->ops.drain_poll(iommu->priv, *slot);
 		if (rc == 0)
 			break;
+		if (rc == -PRQD_EAGAIN) {
+			end_step(run, rc, 0);
+			prqd_stat_inc(iommu, drain_reissues);
+			if (expired(run))
+				return -PRQD_ETIMEDOUT;
+			rc = issue_step(run);
+			if (rc < 0)
+				return rc;
+			*fresh = true;
+			continue;
+		}
 		if (rc != -PRQD_EINPROGRESS) {
 			/* The backend says nothing of the step is in flight any more. */
-			prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
-			*slot = NULL;
-			trace_drain(run, PRQD_TR_DRAIN_HW_DONE, rc, 0);
+			end_step(run, rc, 0);
 			return rc;
 		}
 		if (expired(run))
@@ -116,9 +148,7 @@ static int hw_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 		wait_a_little(run);
 	}
 	*mark = (*slot)->queue_mark;
-	prqd__plat_free(&iommu->plat, *slot, iommu->drain_op_size);
-	*slot = NULL;
-	trace_drain(run, PRQD_TR_DRAIN_HW_DONE, 0, *mark);
+	end_step(run, 0, *mark);
 	return 0;
 }
 
@@ -146,14 +176,14 @@ static int consume_to(const struct drain_run *run, uint64_t mark)
 	}
 }
 
-static int hw_rounds(const struct drain_run *run)
+static int run_steps(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
 	unsigned epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
 	for (;;) {
 		uint64_t mark = 0;
 		bool fresh;
-		int rc = hw_step(run, &mark, &fresh);
+		int rc = run_step(run, &mark, &fresh);
 		if (rc == 0)
 			rc = consume_to(run, mark);
 		if (rc == 0)
@@ -227,24 +257,40 @@ static int marker_proof(const struct drain_run *run, bool wait)
 }
 
 /*
- * Steps 2 to 5: the hardware rounds, or where this IOMMU cannot drain, the Stop Marker in
- * their place when the caller's flags allow it or the marker was read already.
+ * Steps 2 to 5, by the instance's drain level (lib/backend.h):
+ *  - exact: the drain steps are the proof; a promised Stop Marker that was not read is
+ *    only counted (an overflow dropped it);
+ *  - snapshot: the drain steps, then, where the device promised a Stop Marker, the marker
+ *    too: the snapshot covers what the IOMMU had accepted, the marker says the device sent
+ *    nothing more;
+ *  - none: no hardware step is ever issued; the Stop Marker stands in for it when the
+ *    caller's flags allow it or it was read already. A RID-only bond or a device never sees
+ *    a marker (PCIe markers carry a PASID), so nothing can prove them drained.
  */
 static int make_visible(const struct drain_run *run, unsigned flags)
 {
-	int rc = hw_rounds(run);
 	struct prqd_bond *b = run->bond;
-	/* A Stop Marker carries a PASID (PCIe): a RID-only bond or a device never sees one. */
-	if (!b || b->pasid == PRQD_NO_PASID)
-		return rc;
-	if (rc == 0) {
-		if (flags & PRQD__DRAIN_WAIT_MARKER)
+	bool pasid_bond = b && b->pasid != PRQD_NO_PASID;
+	bool marker_promised = pasid_bond && (flags & PRQD__DRAIN_WAIT_MARKER);
+	int rc;
+	switch (run->iommu->caps.drain_level) {
+	case PRQD_LEVEL_EXACT:
+		rc = run_steps(run);
+		if (rc == 0 && marker_promised)
 			note_marker(run);
-		return 0;
-	}
-	if (rc != -PRQD_EOPNOTSUPP)
 		return rc;
-	return marker_proof(run, flags & (PRQD__DRAIN_WAIT_MARKER | PRQD__DRAIN_MARKER_PROOF));
+	case PRQD_LEVEL_SNAPSHOT:
+		rc = run_steps(run);
+		if (rc == 0 && marker_promised)
+			rc = marker_proof(run, true);
+		return rc;
+	case PRQD_LEVEL_NONE:
+	default:
+		if (!pasid_bond)
+			return -PRQD_EOPNOTSUPP;
+		return marker_proof(run, flags & (PRQD__DRAIN_WAIT_MARKER |
+						   PRQD__DRAIN_MARKER_PROOF));
+	}
 }
 
 /* Move every drained bond that is still alive to @state. */

@@ -43,7 +43,7 @@ static void iommu_free(struct prqd_iommu *iommu)
 	prqd__plat_free(pl, iommu->priv, iommu->be ? iommu->be->priv_size : 0);
 	prqd__plat_free(pl, iommu->params, iommu->ctx->nparams * sizeof(uint64_t));
 	prqd__lock_free(pl, iommu->queue_lock);
-	prqd__lock_free(pl, iommu->orphan_lock);
+	prqd__lock_free(pl, iommu->abandoned_lock);
 	struct prqd_ctx *ctx = iommu->ctx;
 	prqd__plat_free(pl, iommu, sizeof(*iommu));
 	prqd_ctx_unref(ctx);
@@ -70,12 +70,12 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 	iommu->plat = plat;
 	iommu->be = be;
 	prqd__backend_fill_ops(&iommu->ops, &be->ops);
-	/* A drain step's allocation ends with its orphan-tracking record (orphan_of()), so
+	/* A drain step's allocation ends with its abandoned-step record (abandoned_of()), so
 	 * handing a step to the IOMMU's tracking never needs memory. */
-	size_t op_size = sizeof(struct prqd_hw_drain) + be->drain_priv_size;
-	size_t align = _Alignof(struct prqd_orphan_drain);
+	size_t op_size = sizeof(struct prqd_drain_step) + be->drain_priv_size;
+	size_t align = _Alignof(struct prqd_abandoned_step);
 	op_size = (op_size + align - 1) / align * align;
-	iommu->drain_op_size = op_size + sizeof(struct prqd_orphan_drain);
+	iommu->drain_step_size = op_size + sizeof(struct prqd_abandoned_step);
 
 	rc = -PRQD_ENOMEM;
 	iommu->params = prqd__plat_alloc(&plat, ctx->nparams * sizeof(uint64_t));
@@ -93,14 +93,24 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 	}
 	if ((rc = prqd__lock_new(&plat, &iommu->queue_lock)) < 0)
 		goto fail;
-	if ((rc = prqd__lock_new(&plat, &iommu->orphan_lock)) < 0)
+	if ((rc = prqd__lock_new(&plat, &iommu->abandoned_lock)) < 0)
 		goto fail;
-	rc = iommu->ops.init(iommu, iommu->priv);
+	rc = iommu->ops.init(iommu, iommu->priv, &iommu->caps);
 	if (rc < 0) {
 		prqd_err(ctx, "backend %s: init failed: %d", be->name, rc);
 		goto fail;
 	}
-	prqd_info(ctx, "iommu opened with backend %s", be->name);
+	if ((iommu->caps.flags & ~(uint32_t)PRQD_CAP_ALL) ||
+	    iommu->caps.drain_level > PRQD_LEVEL_EXACT) {
+		prqd_err(ctx, "backend %s: init reported unknown caps %#x or drain level %u",
+			 be->name, (unsigned)iommu->caps.flags, (unsigned)iommu->caps.drain_level);
+		iommu->ops.fini(iommu, iommu->priv);
+		rc = -PRQD_EINVAL;
+		goto fail;
+	}
+	static const char *const level_names[] = { "none", "snapshot", "exact" };
+	prqd_info(ctx, "iommu opened with backend %s (drain level %s, caps %#x)", be->name,
+		  level_names[iommu->caps.drain_level], (unsigned)iommu->caps.flags);
 	*out = iommu;
 	return 0;
 fail:
@@ -127,9 +137,9 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 	if (iommu->ndevs)
 		return -PRQD_EBUSY;
 	/* Steps given up on are released now: the backend's fini owns whatever is left. */
-	while (iommu->orphans) {
-		struct prqd_orphan_drain *o = iommu->orphans;
-		iommu->orphans = o->next;
+	while (iommu->abandoned) {
+		struct prqd_abandoned_step *o = iommu->abandoned;
+		iommu->abandoned = o->next;
 		iommu->ops.drain_release(iommu->priv, o->op);
 		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
@@ -143,46 +153,30 @@ PRQD_EXPORT const char *prqd_iommu_backend(const struct prqd_iommu *iommu)
 	return iommu ? iommu->be->name : NULL;
 }
 
-const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu)
+static unsigned source_bucket(uint32_t sid)
 {
-	return &iommu->plat.p;
+	return (sid ^ (sid >> 8) ^ (sid >> 16) ^ (sid >> 24)) & (PRQD_SOURCE_HASH - 1);
 }
 
-struct prqd_ctx *prqd_iommu_ctx(const struct prqd_iommu *iommu)
+struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id)
 {
-	return iommu->ctx;
-}
-
-uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name)
-{
-	int idx = prqd__param_find(name);
-	return idx < 0 ? 0 : iommu->params[idx];
-}
-
-static unsigned rid_bucket(uint16_t rid)
-{
-	return (rid ^ (rid >> 8)) & (PRQD_RID_HASH - 1);
-}
-
-struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid)
-{
-	for (struct prqd_dev *d = iommu->rid_hash[rid_bucket(rid)]; d; d = d->hnext)
-		if (d->info.rid == rid)
+	for (struct prqd_dev *d = iommu->dev_hash[source_bucket(source_id)]; d; d = d->hnext)
+		if (d->info.source_id == source_id)
 			return d;
 	return NULL;
 }
 
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev)
 {
-	unsigned b = rid_bucket(dev->info.rid);
-	dev->hnext = iommu->rid_hash[b];
-	iommu->rid_hash[b] = dev;
+	unsigned b = source_bucket(dev->info.source_id);
+	dev->hnext = iommu->dev_hash[b];
+	iommu->dev_hash[b] = dev;
 	iommu->ndevs++;
 }
 
 void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
 {
-	for (struct prqd_dev **pp = &iommu->rid_hash[rid_bucket(dev->info.rid)]; *pp;
+	for (struct prqd_dev **pp = &iommu->dev_hash[source_bucket(dev->info.source_id)]; *pp;
 	     pp = &(*pp)->hnext) {
 		if (*pp == dev) {
 			*pp = dev->hnext;
@@ -207,8 +201,8 @@ static void handle_overflow(struct prqd_iommu *iommu)
 		return;
 	}
 	uint32_t discarded = 0;
-	for (unsigned b = 0; b < PRQD_RID_HASH; b++)
-		for (struct prqd_dev *d = iommu->rid_hash[b]; d; d = d->hnext)
+	for (unsigned b = 0; b < PRQD_SOURCE_HASH; b++)
+		for (struct prqd_dev *d = iommu->dev_hash[b]; d; d = d->hnext)
 			discarded += prqd__discard_partials(d, NULL);
 	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
 	prqd_stat_inc(iommu, overflows);
@@ -310,56 +304,56 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 			return -PRQD_ETIMEDOUT;
 		if (n <= 0) {
 			/* Nothing to read: let time pass. */
-			prqd__poll_orphans(iommu);
+			prqd__poll_abandoned(iommu);
 			pl->p.relax(pl->p.user);
 		}
 	}
 }
 
-/* The tracking record at the end of a step's allocation (see drain_op_size). */
-static struct prqd_orphan_drain *orphan_of(const struct prqd_iommu *iommu,
-					   struct prqd_hw_drain *op)
+/* The tracking record at the end of a step's allocation (see drain_step_size). */
+static struct prqd_abandoned_step *abandoned_of(const struct prqd_iommu *iommu,
+					   struct prqd_drain_step *op)
 {
-	return (struct prqd_orphan_drain *)(void *)((unsigned char *)op + iommu->drain_op_size -
-						    sizeof(struct prqd_orphan_drain));
+	return (struct prqd_abandoned_step *)(void *)((unsigned char *)op + iommu->drain_step_size -
+						    sizeof(struct prqd_abandoned_step));
 }
 
-void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op)
+void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op)
 {
 	if (iommu->ops.drain_release(iommu->priv, op) == 0) {
-		prqd__plat_free(&iommu->plat, op, iommu->drain_op_size);
+		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
 		return;
 	}
 	/* Kept until the hardware lets go: no allocation here, so it can't fail. */
-	struct prqd_orphan_drain *o = orphan_of(iommu, op);
+	struct prqd_abandoned_step *o = abandoned_of(iommu, op);
 	o->op = op;
-	o->size = iommu->drain_op_size;
-	prqd__lock(&iommu->plat, iommu->orphan_lock);
-	o->next = iommu->orphans;
-	iommu->orphans = o;
-	atomic_fetch_add_explicit(&iommu->norphans, 1, memory_order_relaxed);
-	prqd__unlock(&iommu->plat, iommu->orphan_lock);
+	o->size = iommu->drain_step_size;
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	o->next = iommu->abandoned;
+	iommu->abandoned = o;
+	atomic_fetch_add_explicit(&iommu->nabandoned, 1, memory_order_relaxed);
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
 }
 
-void prqd__poll_orphans(struct prqd_iommu *iommu)
+void prqd__poll_abandoned(struct prqd_iommu *iommu)
 {
-	/* The list itself is read only under its lock; missing an orphan added right now
+	/* The list itself is read only under its lock; missing a step abandoned right now
 	 * costs nothing, the next poll sees it. */
-	if (atomic_load_explicit(&iommu->norphans, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&iommu->nabandoned, memory_order_relaxed) == 0)
 		return;
-	prqd__lock(&iommu->plat, iommu->orphan_lock);
-	for (struct prqd_orphan_drain **pp = &iommu->orphans; *pp;) {
-		struct prqd_orphan_drain *o = *pp;
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	for (struct prqd_abandoned_step **pp = &iommu->abandoned; *pp;) {
+		struct prqd_abandoned_step *o = *pp;
 		int rc = iommu->ops.drain_poll(iommu->priv, o->op);
 		if (rc != -PRQD_EINPROGRESS || iommu->ops.drain_release(iommu->priv, o->op) == 0) {
 			*pp = o->next;
-			atomic_fetch_sub_explicit(&iommu->norphans, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&iommu->nabandoned, 1, memory_order_relaxed);
 			prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 		} else {
 			pp = &o->next;
 		}
 	}
-	prqd__unlock(&iommu->plat, iommu->orphan_lock);
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
 }
 
 PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
@@ -372,7 +366,7 @@ PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
 	uint64_t end = budget ? UINT64_MAX : prqd__queue_tail(iommu);
 	int n = prqd__consume_locked(iommu, budget, end);
 	prqd__unlock(&iommu->plat, iommu->queue_lock);
-	prqd__poll_orphans(iommu);
+	prqd__poll_abandoned(iommu);
 	return n;
 }
 

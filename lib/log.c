@@ -2,17 +2,23 @@
 /* Logging through the context's sink: formatted on the stack, never allocated. */
 #include "lib/private.h"
 
-void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
-	       const char *fmt, ...)
+void prqd__vlog(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
+		const char *fmt, va_list ap)
 {
 	if (!ctx->log_fn)
 		return;
 	char msg[256];
+	prqd_vfmt(msg, sizeof(msg), fmt, ap);
+	ctx->log_fn(ctx->log_user, prio, file, line, fn, msg);
+}
+
+void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
+	       const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	prqd_vfmt(msg, sizeof(msg), fmt, ap);
+	prqd__vlog(ctx, prio, file, line, fn, fmt, ap);
 	va_end(ap);
-	ctx->log_fn(ctx->log_user, prio, file, line, fn, msg);
 }
 
 PRQD_EXPORT void prqd_ctx_set_log_fn(struct prqd_ctx *ctx, prqd_log_fn fn, void *user)

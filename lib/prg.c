@@ -262,9 +262,9 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 {
 	prqd_stat_inc(iommu, groups);
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
-	const struct prqd_request *last = &g->last->req;
+	const struct prqd_request *last = &g->last->hw.req;
 	if (!b) {
-		prqd__answer(iommu, dev, last, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, &g->last->hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
 		group_free_local(dev, g);
 		return;
 	}
@@ -273,7 +273,7 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 		if (b->quarantined)
 			prqd_stat_inc(iommu, stale_groups);
 		prqd_spin_unlock(&b->lock);
-		prqd__answer(iommu, dev, last, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
+		prqd__answer(iommu, dev, &g->last->hw, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
 		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 		group_free_local(dev, g);
 		return;
@@ -311,12 +311,56 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 	prqd_respond(g, code);
 }
 
-/* A request that cannot join a group: answer it alone if it closes one. */
-static void answer_orphan(struct prqd_iommu *iommu, struct prqd_dev *dev,
-			  const struct prqd_request *r)
+/* A request that cannot join a group: answer it alone if it closes one (a stall always does:
+ * it is terminated). */
+static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
+			     const struct prqd_hw_req *hw)
 {
-	if (r->last && !is_stop_marker(r))
-		prqd__answer(iommu, dev, r, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+	const struct prqd_request *r = &hw->req;
+	if (hw->stall || (r->last && !is_stop_marker(r)))
+		prqd__answer(iommu, dev, hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+}
+
+/* A fresh group begins with @r, for @bond (NULL: none). */
+static void group_start(struct prqd_group *g, struct prqd_bond *bond, const struct prqd_request *r)
+{
+	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
+	g->bond_gen = bond ? bond->gen : 0;
+	g->pasid_valid = r->pasid_valid;
+	g->pasid = r->pasid_valid ? r->pasid : 0;
+	g->index = r->prg_index;
+	atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+}
+
+/*
+ * A stall-style fault: one transaction, its own group, never grouped by index nor kept
+ * partial. It goes to the bond's handler like a page request group (or is terminated when
+ * the PASID has no active bond), and the group's exactly-once answer resumes or terminates
+ * it.
+ */
+static void handle_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
+			 const struct prqd_hw_req *hw)
+{
+	const struct prqd_request *r = &hw->req;
+	prqd_stat_inc(iommu, stalls);
+	struct prqd_bond *bond = bond_lookup(iommu, dev, hw);
+	struct prqd_group *g = group_alloc(dev);
+	struct prqd_req_node *n = g ? req_alloc(dev) : NULL;
+	if (!n) {
+		if (g)
+			group_free_local(dev, g);
+		prqd_stat_inc(iommu, pool_exhausted);
+		answer_ungrouped(iommu, dev, hw);
+		return;
+	}
+	group_start(g, bond, r);
+	n->hw = *hw;
+	n->hw.req.size = sizeof(n->hw.req);
+	n->hw.req.stall = true;
+	n->next = NULL;
+	g->first = g->last = n;
+	g->count = 1;
+	complete_group(iommu, dev, g);
 }
 
 void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw)
@@ -332,7 +376,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		prqd__trace(iommu, &ev);
 	}
 
-	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->rid);
+	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->source_id);
 	if (!dev || hw->malformed) {
 		if (!dev)
 			prqd_stat_inc(iommu, unknown_requester);
@@ -351,13 +395,18 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		}
 		/* A malformed Last still closes its group: the partial it would have joined can
 		 * never complete and its index is about to be answered. */
-		struct prqd_group *partial = dev && r->last ? partial_find(dev, r) : NULL;
+		struct prqd_group *partial =
+			dev && r->last && !hw->stall ? partial_find(dev, r) : NULL;
 		if (partial) {
 			partial_remove(dev, partial);
 			group_free_local(dev, partial);
 			prqd_stat_inc(iommu, partial_discarded);
 		}
-		answer_orphan(iommu, dev, r);
+		answer_ungrouped(iommu, dev, hw);
+		return;
+	}
+	if (hw->stall) {
+		handle_stall(iommu, dev, hw);
 		return;
 	}
 	if (is_stop_marker(r)) {
@@ -381,15 +430,10 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		g = group_alloc(dev);
 		if (!g) {
 			prqd_stat_inc(iommu, pool_exhausted);
-			answer_orphan(iommu, dev, r);
+			answer_ungrouped(iommu, dev, hw);
 			return;
 		}
-		atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
-		g->bond_gen = bond ? bond->gen : 0;
-		g->pasid_valid = r->pasid_valid;
-		g->pasid = r->pasid_valid ? r->pasid : 0;
-		g->index = r->prg_index;
-		atomic_store_explicit(&g->state, PRQD_G_PARTIAL, memory_order_relaxed);
+		group_start(g, bond, r);
 	}
 	struct prqd_req_node *n = req_alloc(dev);
 	if (!n) {
@@ -399,10 +443,11 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		if (!is_new)
 			partial_remove(dev, g);
 		group_free_local(dev, g);
-		answer_orphan(iommu, dev, r);
+		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
-	n->req = *r;
+	n->hw = *hw;
+	n->hw.req.size = sizeof(n->hw.req);
 	n->next = NULL;
 	if (g->last)
 		g->last->next = n;
@@ -426,6 +471,16 @@ PRQD_EXPORT unsigned prqd_group_count(const struct prqd_group *group)
 	return group ? group->count : 0;
 }
 
+uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i)
+{
+	if (!group)
+		return 0;
+	for (const struct prqd_req_node *n = group->first; n; n = n->next, i--)
+		if (i == 0)
+			return n->hw.tag;
+	return 0;
+}
+
 PRQD_EXPORT const struct prqd_request *prqd_group_request(const struct prqd_group *group,
 							  unsigned i)
 {
@@ -433,7 +488,7 @@ PRQD_EXPORT const struct prqd_request *prqd_group_request(const struct prqd_grou
 		return NULL;
 	for (const struct prqd_req_node *n = group->first; n; n = n->next, i--)
 		if (i == 0)
-			return &n->req;
+			return &n->hw.req;
 	return NULL;
 }
 

@@ -4,7 +4,7 @@
  *
  * Lock order (outer to inner): device lock -> IOMMU queue lock -> bond spinlock.
  *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
- *    (prqd_iommu_process or a drain). It also guards the RID hash, every device's PASID
+ *    (prqd_iommu_process or a drain). It also guards the device hash, every device's PASID
  *    table and partial-group hash, and per-bond partial lists: all of them are read on the
  *    fast path by the consumer only, so they need no other lock.
  *  - The device lock (platform lock) serialises bind/unbind and device-wide operations on
@@ -97,6 +97,8 @@ enum {
 
 void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void prqd__vlog(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
+		const char *fmt, va_list ap);
 
 /* PRQDRAIN_LOG's value: a priority name ("debug") or digit; 0 (silent) if unknown. */
 int prqd__log_prio_parse(const char *s);
@@ -127,7 +129,7 @@ struct prqd_istats {
 /* ---- groups and requests -------------------------------------------------------------------- */
 
 struct prqd_req_node {
-	struct prqd_request req;
+	struct prqd_hw_req hw; /* as fetched: the request, the backend's tag, a stall's tag */
 	struct prqd_req_node *next;
 };
 
@@ -164,7 +166,7 @@ struct prqd_bond {
 	struct prqd_bond *next, *prev;    /* device's bond list (device lock) */
 	struct prqd_group *held;          /* groups the handler holds (bond lock) */
 	struct prqd_group *partials;      /* partial groups (queue lock) */
-	struct prqd_hw_drain *hw_op;      /* hardware step in flight (busy owner) */
+	struct prqd_drain_step *drain_step;      /* hardware step in flight (busy owner) */
 	/* Queue position when the bond was installed: a request below it was queued before
 	 * the bind and belongs to an earlier generation or to none (queue lock to read). */
 	uint64_t start_seq;
@@ -209,7 +211,7 @@ struct prqd_bond_slab {
 
 struct prqd_dev {
 	struct prqd_iommu *iommu;
-	struct prqd_dev *hnext; /* IOMMU RID hash chain */
+	struct prqd_dev *hnext; /* IOMMU device hash chain (by source ID) */
 	struct prqd_dev_info info;
 	void *be_priv;
 	void *lock;
@@ -236,7 +238,7 @@ struct prqd_dev {
 	uint32_t partial_mask;
 	uint32_t npartial;
 
-	struct prqd_hw_drain *hw_op;         /* device-wide drain step in flight */
+	struct prqd_drain_step *drain_step;         /* device-wide drain step in flight */
 	uint8_t dev_busy;                    /* device-wide drain running */
 	/* The bonds a device-wide drain owns: this one and all after it on the list, as they
 	 * were when it started. Bonds bound later are prepended, so the run is stable. */
@@ -245,11 +247,11 @@ struct prqd_dev {
 
 /* ---- IOMMU ------------------------------------------------------------------------------------ */
 
-#define PRQD_RID_HASH 256
+#define PRQD_SOURCE_HASH 256
 
-struct prqd_orphan_drain {
-	struct prqd_orphan_drain *next;
-	struct prqd_hw_drain *op;
+struct prqd_abandoned_step {
+	struct prqd_abandoned_step *next;
+	struct prqd_drain_step *op;
 	size_t size;
 };
 
@@ -259,18 +261,19 @@ struct prqd_iommu {
 	struct prqd_backend_ops ops; /* stubs filled in */
 	struct prqd_plat plat;
 	void *priv;
+	struct prqd_be_caps caps; /* what init said this instance can do */
 	uint64_t *params;
 	void *queue_lock;
-	void *orphan_lock;
-	struct prqd_dev *rid_hash[PRQD_RID_HASH];
+	void *abandoned_lock;
+	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */
 	uint32_t ndevs;
 	struct prqd_hw_req *batch;
 	uint32_t batch_size;
 	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed */
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
-	struct prqd_orphan_drain *orphans;   /* hardware steps given up on, still tracked */
-	atomic_uint norphans;                /* their number: pollers look without the lock */
-	size_t drain_op_size;
+	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
+	atomic_uint nabandoned;                /* their number: pollers look without the lock */
+	size_t drain_step_size;
 	struct prqd_istats stats;
 };
 
@@ -283,8 +286,8 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 /* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
 int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
 			     const struct prqd_platform *platform, struct prqd_iommu **out);
-struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint16_t rid);
-/* RID hash changes, queue lock held. */
+struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id);
+/* Device hash (by source ID) changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
 void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev);
 /* Consume with the queue lock held: up to @budget requests (0: no count limit), stopping
@@ -303,8 +306,8 @@ int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
 int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline);
 /* Take the queue lock, consume a batch, release; for polling loops. */
 int prqd__consume_some(struct prqd_iommu *iommu);
-void prqd__poll_orphans(struct prqd_iommu *iommu);
-void prqd__orphan_add(struct prqd_iommu *iommu, struct prqd_hw_drain *op);
+void prqd__poll_abandoned(struct prqd_iommu *iommu);
+void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 
 /* pasid-table.c (queue lock held for get/set) */
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
@@ -328,10 +331,11 @@ uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
 void prqd__group_release(struct prqd_group *g);
 
 /* respond.c */
-/* Send the response for a group (@dev NULL: unknown requester), count and trace. A backend
+/* Send the response for a group (@dev NULL: unknown requester), count and trace: a page
+ * request group's response, or a stall's resume (Success) or termination (otherwise). A backend
  * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
  * error. */
-int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *last,
 		 uint32_t gen, int code, int responder);
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
@@ -361,10 +365,10 @@ void prqd__quarantine_drop_all(struct prqd_dev *dev);
 
 /* drain.c */
 /* Internal drain flags. WAIT_MARKER: the device stopped the PASID with a Stop Marker
- * (unbind with PRQD_UNBIND_STOP_MARKER); where the hardware cannot drain, the marker is the
- * proof and is waited for. MARKER_PROOF: where the hardware cannot drain, a Stop Marker
- * from the device may stand in for the drain and is waited for (a quarantine being lifted);
- * with a hardware drain it is not looked at. */
+ * (unbind with PRQD_UNBIND_STOP_MARKER); below drain level exact the marker is the proof
+ * and is waited for. MARKER_PROOF: at drain level none, a Stop Marker from the device may
+ * stand in for the drain and is waited for (a quarantine being lifted); with a hardware
+ * drain it is not looked at. */
 #define PRQD__DRAIN_WAIT_MARKER (1u << 16)
 #define PRQD__DRAIN_MARKER_PROOF (1u << 17)
 /* Drain @bond, or every bond of @dev marked busy by the caller when @bond is NULL. The

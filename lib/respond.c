@@ -6,11 +6,40 @@
  */
 #include "lib/private.h"
 
-int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_request *last,
+/* A stall is resumed or terminated by its tag; the backend maps the code explicitly. */
+static int answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
+			int code)
+{
+	const struct prqd_hw_stall_resp resp = {
+		.rid = hw->req.rid,
+		.source_id = hw->req.source_id,
+		.pasid_valid = hw->req.pasid_valid,
+		.pasid = hw->req.pasid_valid ? hw->req.pasid : 0,
+		.stall_tag = hw->stall_tag,
+		.code = (uint8_t)code,
+	};
+	return iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+}
+
+int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
 		 uint32_t gen, int code, int responder)
 {
+	const struct prqd_request *last = &hw->req;
+	if (hw->stall) {
+		int result = answer_stall(iommu, dev, hw, code);
+		if (result < 0) {
+			prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
+				 (unsigned)hw->stall_tag, last->rid, result);
+			responder = PRQD_BY_LOCAL;
+		} else {
+			prqd_stat_inc(iommu, responses[code]);
+		}
+		prqd_stat_inc(iommu, by[responder]);
+		return result;
+	}
 	struct prqd_hw_resp resp = {
 		.rid = last->rid,
+		.source_id = last->source_id,
 		/* The device says whether it wants the PASID back; a requester we do not
 		 * know gets it whenever its request carried one. */
 		.pasid_present = last->pasid_valid &&
@@ -18,9 +47,10 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 		.pasid = last->pasid_valid ? last->pasid : 0,
 		.prg_index = last->prg_index,
 		.code = (uint8_t)code,
-		.priv_data_valid = last->priv_data_valid,
+		.priv_data_valid = last->priv_data_valid &&
+				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
 		.priv_data = { last->priv_data[0], last->priv_data[1] },
-		.tag = last->tag,
+		.tag = hw->tag,
 	};
 	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 	if (result < 0) {
@@ -72,7 +102,7 @@ static int late_answer(struct prqd_group *g)
 	}
 	prqd_stat_inc(iommu, late_responses);
 	if (prqd__tracing(iommu)) {
-		const struct prqd_request *last = &g->last->req;
+		const struct prqd_request *last = &g->last->hw.req;
 		struct prqd_trace_event ev = {
 			.type = PRQD_TR_LATE_RESPONSE, .rid = last->rid,
 			.pasid_valid = last->pasid_valid, .pasid = last->pasid,
@@ -122,7 +152,7 @@ PRQD_EXPORT int prqd_respond(struct prqd_group *group, int code)
 		uint32_t gen = b->gen;
 		prqd_spin_unlock(&b->lock);
 
-		int rc = prqd__answer(iommu, group->dev, &group->last->req, gen, code,
+		int rc = prqd__answer(iommu, group->dev, &group->last->hw, gen, code,
 				      PRQD_BY_HANDLER);
 		prqd__group_release(group);
 		return rc;
@@ -148,7 +178,7 @@ uint32_t prqd__abandon_held(struct prqd_bond *b)
 		struct prqd_group *g = list;
 		list = g->bnext;
 		g->bnext = g->bprev = NULL;
-		prqd__answer(iommu, g->dev, &g->last->req, gen, PRQD_RESP_INVALID,
+		prqd__answer(iommu, g->dev, &g->last->hw, gen, PRQD_RESP_INVALID,
 			     PRQD_BY_ABANDON);
 		/* From here the handler's late answer may release it at any moment. */
 		atomic_store_explicit(&g->state, PRQD_G_ABANDONED, memory_order_release);

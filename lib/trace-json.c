@@ -219,10 +219,10 @@ static void tj_add_args(struct tj_buf *b, const struct prqd_trace_event *ev)
 		break;
 	case PRQD_TR_DRAIN_BEGIN:
 		break;
-	case PRQD_TR_DRAIN_HW_START:
-		tj_add(b, ",\"round\":%llu", (unsigned long long)ev->value);
+	case PRQD_TR_DRAIN_STEP_START:
+		tj_add(b, ",\"scope\":%llu", (unsigned long long)ev->value);
 		break;
-	case PRQD_TR_DRAIN_HW_DONE:
+	case PRQD_TR_DRAIN_STEP_DONE:
 	case PRQD_TR_DRAIN_END:
 		tj_add(b, ",\"result\":%d", ev->result);
 		break;

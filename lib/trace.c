@@ -44,8 +44,8 @@ PRQD_EXPORT const char *prqd_trace_type_name(uint32_t type)
 		[PRQD_TR_OVERFLOW] = "overflow",
 		[PRQD_TR_BOND_STATE] = "bond-state",
 		[PRQD_TR_DRAIN_BEGIN] = "drain",
-		[PRQD_TR_DRAIN_HW_START] = "drain-hw-start",
-		[PRQD_TR_DRAIN_HW_DONE] = "drain-hw-done",
+		[PRQD_TR_DRAIN_STEP_START] = "drain-step-start",
+		[PRQD_TR_DRAIN_STEP_DONE] = "drain-step-done",
 		[PRQD_TR_DRAIN_END] = "drain-end",
 	};
 	if (type < PRQD_ARRAY_SIZE(names) && names[type])

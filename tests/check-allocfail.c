@@ -4,7 +4,7 @@
  *
  * One deterministic workload (context, IOMMU, two devices, bonds on several PASIDs including
  * ones that need new PASID-table leaves, traffic, deferred answers, drains, a stop-marker
- * unbind, an overflow, a device-wide drain, a drain step orphaned by a forced unbind,
+ * unbind, an overflow, a device-wide drain, a drain step abandoned by a forced unbind,
  * unbinds, removal, close) runs once to count its allocation attempts N. Then, for every n in
  * 1..N, it runs again with the n-th attempt failing. Every call must return 0 or a clean
  * negative errno from a short list; the harness cleans up whatever was created; at the end
@@ -219,7 +219,7 @@ static void workload(struct wl *w, unsigned tp_flags, uint64_t fail_at, uint64_t
 				ck_assert_int_eq(prqd_resume(w->b[i]), 0);
 	}
 
-	/* A drain step the hardware never finishes, orphaned by a forced unbind. */
+	/* A drain step the hardware never finishes, abandoned by a forced unbind. */
 	if (w->b[B_P5000]) {
 		w->t->drain_mode = TD_NEVER;
 		w->t->release_busy = true;
@@ -230,7 +230,7 @@ static void workload(struct wl *w, unsigned tp_flags, uint64_t fail_at, uint64_t
 		process(w);
 		w->t->drain_mode = TD_COMPLETE;
 		w->t->release_busy = false;
-		process(w); /* the orphan completes and is freed */
+		process(w); /* the abandoned step completes and is freed */
 	}
 
 	push_all(w, 3);
@@ -315,7 +315,7 @@ START_TEST(no_locks_allocates_less)
 	uint64_t with = w.tp.attempts;
 	workload(&w, TP_NO_LOCKS, 0, 0);
 	uint64_t without = w.tp.attempts;
-	/* iommu: queue + orphan locks; two devices: a device lock and a gate lock each. */
+	/* iommu: queue + abandoned-step locks; two devices: a device lock and a gate lock each. */
 	ck_assert_uint_eq(with - without, 6);
 }
 END_TEST
@@ -564,7 +564,7 @@ static void vtd_workload(struct vtd_run *r, uint64_t fail_at, uint64_t lock_fail
 		/* The clean run is the workload it claims to be. */
 		struct prqd_stats st;
 		ck_assert_int_eq(prqd_iommu_stats(io, &st, sizeof(st)), 0);
-		ck_assert_uint_ge(st.drain_rounds, 1);
+		ck_assert_uint_ge(st.drain_steps, 1);
 		ck_assert_uint_ge(st.requests, 18);
 		ck_assert_uint_ge(st.by[PRQD_BY_HANDLER], 12);
 	}

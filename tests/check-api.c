@@ -572,7 +572,7 @@ START_TEST(stats_size)
 	ck_assert_uint_eq(s.delivered, 0xeeeeeeeeeeeeeeeeull);
 	ck_assert_int_eq(prqd_iommu_stats(w.iommu, &s, 0), 0);
 	ck_assert_int_eq(prqd_iommu_stats(w.iommu, &s, sizeof(s)), 0);
-	ck_assert_uint_eq(s.hw_doorbells, 0);
+	ck_assert_uint_eq(s.doorbells, 0);
 	ck_assert_uint_eq(s.by[PRQD_BY_NOBOND], 1);
 	ck_assert_int_eq(prqd_dev_remove(dev), 0);
 }

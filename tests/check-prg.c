@@ -278,6 +278,56 @@ START_TEST(unknown_requester)
 }
 END_TEST
 
+/*
+ * An IOMMU that names requesters by a source ID of its own (SMMUv3 StreamID, AMD-Vi DeviceID)
+ * finds the device by it, answers with it and drains with it; a caller whose prqd_dev_info
+ * predates the field gets the requester ID as source ID.
+ */
+START_TEST(source_id_names_the_device)
+{
+	struct prqd_dev_info info = tw_info(0x0300);
+	info.has_source_id = true;
+	info.source_id = 0x12345;
+	struct prqd_dev *d;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &d), 0);
+	struct prqd_bond *b = tw_bind(d, 7, &rec);
+	struct prqd_request r = rq(0x0300, 7, 3, true, 0x5000);
+	r.source_id = 0x12345;
+	tq_push(w.t, r);
+	/* the same requester ID under another source ID is nobody we know */
+	r.source_id = 0x54321;
+	tq_push(w.t, r);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(tl_count(w.t), 2);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.source_id, 0x12345);
+	ck_assert_ptr_nonnull(tl_get(w.t, 0).dev_priv);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.source_id, 0x54321);
+	ck_assert_ptr_null(tl_get(w.t, 1).dev_priv);
+	ck_assert_uint_eq(tw_stats(&w).unknown_requester, 1);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->last_source_id, 0x12345);
+	ck_assert_uint_eq(w.t->last_rid, 0x0300);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	/* Two devices may not share a source ID. */
+	struct prqd_dev_info other = tw_info(0x0301);
+	other.has_source_id = true;
+	other.source_id = 0x12345;
+	struct prqd_dev *d2;
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &other, &d2), -EEXIST);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+
+	/* An older caller's struct ends before the field: the source ID is the requester ID. */
+	struct prqd_dev_info old = tw_info(0x0302);
+	old.has_source_id = true;
+	old.source_id = 0x777;
+	old.size = offsetof(struct prqd_dev_info, has_source_id);
+	ck_assert_int_eq(prqd_dev_add(w.iommu, &old, &d), 0);
+	ck_assert_uint_eq(d->info.source_id, 0x0302);
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+}
+END_TEST
+
 /* Requests for a PASID without a bond, or beyond the device's PASID width. */
 START_TEST(no_bond)
 {
@@ -553,6 +603,90 @@ START_TEST(overflow_ack_refused)
 }
 END_TEST
 
+/*
+ * Stall-style faults (SMMUv3 stall model): each is its own one-request group, whatever its
+ * index and Last bit, goes to the bond's handler, and is resumed (Success) or terminated
+ * (otherwise) exactly once through stall_resume, never through respond.
+ */
+START_TEST(stall_delivered_and_resumed_once)
+{
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	/* Two stalls with the same index, neither Last: still two groups. */
+	tq_push_stall(w.t, rq(RID, 3, 0, false, 0x7000), 41);
+	tq_push_stall(w.t, rq(RID, 3, 0, false, 0x8000), 42);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 2);
+	ck_assert_uint_eq(rec.groups[0].count, 1);
+	ck_assert_uint_eq(rec.groups[0].addrs[0], 0x7000);
+	ck_assert_uint_eq(w.t->nstall, 2);
+	ck_assert_uint_eq(tl_count(w.t), 0); /* no page group response */
+	ck_assert_uint_eq(w.t->stall_log[0].stall_tag, 41);
+	ck_assert_uint_eq(w.t->stall_log[0].code, PRQD_RESP_SUCCESS);
+	ck_assert_uint_eq(w.t->stall_log[0].source_id, RID);
+	ck_assert(w.t->stall_log[0].pasid_valid);
+	ck_assert_uint_eq(w.t->stall_log[0].pasid, 3);
+	ck_assert_uint_eq(w.t->stall_log[1].stall_tag, 42);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.stalls, 2);
+	ck_assert_uint_eq(s.by[PRQD_BY_HANDLER], 2);
+
+	/* A stall between the requests of a partial page request group leaves it alone. */
+	tq_push(w.t, rq(RID, 3, 5, false, 0x1000));
+	tq_push_stall(w.t, rq(RID, 3, 5, true, 0x9000), 43);
+	tq_push(w.t, rq(RID, 3, 5, true, 0x2000));
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 4);
+	ck_assert_uint_eq(rec.groups[2].count, 1);
+	ck_assert_uint_eq(rec.groups[3].count, 2);
+	ck_assert_uint_eq(w.t->nstall, 3);
+	ck_assert_uint_eq(tl_count(w.t), 1);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+}
+END_TEST
+
+/* A deferred stall taken back by an unbind is terminated once; the handler's late answer is
+ * swallowed. Stalls with no bond or from an unknown source are terminated at once. */
+START_TEST(stall_terminated_once)
+{
+	rec.code = PRQD_RESP_DEFER;
+	struct prqd_bond *b = tw_bind(dev, 3, &rec);
+	tq_push_stall(w.t, rq(RID, 3, 0, true, 0x7000), 7);
+	tw_process(&w);
+	struct prqd_group *g = rec_pop_deferred(&rec);
+	ck_assert_ptr_nonnull(g);
+	ck_assert(prqd_group_request(g, 0)->stall);
+	ck_assert_uint_eq(w.t->nstall, 0);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+	ck_assert_uint_eq(w.t->nstall, 1);
+	ck_assert_uint_eq(w.t->stall_log[0].stall_tag, 7);
+	ck_assert_uint_eq(w.t->stall_log[0].code, PRQD_RESP_INVALID);
+	prqd_respond(g, PRQD_RESP_SUCCESS);
+	ck_assert_uint_eq(w.t->nstall, 1);
+	ck_assert_uint_eq(tw_stats(&w).late_responses, 1);
+
+	tq_push_stall(w.t, rq(RID, 9, 0, false, 0x7000), 8);     /* no bond */
+	tq_push_stall(w.t, rq(0x0777, 3, 0, false, 0x7000), 9);  /* nobody */
+	tw_process(&w);
+	ck_assert_uint_eq(w.t->nstall, 3);
+	ck_assert_uint_eq(w.t->stall_log[1].stall_tag, 8);
+	ck_assert_uint_eq(w.t->stall_log[1].code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(w.t->stall_log[2].stall_tag, 9);
+	ck_assert_uint_eq(w.t->stall_log[2].code, PRQD_RESP_INVALID);
+	ck_assert_uint_eq(tl_count(w.t), 0);
+
+	/* The backend could not queue the resume: counted as answered locally. */
+	rec.code = PRQD_RESP_SUCCESS;
+	b = tw_bind(dev, 4, &rec);
+	w.t->stall_err = -EIO;
+	uint64_t local = tw_stats(&w).by[PRQD_BY_LOCAL];
+	tq_push_stall(w.t, rq(RID, 4, 0, false, 0x7000), 10);
+	tw_process(&w);
+	ck_assert_uint_eq(w.t->nstall, 4);
+	ck_assert_uint_eq(tw_stats(&w).by[PRQD_BY_LOCAL], local + 1);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+}
+END_TEST
+
 /* Handler bugs: a return value that is not a code is answered Invalid and counted. */
 START_TEST(handler_bad_code)
 {
@@ -670,6 +804,9 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, marker_encoding_without_pasid);
 	tcase_add_test(tc, malformed_requests);
 	tcase_add_test(tc, unknown_requester);
+	tcase_add_test(tc, source_id_names_the_device);
+	tcase_add_test(tc, stall_delivered_and_resumed_once);
+	tcase_add_test(tc, stall_terminated_once);
 	tcase_add_test(tc, no_bond);
 	tcase_add_test(tc, device_removed_with_requests);
 	tcase_add_test(tc, pool_exhaustion);

@@ -2,8 +2,8 @@
 /*
  * Random workloads under the checker: PRQD_RANDOM_SEEDS seeds (default 1000; `make
  * check-long` runs 20000), each with every fault injected and, on every other seed, a queue
- * small enough to overflow, over every backend the simulated world can drive: "sim" (the
- * abstract IOMMU) and "vtd" (the VT-d backend on the register-level model). A failing seed is
+ * small enough to overflow, over every backend the library lists (prqd_backend_name(): today
+ * "sim", the abstract IOMMU, and "vtd" on the register-level model). A failing seed is
  * printed so it can be replayed with
  * `prqdrain-sim --backend B --random --inject all [--overflow] --seed N`.
  */
@@ -16,9 +16,8 @@
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
 
-/* The backends that run on the simulated world. */
-static const char *const backends[] = { "sim", "vtd" };
-#define NBACKENDS (int)(sizeof(backends) / sizeof(backends[0]))
+/* Every backend the library lists runs on the simulated world. */
+#define NBACKENDS tu_backend_count()
 
 static unsigned seed_count(void)
 {
@@ -51,7 +50,7 @@ static bool run_seed(const char *backend, uint64_t seed, struct scn_result *res)
 
 START_TEST(random_seeds_pass_the_checker)
 {
-	const char *backend = backends[_i];
+	const char *backend = tu_backend((unsigned)_i);
 	unsigned n = seed_count(), failed = 0;
 	uint64_t requests = 0, drains = 0, overflows = 0, late = 0, forced = 0;
 	for (uint64_t seed = 1; seed <= n; seed++) {
@@ -86,7 +85,7 @@ START_TEST(same_seed_same_run)
 {
 	struct scn_result res[2];
 	for (int i = 0; i < 2; i++)
-		run_seed(backends[_i], 12345, &res[i]);
+		run_seed(tu_backend((unsigned)_i), 12345, &res[i]);
 	assert_same_summary(&res[0], &res[1]);
 }
 END_TEST

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Every scenario in examples/scenarios runs under the simulator's checker and must pass, over
- * the abstract IOMMU ("sim") and over the VT-d backend on its register-level model ("vtd");
+ * every backend the library lists (prqd_backend_name(): today the abstract IOMMU "sim" and
+ * the VT-d backend on its register-level model "vtd");
  * malformed scenario text is refused with file and line; and the checker itself must catch
  * a driver that lies to the library (a test that cannot fail proves nothing).
  */
@@ -16,9 +17,8 @@
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
 
-/* The backends that run on the simulated world. */
-static const char *const backends[] = { "sim", "vtd" };
-#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+/* Every backend the library lists runs on the simulated world. */
+#define NBACKENDS tu_backend_count()
 
 /*
  * Scenarios whose expectations hold for the abstract IOMMU only. atc-never-answers expects a
@@ -56,7 +56,7 @@ static const char *const required[] = {
 
 START_TEST(every_required_scenario_passes)
 {
-	const char *backend = backends[(size_t)_i / NREQUIRED];
+	const char *backend = tu_backend((unsigned)((size_t)_i / NREQUIRED));
 	const char *file = required[(size_t)_i % NREQUIRED];
 	char path[2048];
 	snprintf(path, sizeof(path), "%s/%s", scenario_dir(), file);
@@ -110,7 +110,7 @@ static unsigned run_folder(const char *backend, const char *dir)
 /* Every .scn in the folder, also ones added later, passes. */
 START_TEST(every_file_in_folder_passes)
 {
-	unsigned n = run_folder(backends[_i], scenario_dir());
+	unsigned n = run_folder(tu_backend((unsigned)_i), scenario_dir());
 	ck_assert_uint_ge(n, (int)(sizeof(required) / sizeof(required[0])));
 }
 END_TEST
@@ -118,7 +118,8 @@ END_TEST
 /* Every regression scenario (tests/scenarios) passes on every backend. */
 START_TEST(every_regression_passes)
 {
-	ck_assert_uint_ge(run_folder(backends[_i], source_dir("tests/scenarios")), 4);
+	ck_assert_uint_ge(run_folder(tu_backend((unsigned)_i), source_dir("tests/scenarios")),
+			  4);
 }
 END_TEST
 
@@ -129,7 +130,7 @@ START_TEST(runs_are_deterministic)
 	snprintf(path, sizeof(path), "%s/overflow-during-drain.scn", scenario_dir());
 	struct scn_result res[2];
 	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(run_file(backends[_i], path, &res[i]), 0);
+		ck_assert_int_eq(run_file(tu_backend((unsigned)_i), path, &res[i]), 0);
 	assert_same_summary(&res[0], &res[1]);
 }
 END_TEST
@@ -216,11 +217,12 @@ START_TEST(checker_catches_a_lying_driver)
 	char err[256];
 	int rc = scn_parse(text, sizeof(text) - 1, "liar.scn", &s, err, sizeof(err));
 	ck_assert_msg(rc == 0, "%s", err);
-	struct scn_run_opts opts = { .backend = backends[_i] };
+	struct scn_run_opts opts = { .backend = tu_backend((unsigned)_i) };
 	struct scn_result res;
 	ck_assert_int_eq(scn_run(s, &opts, &res), 0);
 	scn_free(s);
-	ck_assert_msg(res.violations > 0, "checker saw nothing wrong over %s", backends[_i]);
+	ck_assert_msg(res.violations > 0, "checker saw nothing wrong over %s",
+		      tu_backend((unsigned)_i));
 	ck_assert(!scn_result_passed(&res));
 }
 END_TEST

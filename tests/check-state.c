@@ -145,9 +145,9 @@ START_TEST(stop_drain_resume)
 	ck_assert_uint_eq(w.t->inflight, 0);
 	s = tw_stats(&w);
 	ck_assert_uint_eq(s.drains, 1);
-	ck_assert_uint_eq(s.drain_rounds, 1);
-	ck_assert_uint_eq(s.hw_descriptors, 4);
-	ck_assert_uint_eq(s.hw_doorbells, 1);
+	ck_assert_uint_eq(s.drain_steps, 1);
+	ck_assert_uint_eq(s.commands_queued, 4);
+	ck_assert_uint_eq(s.doorbells, 1);
 
 	/* STOPPED: still answered Invalid. */
 	tq_group(w.t, RID, 7, 2, 1, 0x1000);
@@ -167,8 +167,8 @@ START_TEST(stop_drain_resume)
 	ck_assert_str_eq(transitions(7), "none>active active>stopping stopping>draining "
 					 "draining>stopped stopped>active");
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_BEGIN), 1);
-	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_START), 1);
-	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_HW_DONE), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_STEP_START), 1);
+	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_STEP_DONE), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_DRAIN_END), 1);
 	ck_assert_uint_eq(trace_count(PRQD_TR_RESPONSE), tl_count(w.t));
 	ck_assert_uint_eq(trace_count(PRQD_TR_GROUP_DELIVER), 1);
@@ -268,7 +268,7 @@ START_TEST(drain_timeout_keeps_step)
 	s = tw_stats(&w);
 	ck_assert_uint_eq(s.drain_timeouts, 2);
 	ck_assert_uint_eq(s.drains, 1);
-	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.drain_steps, 2);
 	ck_assert_uint_eq(s.drain_repeats, 0);
 }
 END_TEST
@@ -301,6 +301,40 @@ START_TEST(drain_eio)
 	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
 	w.t->drain_start_err = 0;
 	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+}
+END_TEST
+
+/*
+ * Order stays in the core: a step the hardware aborted for another device's sake (-EAGAIN,
+ * VT-d: another device's ITE) is issued again by the core, within the deadline, and every
+ * step issued is counted with its cost.
+ */
+START_TEST(aborted_step_reissued_and_counted)
+{
+	struct prqd_bond *b = tw_bind(dev, 1, &rec);
+	w.t->drain_aborts = 2;
+	w.t->drain_polls = 1;
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_uint_eq(w.t->drain_aborted, 2);
+	ck_assert_uint_eq(w.t->drain_starts, 3);
+	ck_assert_uint_eq(w.t->drain_completed, 1);
+	ck_assert_uint_eq(w.t->inflight, 0);
+	struct prqd_stats s = tw_stats(&w);
+	ck_assert_uint_eq(s.drain_steps, 3);
+	ck_assert_uint_eq(s.drain_reissues, 2);
+	ck_assert_uint_eq(s.commands_queued, 12);
+	ck_assert_uint_eq(s.doorbells, 3);
+	ck_assert_uint_eq(s.drain_errors, 0);
+
+	/* Aborted again and again: the deadline still holds, nothing is left in flight. */
+	w.t->drain_aborts = 1000000;
+	uint64_t t0 = w.tp.now_ns;
+	ck_assert_int_eq(prqd_drain(b, 0, 5), -ETIMEDOUT);
+	ck_assert_uint_le(w.tp.now_ns - t0, 6000000ull);
+	ck_assert_uint_le(w.t->inflight, 1); /* at most the latest step, kept for the next drain */
+	w.t->drain_aborts = 0;
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
+	ck_assert_uint_eq(w.t->inflight, 0);
 }
 END_TEST
 
@@ -546,7 +580,7 @@ END_TEST
 
 /* ---- overflow during a drain ---- */
 
-static void overflow_poll_hook(struct test_iommu *t, struct prqd_hw_drain *op, void *arg)
+static void overflow_poll_hook(struct test_iommu *t, struct prqd_drain_step *op, void *arg)
 {
 	unsigned *n = arg;
 	if ((*n)++ == 0)
@@ -573,7 +607,7 @@ START_TEST(overflow_during_drain)
 	ck_assert_uint_eq(w.t->drain_starts, 2);
 	struct prqd_stats s = tw_stats(&w);
 	ck_assert_uint_eq(s.drain_repeats, 1);
-	ck_assert_uint_eq(s.drain_rounds, 2);
+	ck_assert_uint_eq(s.drain_steps, 2);
 	ck_assert_uint_eq(s.overflows, 1);
 	ck_assert_uint_eq(s.partial_discarded, 2);
 	ck_assert_uint_eq(trace_count(PRQD_TR_OVERFLOW), 1);
@@ -870,23 +904,18 @@ START_TEST(marker_forgotten_on_resume)
 END_TEST
 
 /*
- * Without a page-drain step (the unit refuses every hardware drain), only the marker says
- * the device's requests are all in: the unbind waits for it within the deadline, overflow
- * or not (a dropped marker cannot be told from one still on its way).
+ * At drain level none (no hardware drain step), only the marker says the device's requests
+ * are all in: the unbind waits for it within the deadline, overflow or not.
  */
-static struct prqd_backend snapshot_backend;
-
-static void open_snapshot_world(struct tw *w2)
+/* A world whose scripted IOMMU declares drain @level, with a 3 ms drain deadline. */
+static void open_level_world(struct tw *w2, uint32_t level)
 {
-	snapshot_backend = test_backend;
-	snapshot_backend.caps &= ~(uint32_t)PRQD_CAP_HW_DRAIN;
 	tw_setup(w2, TW_NO_OPEN);
 	ck_assert_int_eq(prqd_ctx_set_param(w2->ctx, "core.drain_timeout_ms", "3"), 0);
-	ck_assert_int_eq(prqd__iommu_open_backend(w2->ctx, &snapshot_backend, NULL, &w2->iommu),
-			 0);
-	w2->t = w2->iommu ? tb_of(w2->iommu) : NULL;
-	/* The unit refuses every hardware drain, as VT-d without ECAP.PDS does. */
-	w2->t->drain_start_err = -EOPNOTSUPP;
+	tb_init_caps.drain_level = level;
+	ck_assert_int_eq(prqd__iommu_open_backend(w2->ctx, &test_backend, NULL, &w2->iommu), 0);
+	w2->t = tb_of(w2->iommu);
+	ck_assert_uint_eq(w2->iommu->caps.drain_level, level);
 }
 
 static void raise_overflow_hook(void *arg)
@@ -901,7 +930,7 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 	struct tw w2;
 	struct rec r2;
 	rec_init(&r2, PRQD_RESP_SUCCESS);
-	open_snapshot_world(&w2);
+	open_level_world(&w2, PRQD_LEVEL_NONE); /* as VT-d without ECAP.PDS */
 	struct prqd_dev *d = tw_dev(&w2, RID);
 
 	/* the marker comes after 20 relaxes: waited for */
@@ -935,6 +964,54 @@ START_TEST(unbind_stop_marker_waits_without_hw_drain)
 	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
 	ck_assert_uint_eq(tw_stats(&w2).stop_markers_missing, 0);
 	ck_assert_uint_eq(w2.t->drain_starts, 0);
+
+	ck_assert_int_eq(prqd_dev_remove(d), 0);
+	tw_teardown(&w2);
+	rec_fini(&r2);
+}
+END_TEST
+
+/*
+ * At drain level snapshot the drain steps run as at exact, and where the device promised
+ * a Stop Marker the marker is waited for after them: the snapshot covers what the IOMMU had
+ * accepted, only the marker says the device sent nothing more. Without the promise the
+ * steps are the whole proof.
+ */
+START_TEST(snapshot_level_rounds_then_marker)
+{
+	struct tw w2;
+	struct rec r2;
+	rec_init(&r2, PRQD_RESP_SUCCESS);
+	open_level_world(&w2, PRQD_LEVEL_SNAPSHOT);
+	struct prqd_dev *d = tw_dev(&w2, RID);
+
+	/* The marker comes after 20 relaxes, well after the step completed: waited for. */
+	struct prqd_bond *b = tw_bind(d, 9, &r2);
+	struct marker_later m = { .t = w2.t, .pasid = 9, .after = 20 };
+	tp_set_hook(&w2.tp, marker_hook, &m);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	ck_assert_uint_ge(m.calls, 20);
+	ck_assert_uint_eq(w2.t->drain_starts, 1);
+	ck_assert_uint_eq(w2.t->drain_completed, 1);
+	ck_assert_uint_eq(tw_stats(&w2).stop_markers_missing, 0);
+	tp_set_hook(&w2.tp, NULL, NULL);
+
+	/* No marker: the steps completed, yet the unbind runs out its deadline (at exact it
+	 * would return 0 and count the marker missing). */
+	b = tw_bind(d, 10, &r2);
+	uint64_t t0 = w2.tp.now_ns;
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), -ETIMEDOUT);
+	ck_assert_uint_ge(w2.tp.now_ns - t0, 3000000ull);
+	ck_assert_uint_eq(w2.t->drain_completed, 2);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPING);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_FORCE), 0);
+
+	/* Without the promise, the steps alone prove the drain. */
+	b = tw_bind(d, 11, &r2);
+	ck_assert_int_eq(prqd_drain(b, 0, 0), 0);
+	ck_assert_int_eq(prqd_bond_state(b), PRQD_BOND_STOPPED);
+	ck_assert_uint_eq(w2.t->drain_completed, 3);
+	ck_assert_int_eq(prqd_unbind(b, 0), 0);
 
 	ck_assert_int_eq(prqd_dev_remove(d), 0);
 	tw_teardown(&w2);
@@ -1027,7 +1104,7 @@ START_TEST(unbind_force_never_draining)
 
 
 /* A step still in flight when the IOMMU closes is released there; nothing leaks. */
-START_TEST(orphan_at_close)
+START_TEST(abandoned_step_at_close)
 {
 	struct prqd_bond *b = tw_bind(dev, 3, &rec);
 	w.t->drain_mode = TD_NEVER;
@@ -1040,7 +1117,7 @@ START_TEST(orphan_at_close)
 END_TEST
 
 /* A step in flight on a bond's device is tracked past the device's removal too. */
-START_TEST(orphan_after_dev_remove)
+START_TEST(abandoned_step_after_dev_remove)
 {
 	struct prqd_bond *b = tw_bind(dev, 3, &rec);
 	w.t->drain_mode = TD_NEVER;
@@ -1737,10 +1814,12 @@ static Suite *state_suite(void)
 	tcase_add_test(tc, unbind_stop_marker_needs_marker_device);
 	tcase_add_test(tc, unbind_stop_marker_waits_without_hw_drain);
 	tcase_add_test(tc, unbind_stop_marker_rid_only);
+	tcase_add_test(tc, aborted_step_reissued_and_counted);
+	tcase_add_test(tc, snapshot_level_rounds_then_marker);
 	tcase_add_test(tc, marker_forgotten_on_resume);
 	tcase_add_test(tc, unbind_force_never_draining);
-	tcase_add_test(tc, orphan_at_close);
-	tcase_add_test(tc, orphan_after_dev_remove);
+	tcase_add_test(tc, abandoned_step_at_close);
+	tcase_add_test(tc, abandoned_step_after_dev_remove);
 	tcase_add_test(tc, unbind_no_drain);
 	tcase_add_test(tc, rebind_generation);
 	tcase_add_test(tc, queued_reads_bounded_under_flood);

@@ -169,7 +169,7 @@ static bool python_validate(const struct out *o, unsigned total, unsigned nb, un
 static const uint32_t all_types[] = {
 	PRQD_TR_REQUEST,      PRQD_TR_GROUP_DELIVER, PRQD_TR_RESPONSE,        PRQD_TR_LATE_RESPONSE,
 	PRQD_TR_STOP_MARKER,  PRQD_TR_BAD_REQUEST,   PRQD_TR_PARTIAL_DISCARD, PRQD_TR_OVERFLOW,
-	PRQD_TR_BOND_STATE,   PRQD_TR_DRAIN_BEGIN,   PRQD_TR_DRAIN_HW_START,  PRQD_TR_DRAIN_HW_DONE,
+	PRQD_TR_BOND_STATE,   PRQD_TR_DRAIN_BEGIN,   PRQD_TR_DRAIN_STEP_START,  PRQD_TR_DRAIN_STEP_DONE,
 	PRQD_TR_DRAIN_END,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))

@@ -2,7 +2,7 @@
 /*
  * The VT-d backend and the register-level VT-d model behind the simulated world: the model's
  * invalidation queue rules seen through raw register writes (what the backend must never
- * trip), and the backend's promises seen from outside (a drain round costs four descriptors
+ * trip), and the backend's promises seen from outside (a drain step costs four descriptors
  * and one doorbell, no page-drain bit without ECAP.PDS, a device-TLB time-out fails only the
  * drain of its own device, the overflow is acknowledged only with the queue empty).
  */
@@ -258,12 +258,12 @@ START_TEST(a_drain_round_is_four_descriptors_and_one_doorbell)
 				   "expect violations == 0\n";
 	struct scn_result res;
 	run_text(text, "vtd", &res);
-	ck_assert_uint_ge(res.stats.drain_rounds, 3);
-	ck_assert_uint_eq(res.stats.hw_descriptors, 4 * res.stats.drain_rounds);
-	ck_assert_uint_eq(res.stats.hw_doorbells, res.stats.drain_rounds);
-	/* Each round's last wait carried the page-drain bit, and each completed. */
-	ck_assert_uint_eq(res.iommu.drains_started, res.stats.drain_rounds);
-	ck_assert_uint_eq(res.iommu.drains_completed, res.stats.drain_rounds);
+	ck_assert_uint_ge(res.stats.drain_steps, 3);
+	ck_assert_uint_eq(res.stats.commands_queued, 4 * res.stats.drain_steps);
+	ck_assert_uint_eq(res.stats.doorbells, res.stats.drain_steps);
+	/* Each step's last wait carried the page-drain bit, and each completed. */
+	ck_assert_uint_eq(res.iommu.drains_started, res.stats.drain_steps);
+	ck_assert_uint_eq(res.iommu.drains_completed, res.stats.drain_steps);
 }
 END_TEST
 
@@ -278,7 +278,7 @@ START_TEST(without_pds_drains_are_refused_and_no_page_drain_bit_queued)
 				   "at 40us unbind b expect=EOPNOTSUPP\n"
 				   "at 100us unbind b no-drain expect=0\n"
 				   "expect iommu.drains_started == 0\n"
-				   "expect stats.drain_rounds == 0\n"
+				   "expect stats.drain_steps == 0\n"
 				   "expect violations == 0\n";
 	struct scn_result res;
 	run_text(text, "vtd", &res);
@@ -349,6 +349,37 @@ static void vworld_close(struct vworld *v)
 	prqd_ctx_unref(v->ctx);
 	sim_world_free(v->w);
 }
+
+/* What init reports follows ECAP, unit by unit: page-drain (PDS with DT) makes the drain
+ * exact, its absence leaves none; private data is echoed only by 256-bit descriptors (SMTS). */
+START_TEST(caps_follow_ecap_per_unit)
+{
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	const struct {
+		bool pds, dt, smts;
+		uint32_t level, flags;
+	} units[] = {
+		{ true, true, true, PRQD_LEVEL_EXACT, PRQD_CAP_PRIV_DATA },
+		{ false, true, true, PRQD_LEVEL_NONE, PRQD_CAP_PRIV_DATA },
+		{ true, false, false, PRQD_LEVEL_NONE, 0 },
+		{ true, true, false, PRQD_LEVEL_EXACT, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		struct sim_vtd_config vc;
+		sim_vtd_config_default(&vc);
+		vc.pds = units[i].pds;
+		vc.dt = units[i].dt;
+		vc.smts = units[i].smts;
+		struct vworld v;
+		vworld_open(&v, 1, &vc, &dc);
+		ck_assert_msg(v.io->caps.drain_level == units[i].level, "unit %u: level %u", i,
+			      (unsigned)v.io->caps.drain_level);
+		ck_assert_uint_eq(v.io->caps.flags, units[i].flags);
+		vworld_close(&v);
+	}
+}
+END_TEST
 
 /* The overflow flag stays until software has emptied the queue. */
 START_TEST(overflow_acknowledged_only_when_empty)
@@ -472,7 +503,7 @@ START_TEST(without_pasid_support_only_rid_drains)
 	ck_assert_int_eq(prqd_drain(br, 0, 10), 0);
 	struct prqd_stats st;
 	ck_assert_int_eq(prqd_iommu_stats(v.io, &st, sizeof(st)), 0);
-	ck_assert_uint_eq(st.drain_rounds, 1);
+	ck_assert_uint_eq(st.drain_steps, 1);
 	/* The RID-only group was read before the drain returned, and answered as stopped. */
 	ck_assert_uint_eq(st.requests, 2);
 	ck_assert_uint_eq(st.by[PRQD_BY_STOP], 1);
@@ -483,9 +514,9 @@ START_TEST(without_pasid_support_only_rid_drains)
 }
 END_TEST
 
-/* The backend's drain rounds at shifting ring positions: a device whose ATC never answers and
+/* The backend's drain steps at shifting ring positions: a device whose ATC never answers and
  * two drains of a good device queued behind it, after k = 0..15 single-descriptor responses
- * that move the four-descriptor rounds along the ring (their waits at every index modulo
+ * that move the four-descriptor steps along the ring (their waits at every index modulo
  * four, even and odd, and the 128-entry ring wraps about four times). The
  * deaf device's drain fails with -EIO; the good ones, aborted by a time-out that named
  * another device, are queued again and complete; a later drain completes; nothing stays in
@@ -513,9 +544,9 @@ START_TEST(ite_at_every_offset_fails_only_the_deaf_drain)
 	sim_dev_info(deaf_sd, &info);
 	ck_assert_int_eq(prqd_dev_add(v.io, &info, &deaf), 0);
 	struct prqd_iommu *io = v.io;
-	size_t op_size = sizeof(struct prqd_hw_drain) + prqd_backend_vtd.drain_priv_size;
+	size_t op_size = sizeof(struct prqd_drain_step) + prqd_backend_vtd.drain_priv_size;
 	enum { DEAF, GOOD1, GOOD2, LATER, NOPS };
-	struct prqd_hw_drain *op[NOPS];
+	struct prqd_drain_step *op[NOPS];
 	for (unsigned i = 0; i < NOPS; i++)
 		op[i] = calloc(1, op_size);
 
@@ -545,14 +576,27 @@ START_TEST(ite_at_every_offset_fails_only_the_deaf_drain)
 		}
 		for (unsigned i = DEAF; i <= GOOD2; i++)
 			ck_assert_int_eq(io->ops.drain_start(io->priv, op[i]), 0);
-		/* Poll as the core does, with the world moving on between polls. */
+		/* Poll as the core does, with the world moving on between polls: a step aborted
+		 * for the deaf device's sake (-EAGAIN) says so, idempotently, and is issued again
+		 * by the caller, never by the backend. */
 		int rc[NOPS] = { -EINPROGRESS, -EINPROGRESS, -EINPROGRESS, -EINPROGRESS };
+		unsigned reissued = 0;
 		for (unsigned round = 0; round < 100; round++) {
 			bool busy = false;
-			for (unsigned i = DEAF; i <= GOOD2; i++)
-				if (rc[i] == -EINPROGRESS)
-					busy |= (rc[i] = io->ops.drain_poll(io->priv, op[i])) ==
-						-EINPROGRESS;
+			for (unsigned i = DEAF; i <= GOOD2; i++) {
+				if (rc[i] != -EINPROGRESS)
+					continue;
+				rc[i] = io->ops.drain_poll(io->priv, op[i]);
+				if (rc[i] == -EAGAIN) {
+					ck_assert_uint_ne(i, DEAF);
+					ck_assert_int_eq(io->ops.drain_poll(io->priv, op[i]), -EAGAIN);
+					ck_assert_int_eq(io->ops.drain_release(io->priv, op[i]), 0);
+					ck_assert_int_eq(io->ops.drain_start(io->priv, op[i]), 0);
+					rc[i] = -EINPROGRESS;
+					reissued++;
+				}
+				busy |= rc[i] == -EINPROGRESS;
+			}
 			if (!busy)
 				break;
 			sim_run_until(v.w, sim_now(v.w) + 10000);
@@ -560,6 +604,8 @@ START_TEST(ite_at_every_offset_fails_only_the_deaf_drain)
 		ck_assert_msg(rc[DEAF] == -EIO && rc[GOOD1] == 0 && rc[GOOD2] == 0,
 			      "offset %u: deaf %d, good %d and %d", k, rc[DEAF], rc[GOOD1],
 			      rc[GOOD2]);
+		/* Queued behind the deaf device's invalidation, the good steps were aborted. */
+		ck_assert_msg(reissued >= 1, "offset %u: no step aborted by the time-out", k);
 		/* The queue runs on: a later drain of the good device completes. */
 		ck_assert_int_eq(io->ops.drain_start(io->priv, op[LATER]), 0);
 		for (unsigned round = 0; round < 100; round++) {
@@ -599,6 +645,7 @@ int main(void)
 	tcase_add_test(tc, ite_at_every_offset_fails_only_the_deaf_drain);
 	tcase_add_test(tc, probe_needs_a_register_window);
 	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
+	tcase_add_test(tc, caps_follow_ecap_per_unit);
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	suite_add_tcase(s, tc);

@@ -235,8 +235,8 @@ static int stress_handler(void *cookie, struct prqd_bond *bond, struct prqd_grou
 	uint64_t last_tag = 0;
 	for (unsigned i = 0; i < count; i++) {
 		const struct prqd_request *r = prqd_group_request(g, i);
-		uint64_t tag = r ? r->tag : 0;
-		if (tag == 0 || tag >= S.tag_cap || S.pushed[tag].kind == TK_NONE ||
+		uint64_t tag = prqd_group_request_tag(g, i);
+		if (!r || tag == 0 || tag >= S.tag_cap || S.pushed[tag].kind == TK_NONE ||
 		    S.pushed[tag].kind == TK_MARKER) {
 			atomic_fetch_add(&S.bad_delivery, 1);
 			report("delivered request %u of %u has tag %llu, not one pushed as part of a "
@@ -337,11 +337,10 @@ static uint64_t push_one(unsigned slot, uint16_t index, unsigned k, enum tag_kin
 	struct prqd_request r = kind == TK_MARKER ? rq_marker(RID, pasid, 0)
 						  : rq(RID, pasid, index, kind == TK_LAST,
 						       0x10000000ull + 0x1000ull * k);
-	r.tag = tag;
 	S.pushed[tag] = (struct pushed){
 		.gen = S.live_gen[slot], .slot = (uint8_t)slot, .kind = (uint8_t)kind, .index = index,
 	};
-	if (tq_push(S.w.t, r) < 0) {
+	if (tq_push_tagged(S.w.t, r, tag) < 0) {
 		S.pushed[tag].dropped = true;
 		atomic_fetch_add(&S.requests_dropped, 1);
 		if (kind == TK_LAST)

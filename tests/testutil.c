@@ -214,9 +214,14 @@ static int tb_probe(const struct prqd_platform *plat)
 	return 0;
 }
 
-static int tb_init(struct prqd_iommu *iommu, void *priv)
+#define TB_DEFAULT_CAPS { .flags = PRQD_CAP_ALL, .drain_level = PRQD_LEVEL_EXACT }
+struct prqd_be_caps tb_init_caps = TB_DEFAULT_CAPS;
+
+static int tb_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct test_iommu *t = priv;
+	*caps = tb_init_caps;
+	tb_init_caps = (struct prqd_be_caps)TB_DEFAULT_CAPS; /* one open only */
 	pthread_mutex_init(&t->mu, NULL);
 	t->iommu = iommu;
 	t->q = calloc(TQ_CAP, sizeof(*t->q));
@@ -351,7 +356,7 @@ static int tb_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *res
 	return rc;
 }
 
-static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
+static int tb_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -363,10 +368,11 @@ static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
 		o->id = t->drain_starts;
 		o->polls = 0;
 		o->inflight = true;
-		op->descriptors = 4;
+		op->commands = 4;
 		op->doorbells = 1;
 		t->last_scope = op->scope;
 		t->last_rid = op->rid;
+		t->last_source_id = op->source_id;
 		t->last_pasid = op->pasid;
 		t->last_dev_priv = op->dev_priv;
 		if (op->scope < 4)
@@ -376,7 +382,7 @@ static int tb_drain_start(void *priv, struct prqd_hw_drain *op)
 	return rc;
 }
 
-static int tb_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int tb_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -389,7 +395,12 @@ static int tb_drain_poll(void *priv, struct prqd_hw_drain *op)
 	int rc = -EINPROGRESS;
 	bool due = o->polls >= t->drain_polls;
 	o->polls++;
-	if (t->drain_mode == TD_COMPLETE && due) {
+	if (due && t->drain_aborts) {
+		/* Aborted for another device's sake: over, and worth issuing again. */
+		t->drain_aborts--;
+		t->drain_aborted++;
+		rc = -EAGAIN;
+	} else if (t->drain_mode == TD_COMPLETE && due) {
 		op->queue_mark = t->mark_fixed ? t->mark : t->tail;
 		t->drain_completed++;
 		rc = 0;
@@ -405,7 +416,20 @@ static int tb_drain_poll(void *priv, struct prqd_hw_drain *op)
 	return rc;
 }
 
-static int tb_drain_release(void *priv, struct prqd_hw_drain *op)
+static int tb_stall_resume(void *priv, void *dev_priv, const struct prqd_hw_stall_resp *resp)
+{
+	struct test_iommu *t = priv;
+	(void)dev_priv;
+	pthread_mutex_lock(&t->mu);
+	if (t->nstall < sizeof(t->stall_log) / sizeof(t->stall_log[0]))
+		t->stall_log[t->nstall] = *resp;
+	t->nstall++;
+	int rc = t->stall_err;
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+static int tb_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct test_iommu *t = priv;
 	struct test_op *o = (struct test_op *)op->priv;
@@ -454,7 +478,6 @@ static int tb_overflow_ack(void *priv)
 const struct prqd_backend test_backend = {
 	.name = "script",
 	.help = "scripted test backend",
-	.caps = PRQD_CAP_HW_DRAIN | PRQD_CAP_GATE | PRQD_CAP_PRIV_DATA,
 	.priv_size = sizeof(struct test_iommu),
 	.drain_priv_size = sizeof(struct test_op),
 	.params = NULL,
@@ -473,10 +496,12 @@ const struct prqd_backend test_backend = {
 		.drain_release = tb_drain_release,
 		.overflow_pending = tb_overflow_pending,
 		.overflow_ack = tb_overflow_ack,
+		.stall_resume = tb_stall_resume,
 	},
 };
 
-static int64_t push(struct test_iommu *t, struct prqd_request r, bool malformed)
+static int64_t push_entry(struct test_iommu *t, struct prqd_request r, uint64_t tag,
+			  bool malformed, bool stall, uint32_t stall_tag)
 {
 	pthread_mutex_lock(&t->mu);
 	if (t->tail - t->head >= t->limit) {
@@ -488,21 +513,41 @@ static int64_t push(struct test_iommu *t, struct prqd_request r, bool malformed)
 		return -ENOSPC;
 	}
 	uint64_t seq = t->tail++;
-	if (r.tag == 0)
-		r.tag = seq + 1;
-	t->q[seq % TQ_CAP] = (struct prqd_hw_req){ .req = r, .seq = seq, .malformed = malformed };
+	/* The scripted queue names requesters by requester ID unless the test names a source. */
+	if (r.source_id == 0)
+		r.source_id = r.rid;
+	if (tag == 0)
+		tag = seq + 1;
+	t->q[seq % TQ_CAP] = (struct prqd_hw_req){ .req = r, .seq = seq, .tag = tag,
+						   .stall = stall, .stall_tag = stall_tag,
+						   .malformed = malformed };
 	pthread_mutex_unlock(&t->mu);
 	return (int64_t)seq;
 }
 
+static int64_t push(struct test_iommu *t, struct prqd_request r, uint64_t tag, bool malformed)
+{
+	return push_entry(t, r, tag, malformed, false, 0);
+}
+
+int64_t tq_push_stall(struct test_iommu *t, struct prqd_request r, uint32_t stall_tag)
+{
+	return push_entry(t, r, 0, false, true, stall_tag);
+}
+
 int64_t tq_push(struct test_iommu *t, struct prqd_request r)
 {
-	return push(t, r, false);
+	return push(t, r, 0, false);
+}
+
+int64_t tq_push_tagged(struct test_iommu *t, struct prqd_request r, uint64_t tag)
+{
+	return push(t, r, tag, false);
 }
 
 int64_t tq_push_malformed(struct test_iommu *t, struct prqd_request r)
 {
-	return push(t, r, true);
+	return push(t, r, 0, true);
 }
 
 unsigned tq_pending(struct test_iommu *t)
@@ -653,7 +698,8 @@ int rec_handler(void *cookie, struct prqd_bond *bond, struct prqd_group *g)
 		if (i < REC_ADDRS)
 			rg.addrs[i] = q->addr;
 		if (i + 1 == count) {
-			rg.tag = q->tag;
+			rg.tag = prqd_group_request_tag(g, i);
+			ck_assert_uint_eq(q->size, sizeof(*q));
 			rg.pasid_valid = q->pasid_valid;
 			rg.pasid = q->pasid;
 			rg.rid = q->rid;
@@ -841,4 +887,25 @@ const char *source_dir(const char *sub)
 const char *scenario_dir(void)
 {
 	return source_dir("examples/scenarios");
+}
+
+unsigned tu_backend_count(void)
+{
+	unsigned n = 0;
+	while (prqd_backend_name(n, NULL))
+		n++;
+	if (n == 0) {
+		/* Called while a suite is built, outside any test: a suite over no backend
+		 * would pass vacuously. */
+		fprintf(stderr, "the library lists no backend\n");
+		abort();
+	}
+	return n;
+}
+
+const char *tu_backend(unsigned i)
+{
+	const char *name = prqd_backend_name(i, NULL);
+	ck_assert_ptr_nonnull(name);
+	return name;
 }

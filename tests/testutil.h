@@ -144,6 +144,11 @@ struct test_iommu {
 	size_t nlog, caplog;
 	int respond_err;     /* respond returns this when non-zero (logged with it) */
 
+	/* stalls resumed or terminated (stall_resume), in call order */
+	struct prqd_hw_stall_resp stall_log[256];
+	unsigned nstall;     /* calls; the first 256 are in stall_log[] */
+	int stall_err;       /* stall_resume returns this when non-zero */
+
 	/* drain steps */
 	int drain_mode;      /* enum td_mode */
 	unsigned drain_polls; /* polls before completion / failure */
@@ -151,16 +156,19 @@ struct test_iommu {
 	bool mark_fixed;     /* queue_mark = mark instead of the tail at completion */
 	uint64_t mark;
 	bool release_busy;   /* drain_release refuses (-EBUSY) steps still in flight */
+	unsigned drain_aborts; /* the next this many steps that come due report -EAGAIN */
+	unsigned drain_aborted;
 	unsigned drain_starts, drain_poll_calls, drain_completed, drain_failed;
 	unsigned drain_releases, drain_release_refused;
 	unsigned inflight;   /* steps started and neither completed, failed nor released */
 	uint32_t last_scope;
 	uint16_t last_rid;
+	uint32_t last_source_id;
 	uint32_t last_pasid;
 	void *last_dev_priv;
 	unsigned scope_count[4];
 	/* Called (without the backend lock) at every drain_poll, before it decides. */
-	void (*poll_hook)(struct test_iommu *t, struct prqd_hw_drain *op, void *arg);
+	void (*poll_hook)(struct test_iommu *t, struct prqd_drain_step *op, void *arg);
 	void *poll_hook_arg;
 
 	/* devices */
@@ -190,13 +198,20 @@ struct test_iommu {
 };
 
 extern const struct prqd_backend test_backend;
+/* What the next init of test_backend reports (then back to the default: every cap, drain
+ * level exact). Set it right before opening an IOMMU that should differ. */
+extern struct prqd_be_caps tb_init_caps;
 
 /* The backend state behind an IOMMU opened on test_backend. */
 struct test_iommu *tb_of(struct prqd_iommu *iommu);
 
 /* Push a request; returns its queue position (seq) or -ENOSPC (queue full: overflow raised,
- * the request dropped). A request with tag 0 gets tag = seq + 1 (unique per IOMMU). */
+ * the request dropped). Its backend tag (prqd_hw_req.tag) is seq + 1 (unique per IOMMU), or
+ * @tag with tq_push_tagged(). */
 int64_t tq_push(struct test_iommu *t, struct prqd_request r);
+int64_t tq_push_tagged(struct test_iommu *t, struct prqd_request r, uint64_t tag);
+/* Push a stall-style fault (prqd_hw_req.stall) with @stall_tag. */
+int64_t tq_push_stall(struct test_iommu *t, struct prqd_request r, uint32_t stall_tag);
 int64_t tq_push_malformed(struct test_iommu *t, struct prqd_request r);
 unsigned tq_pending(struct test_iommu *t);
 void tq_raise_overflow(struct test_iommu *t);
@@ -267,6 +282,13 @@ int rec_handler(void *cookie, struct prqd_bond *bond, struct prqd_group *g);
 struct prqd_group *rec_pop_deferred(struct rec *r);
 /* Answer every deferred group with @code; returns how many returned 0. */
 unsigned rec_answer_all(struct rec *r, int code);
+
+/* ---- backends ------------------------------------------------------------------------------ */
+
+/* The backends the library lists (prqd_backend_name()), never a hard-coded list: every one of
+ * them runs on the simulated world. The count is at least 1. */
+unsigned tu_backend_count(void);
+const char *tu_backend(unsigned i);
 
 /* ---- pseudo-random numbers ---------------------------------------------------------------- */
 

@@ -1270,10 +1270,10 @@ void scn_result_print(FILE *f, const struct scn_result *res)
 		w, "other", (unsigned long long)st->stop_markers,
 		(unsigned long long)st->late_responses, (unsigned long long)st->stale_groups,
 		(unsigned long long)st->partial_discarded, (unsigned long long)st->bad_requests);
-	fprintf(f, "%*s %llu completed, %llu timed out, %llu failed; %llu hardware rounds, %llu "
+	fprintf(f, "%*s %llu completed, %llu timed out, %llu failed; %llu drain steps, %llu "
 		   "repeated after overflow\n",
 		w, "drains", (unsigned long long)st->drains, (unsigned long long)st->drain_timeouts,
-		(unsigned long long)st->drain_errors, (unsigned long long)st->drain_rounds,
+		(unsigned long long)st->drain_errors, (unsigned long long)st->drain_steps,
 		(unsigned long long)st->drain_repeats);
 	fprintf(f, "%*s %llu acknowledged (%llu requests dropped, queue high water %u)\n", w,
 		"overflows", (unsigned long long)st->overflows,

@@ -27,7 +27,7 @@ static int sim_probe(const struct prqd_platform *plat)
 	return world_of(plat) ? 0 : -ENODEV;
 }
 
-static int sim_init(struct prqd_iommu *iommu, void *priv)
+static int sim_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct sim_backend_priv *bp = priv;
 	struct sim_world *w = world_of(prqd_iommu_platform(iommu));
@@ -45,6 +45,9 @@ static int sim_init(struct prqd_iommu *iommu, void *priv)
 		im->queue_size = 1;
 	im->backend_attached = true;
 	bp->w = w;
+	/* The model's drain completes like VT-d's page-drain; without it there is none. */
+	caps->drain_level = im->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
+	caps->flags = 0;
 	return 0;
 }
 
@@ -75,7 +78,11 @@ static void sim_dev_detach(void *priv, void *dev_priv)
 static int sim_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 {
 	struct sim_backend_priv *bp = priv;
-	return sim_iommu_fetch(bp->w, out, max);
+	int n = sim_iommu_fetch(bp->w, out, max);
+	/* The model names requesters by requester ID, as VT-d does. */
+	for (int i = 0; i < n; i++)
+		out[i].req.source_id = out[i].req.rid;
+	return n;
 }
 
 /*
@@ -109,19 +116,19 @@ static int sim_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *re
 	return sim_iommu_respond(bp->w, resp, rc);
 }
 
-static int sim_drain_start(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_start(bp->w, op->dev_priv, op);
 }
 
-static int sim_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_poll(bp->w, op);
 }
 
-static int sim_drain_release(void *priv, struct prqd_hw_drain *op)
+static int sim_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct sim_backend_priv *bp = priv;
 	return sim_iommu_drain_release(bp->w, op);
@@ -152,8 +159,8 @@ static const struct prqd_param_def sim_params[] = {
 	  "0 = never",
 	  0, 0, 1000000000, NULL },
 	{ "sim.page_drain",
-	  "the model can drain page requests (VT-d ECAP.PDS); off: drain steps fail with "
-	  "-EOPNOTSUPP",
+	  "the model can drain page requests (VT-d ECAP.PDS); off: drain level none (Stop "
+	  "Markers only)",
 	  1, 0, 1, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
@@ -161,7 +168,6 @@ static const struct prqd_param_def sim_params[] = {
 const struct prqd_backend prqd_backend_sim = {
 	.name = "sim",
 	.help = "simulator: abstract IOMMU, PRI devices and fabric in a deterministic world",
-	.caps = PRQD_CAP_HW_DRAIN,
 	.priv_size = sizeof(struct sim_backend_priv),
 	.drain_priv_size = sizeof(struct sim_drain_priv),
 	.params = sim_params,

@@ -5,8 +5,8 @@
  * and the harness tells it what the library did (bond generations, deliveries, drains).
  *
  * A group is known from the moment its Last request leaves the device until its one
- * response arrives. Responses are matched by tag (the Last request's serial, which the
- * library copies into prqd_hw_resp.tag), so a response to the wrong device, index or PASID,
+ * response arrives. Responses are matched by tag (the Last request's serial: the backend's
+ * prqd_hw_req.tag, which the library hands back in prqd_hw_resp.tag), so a response to the wrong device, index or PASID,
  * a second response, or a response to a Stop Marker is told apart exactly. A response without
  * a tag is matched as the device would match it, by index.
  *
@@ -386,7 +386,8 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 			continue;
 		/* The vtd backend tags a request with its queue position; the model knows
 		 * which of the simulator's requests it wrote there. */
-		uint64_t tag = w->vtd.active ? sim_vtd_request_tag(w, r->tag) : r->tag;
+		uint64_t be_tag = prqd_group_request_tag(group, i);
+		uint64_t tag = w->vtd.active ? sim_vtd_request_tag(w, be_tag) : be_tag;
 		if (!tag)
 			continue;
 		uint32_t pasid = r->pasid_valid ? r->pasid : PRQD_NO_PASID;
@@ -470,8 +471,8 @@ void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uin
 		if (r->rid != rid || e->issue_ns >= start_ns ||
 		    !in_scope(scope, pasid, r->pasid_valid, r->pasid))
 			continue;
-		if (!first_tag || r->tag < first_tag)
-			first_tag = r->tag;
+		if (!first_tag || e->hw.tag < first_tag)
+			first_tag = e->hw.tag;
 		in_queue++;
 	}
 	if (in_fabric || in_queue)

@@ -244,7 +244,7 @@ enum sim_drain_state {
 	SIM_DRAIN_FAILED = 3,  /* ITE: timed out, a late completion is ignored */
 };
 
-/* A drain step the model tracks; the core's prqd_hw_drain names it by id. */
+/* A drain step the model tracks; the core's prqd_drain_step names it by id. */
 struct sim_drain_rec {
 	uint64_t id; /* 0 = free slot */
 	struct sim_dev *dev;
@@ -252,7 +252,7 @@ struct sim_drain_rec {
 	uint8_t state; /* enum sim_drain_state */
 };
 
-/* What the backend keeps after struct prqd_hw_drain (drain_priv_size bytes). */
+/* What the backend keeps after struct prqd_drain_step (drain_priv_size bytes). */
 struct sim_drain_priv {
 	uint64_t id;
 	/* Once the core has been told the outcome, it is kept here so a repeated poll answers
@@ -287,9 +287,9 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m);
 int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max);
 /* Send a response whose code the backend already encoded for the wire (SIM_RC_*). */
 int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp, uint8_t wire_code);
-int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw_drain *op);
-int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op);
-int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op);
+int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_drain_step *op);
+int sim_iommu_drain_poll(struct sim_world *w, struct prqd_drain_step *op);
+int sim_iommu_drain_release(struct sim_world *w, struct prqd_drain_step *op);
 int sim_iommu_overflow_ack(struct sim_world *w);
 
 /* ---- VT-d model (sim-vtd.c) ------------------------------------------------------------- */

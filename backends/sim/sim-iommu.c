@@ -106,7 +106,7 @@ static void ite_timeout(struct sim_world *w, void *arg, uint64_t id)
 	w->iommu.stats.drains_failed++;
 }
 
-int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw_drain *op)
+int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_drain_step *op)
 {
 	struct sim_iommu *im = &w->iommu;
 	if (!d || op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
@@ -120,9 +120,9 @@ int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw
 	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
 	priv->id = rec->id;
 	priv->result = 0;
-	/* What VT-d spends per round: fence wait, PASID IOTLB and device-TLB invalidations,
+	/* What VT-d spends per drain step: fence wait, PASID IOTLB and device-TLB invalidations,
 	 * page-drain wait; one tail write. */
-	op->descriptors = 4;
+	op->commands = 4;
 	op->doorbells = 1;
 	im->stats.drains_started++;
 
@@ -140,7 +140,7 @@ int sim_iommu_drain_start(struct sim_world *w, struct sim_dev *d, struct prqd_hw
 	return 0;
 }
 
-int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op)
+int sim_iommu_drain_poll(struct sim_world *w, struct prqd_drain_step *op)
 {
 	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
 	if (priv->result > 0)
@@ -165,7 +165,7 @@ int sim_iommu_drain_poll(struct sim_world *w, struct prqd_hw_drain *op)
 	}
 }
 
-int sim_iommu_drain_release(struct sim_world *w, struct prqd_hw_drain *op)
+int sim_iommu_drain_release(struct sim_world *w, struct prqd_drain_step *op)
 {
 	struct sim_drain_priv *priv = (struct sim_drain_priv *)op->priv;
 	if (priv->result != 0)
@@ -243,7 +243,7 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	r->pasid_valid = m->flags & SIM_RQ_PASID;
 	r->pasid = r->pasid_valid ? m->pasid : 0;
 	r->rid = d->cfg.rid;
-	r->tag = m->tag;
+	e->hw.tag = m->tag;
 	e->hw.seq = im->next_seq++;
 	e->hw.malformed = !canonical(m->addr);
 	e->issue_ns = m->issue_ns;

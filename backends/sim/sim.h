@@ -37,7 +37,7 @@ struct sim_config {
  * invalid: the auto-response to Last requests dropped in overflow, default success as Intel
  * describes VT-d), sim.ite_timeout_us (the model reports a device-TLB invalidation timeout
  * after this long; 0 = never, default 0), sim.page_drain (on | off: off models VT-d without
- * ECAP.PDS, every drain step fails with -EOPNOTSUPP; default on). A world models one IOMMU: a second
+ * ECAP.PDS: drain level none; default on). A world models one IOMMU: a second
  * prqd_iommu_open() on the same world fails with -EBUSY until the first is closed. Queue
  * positions (prqd_hw_req.seq) count from 0 for the life of the world. */
 

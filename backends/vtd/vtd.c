@@ -16,7 +16,7 @@
  * every use of it, and the queue's software head with its position counter, is serialised by
  * one platform lock.
  */
-#include "lib/private.h"
+#include "lib/backend.h"
 #include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 
@@ -40,7 +40,6 @@
 struct vtd_priv {
 	struct prqd_iommu *iommu;
 	const struct prqd_platform *plat;
-	struct prqd_ctx *ctx;
 	void *lock;
 
 	uint64_t cap, ecap;
@@ -70,7 +69,7 @@ struct vtd_dev {
 	uint8_t qdep; /* ATS invalidate queue depth as the descriptor encodes it (0 = 32) */
 };
 
-/* What a drain step keeps after struct prqd_hw_drain. */
+/* What a drain step keeps after struct prqd_drain_step. */
 struct vtd_drain {
 	struct vtd_wait ticket;
 	uint64_t ite_count; /* ITEs seen when the batch was queued */
@@ -100,12 +99,12 @@ static uint64_t reg_read64(const struct vtd_priv *vp, uint64_t off)
 
 static void unit_lock(struct vtd_priv *vp)
 {
-	vp->plat->lock(vp->plat->user, vp->lock);
+	prqd_be_lock(vp->iommu, vp->lock);
 }
 
 static void unit_unlock(struct vtd_priv *vp)
 {
-	vp->plat->unlock(vp->plat->user, vp->lock);
+	prqd_be_unlock(vp->iommu, vp->lock);
 }
 
 /* ---- probe, init, fini ---------------------------------------------------------------------- */
@@ -132,30 +131,27 @@ static int vtd_probe(const struct prqd_platform *plat)
 
 static void release_memory(struct vtd_priv *vp)
 {
-	if (vp->prq)
-		vp->plat->dma_free(vp->plat->user, vp->prq, vp->prq_bytes);
-	if (vp->fence_status)
-		vp->plat->dma_free(vp->plat->user, (void *)vp->fence_status, 64);
+	prqd_be_dma_free(vp->iommu, vp->prq, vp->prq_bytes);
+	prqd_be_dma_free(vp->iommu, (void *)vp->fence_status, 64);
 	vp->prq = NULL;
 	vp->fence_status = NULL;
 }
 
-static int vtd_init(struct prqd_iommu *iommu, void *priv)
+static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *caps)
 {
 	struct vtd_priv *vp = priv;
 	vp->iommu = iommu;
 	vp->plat = prqd_iommu_platform(iommu);
-	vp->ctx = prqd_iommu_ctx(iommu);
 
 	uint32_t ver = reg_read32(vp, VTD_REG_VER);
 	vp->cap = reg_read64(vp, VTD_REG_CAP);
 	vp->ecap = reg_read64(vp, VTD_REG_ECAP);
 	if (ver == UINT32_MAX || vp->ecap == UINT64_MAX) {
-		prqd_err(vp->ctx, "vtd: no remapping unit answers in the register window");
+		prqd_be_err(vp->iommu, "vtd: no remapping unit answers in the register window");
 		return -PRQD_ENODEV;
 	}
 	if (!(vp->ecap & VTD_ECAP_QI) || !(vp->ecap & VTD_ECAP_PRS)) {
-		prqd_err(vp->ctx, "vtd: unit lacks %s (ECAP %#llx)",
+		prqd_be_err(vp->iommu, "vtd: unit lacks %s (ECAP %#llx)",
 			 !(vp->ecap & VTD_ECAP_QI) ? "queued invalidation" : "page requests",
 			 (unsigned long long)vp->ecap);
 		return -PRQD_EOPNOTSUPP;
@@ -163,29 +159,30 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv)
 	/* PD is meaningful only with device-TLB support (pri-facts §1.1). */
 	vp->page_drain = (vp->ecap & VTD_ECAP_PDS) && (vp->ecap & VTD_ECAP_DT);
 	if (!vp->page_drain)
-		prqd_warn(vp->ctx, "vtd: no page-drain support (ECAP.PDS=0): drains are refused");
+		prqd_be_warn(vp->iommu, "vtd: no page-drain support (ECAP.PDS=0): no hardware drain");
 	vp->did = (uint16_t)prqd_iommu_param(iommu, "vtd.did");
 	unsigned iq_order = (unsigned)prqd_iommu_param(iommu, "vtd.iq_order");
 	unsigned prq_order = (unsigned)prqd_iommu_param(iommu, "vtd.prq_order");
 	/* 256-bit descriptors are the scalable-mode format (and carry private data). */
 	bool wide = (vp->ecap & VTD_ECAP_SMTS) != 0;
 
-	int rc = prqd__lock_new(&iommu->plat, &vp->lock);
+	int rc = prqd_be_lock_new(iommu, &vp->lock);
 	if (rc < 0)
 		return rc;
-	rc = -PRQD_ENOMEM;
 	void *va;
-	if (vp->plat->dma_alloc(vp->plat->user, 64, 64, &va, &vp->fence_bus) != 0 || !va)
+	rc = prqd_be_dma_alloc(iommu, 64, 64, &va, &vp->fence_bus);
+	if (rc < 0)
 		goto fail;
 	vp->fence_status = va;
 	vp->prq_bytes = (size_t)4096 << prq_order;
-	if (vp->plat->dma_alloc(vp->plat->user, vp->prq_bytes, 4096, &va, &vp->prq_bus) != 0 || !va)
+	rc = prqd_be_dma_alloc(iommu, vp->prq_bytes, 4096, &va, &vp->prq_bus);
+	if (rc < 0)
 		goto fail;
 	vp->prq = va;
 
 	rc = vtd_iq_init(&vp->iq, vp->plat, iq_order, wide, VTD_INIT_TIMEOUT_NS);
 	if (rc < 0) {
-		prqd_err(vp->ctx, "vtd: invalidation queue setup failed: %d", rc);
+		prqd_be_err(vp->iommu, "vtd: invalidation queue setup failed: %d", rc);
 		goto fail;
 	}
 	/* Stale state from an earlier owner of the unit goes first. */
@@ -195,13 +192,17 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv)
 	reg_write64(vp, VTD_REG_PQA, vp->prq_bus | (prq_order & VTD_PQA_PQS_MASK));
 	vp->prq_head = 0;
 	vp->prq_seq = 0;
-	prqd_info(vp->ctx, "vtd: ver %#x, ecap %#llx, %zu-entry page request queue, %u-bit descriptors",
+	/* The §7.10 page-drain is exact; without it this unit offers no drain at all. Private
+	 * data is echoed only by the 256-bit response descriptor. */
+	caps->drain_level = vp->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
+	caps->flags = wide ? PRQD_CAP_PRIV_DATA : 0;
+	prqd_be_info(vp->iommu, "vtd: ver %#x, ecap %#llx, %zu-entry page request queue, %u-bit descriptors",
 		  ver, (unsigned long long)vp->ecap, vp->prq_bytes / VTD_PRQ_ENTRY_SIZE,
 		  wide ? 256u : 128u);
 	return 0;
 fail:
 	release_memory(vp);
-	prqd__lock_free(&iommu->plat, vp->lock);
+	prqd_be_lock_free(iommu, vp->lock);
 	vp->lock = NULL;
 	return rc;
 }
@@ -213,14 +214,14 @@ static void vtd_fini(struct prqd_iommu *iommu, void *priv)
 	reg_write64(vp, VTD_REG_PQA, 0);
 	vtd_iq_fini(&vp->iq);
 	release_memory(vp);
-	prqd__lock_free(&iommu->plat, vp->lock);
+	prqd_be_lock_free(iommu, vp->lock);
 	vp->lock = NULL;
 }
 
 static int vtd_dev_attach(void *priv, const struct prqd_dev_info *info, void **dev_priv)
 {
 	struct vtd_priv *vp = priv;
-	struct vtd_dev *vd = vp->plat->alloc(vp->plat->user, sizeof(*vd));
+	struct vtd_dev *vd = prqd_be_alloc(vp->iommu, sizeof(*vd));
 	if (!vd)
 		return -PRQD_ENOMEM;
 	vd->rid = info->rid;
@@ -233,8 +234,7 @@ static int vtd_dev_attach(void *priv, const struct prqd_dev_info *info, void **d
 static void vtd_dev_detach(void *priv, void *dev_priv)
 {
 	struct vtd_priv *vp = priv;
-	if (dev_priv)
-		vp->plat->free(vp->plat->user, dev_priv, sizeof(struct vtd_dev));
+	prqd_be_free(vp->iommu, dev_priv, sizeof(struct vtd_dev));
 }
 
 /* ---- page request queue --------------------------------------------------------------------- */
@@ -249,8 +249,9 @@ static void decode_entry(const volatile uint64_t *e, struct prqd_hw_req *out)
 {
 	uint64_t qw0 = e[0], qw1 = e[1];
 	struct prqd_request *r = &out->req;
-	prqd__memset(out, 0, sizeof(*out));
+	*out = (struct prqd_hw_req){ 0 };
 	r->rid = (uint16_t)(qw0 >> 16);
+	r->source_id = r->rid; /* VT-d names requesters by their requester ID */
 	r->pasid_valid = (qw0 & PRQ_PP) != 0;
 	r->pasid = r->pasid_valid ? (uint32_t)(qw0 >> 32) & 0xFFFFF : 0;
 	r->exec = (qw0 & PRQ_ER) != 0;
@@ -293,7 +294,7 @@ static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
 		decode_entry(e, &out[n]);
 		out[n].seq = vp->prq_seq;
 		/* The position names the entry for a simulator's checker; 0 stays "none". */
-		out[n].req.tag = vp->prq_seq + 1;
+		out[n].tag = vp->prq_seq + 1;
 		vp->prq_seq++;
 		vp->prq_head = (vp->prq_head + VTD_PRQ_ENTRY_SIZE) & mask;
 		n++;
@@ -344,34 +345,34 @@ static void note_errors(struct vtd_priv *vp)
 	if (vtd_iq_errors(&vp->iq, &err) == 0)
 		return;
 	if (err.iqe)
-		prqd_err(vp->ctx, "vtd: invalid descriptor (type %u) at queue index %u replaced",
+		prqd_be_err(vp->iommu, "vtd: invalid descriptor (type %u) at queue index %u replaced",
 			 err.iqe_type, (unsigned)err.iqe_index);
 	if (err.ite) {
 		vp->ite_sid[vp->ite_count % VTD_ITE_HISTORY] = err.ite_sid;
 		vp->ite_count++;
-		prqd_err(vp->ctx,
+		prqd_be_err(vp->iommu,
 			 "vtd: device-TLB invalidation timed out for source-id %04x "
 			 "(%u waits aborted)",
 			 err.ite_sid, (unsigned)err.aborted);
 	}
 	if (err.ice)
-		prqd_err(vp->ctx, "vtd: invalidation completion error");
+		prqd_be_err(vp->iommu, "vtd: invalidation completion error");
 }
 
 /* Queue a batch, waiting a bounded time for room if the ring is full (lock held). */
 static int submit(struct vtd_priv *vp, const struct vtd_desc *descs, unsigned n,
 		  uint64_t wait_flags, struct vtd_wait *ticket)
 {
-	uint64_t start = vp->plat->now_ns(vp->plat->user);
+	uint64_t start = prqd_be_now_ns(vp->iommu);
 	for (;;) {
 		int rc = vtd_iq_submit(&vp->iq, descs, n, wait_flags, ticket);
 		if (rc != -PRQD_EAGAIN)
 			return rc;
 		/* A full ring empties as the unit works, unless an error holds it. */
 		note_errors(vp);
-		if (vp->plat->now_ns(vp->plat->user) - start > VTD_RING_FULL_WAIT_NS)
+		if (prqd_be_now_ns(vp->iommu) - start > VTD_RING_FULL_WAIT_NS)
 			return rc;
-		vp->plat->relax(vp->plat->user);
+		prqd_be_relax(vp->iommu);
 	}
 }
 
@@ -403,20 +404,20 @@ static int vtd_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *re
 	int ret = submit(vp, &d, 1, 0, NULL);
 	unit_unlock(vp);
 	if (ret < 0)
-		prqd_err(vp->ctx, "vtd: page group response to %04x index %u not queued: %d",
+		prqd_be_err(vp->iommu, "vtd: page group response to %04x index %u not queued: %d",
 			 resp->rid, resp->prg_index, ret);
 	return ret;
 }
 
 /* ---- the §7.10 drain ------------------------------------------------------------------------ */
 
-static struct vtd_drain *drain_of(struct prqd_hw_drain *op)
+static struct vtd_drain *drain_of(struct prqd_drain_step *op)
 {
 	return (struct vtd_drain *)(void *)op->priv;
 }
 
-/* Queue the four descriptors of one drain round with one doorbell (lock held). */
-static int queue_drain(struct vtd_priv *vp, struct prqd_hw_drain *op)
+/* Queue the four descriptors of one drain step with one doorbell (lock held). */
+static int queue_drain(struct vtd_priv *vp, struct prqd_drain_step *op)
 {
 	const struct vtd_dev *vd = op->dev_priv;
 	struct vtd_drain *dr = drain_of(op);
@@ -447,36 +448,36 @@ static int queue_drain(struct vtd_priv *vp, struct prqd_hw_drain *op)
 	return 0;
 }
 
-static int vtd_drain_start(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_start(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	if (!vp->page_drain)
-		return -PRQD_EOPNOTSUPP; /* never queue a page-drain bit the unit reserves */
+		return -PRQD_EOPNOTSUPP; /* level none: never queue a page-drain bit the unit reserves */
 	if (op->scope < PRQD_SCOPE_PASID || op->scope > PRQD_SCOPE_DEVICE)
 		return -PRQD_EINVAL;
 	/* The PASID-based invalidations (types 6 and 8) exist only with ECAP.PASID. */
 	if (op->scope == PRQD_SCOPE_PASID && !(vp->ecap & VTD_ECAP_PASID))
 		return -PRQD_EOPNOTSUPP;
 	struct vtd_drain *dr = drain_of(op);
-	prqd__memset(dr, 0, sizeof(*dr));
+	*dr = (struct vtd_drain){ 0 };
 	unit_lock(vp);
 	int rc = queue_drain(vp, op);
 	unit_unlock(vp);
 	if (rc < 0) {
-		prqd_err(vp->ctx, "vtd: drain of %04x not queued: %d", op->rid, rc);
+		prqd_be_err(vp->iommu, "vtd: drain of %04x not queued: %d", op->rid, rc);
 		return rc == -PRQD_EAGAIN ? -PRQD_EBUSY : rc;
 	}
-	op->descriptors = 4;
+	op->commands = 4;
 	op->doorbells = 1;
 	return 0;
 }
 
-/* Was the round's wait aborted by another device's time-out, and only that? (lock held) Then
- * queueing it again is right. Not after a refused descriptor (no time-out seen since the
- * round was queued: the same batch would be refused again), nor when a time-out named this
+/* Was the step's wait aborted by another device's time-out, and only that? (lock held) Then
+ * a new step is worth issuing. Not after a refused descriptor (no time-out seen since the
+ * step was queued: the same batch would be refused again), nor when a time-out named this
  * device, or one named no device at all (older units report ITESID 0), or too many came to
  * tell. */
-static bool aborted_by_another_device(const struct vtd_priv *vp, struct prqd_hw_drain *op)
+static bool aborted_by_another_device(const struct vtd_priv *vp, struct prqd_drain_step *op)
 {
 	const struct vtd_drain *dr = drain_of(op);
 	uint64_t seen = vp->ite_count - dr->ite_count;
@@ -507,7 +508,7 @@ static bool abandoned_in_flight(const struct vtd_priv *vp, const struct vtd_drai
 	       vp->iq.status[slot] != dr->ticket.value;
 }
 
-static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_poll(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	struct vtd_drain *dr = drain_of(op);
@@ -537,32 +538,29 @@ static int vtd_drain_poll(void *priv, struct prqd_hw_drain *op)
 	}
 	if (rc == -PRQD_EIO && aborted_by_another_device(vp, op)) {
 		/* Another device's time-out aborted our waits: this device answered or may
-		 * still answer, so the round is queued again. */
-		prqd_info(vp->ctx, "vtd: drain of %04x aborted by another device's time-out: "
-				   "queued again", op->rid);
-		rc = queue_drain(vp, op);
+		 * still answer, so a new step would complete. Issuing it is the core's call. */
 		unit_unlock(vp);
-		if (rc == 0)
-			return -PRQD_EINPROGRESS;
-		dr->result = rc == -PRQD_EAGAIN ? -PRQD_EIO : rc;
+		prqd_be_info(vp->iommu, "vtd: drain of %04x aborted by another device's time-out",
+			     op->rid);
+		dr->result = -PRQD_EAGAIN;
 		return dr->result;
 	}
 	unit_unlock(vp);
 	if (rc == -PRQD_EINPROGRESS)
 		return rc;
 	if (rc == -PRQD_EIO && vp->ite_count != dr->ite_count)
-		prqd_err(vp->ctx, "vtd: drain of %04x pasid %u failed: device-TLB invalidation "
+		prqd_be_err(vp->iommu, "vtd: drain of %04x pasid %u failed: device-TLB invalidation "
 				  "timed out (source-id %04x)",
 			 op->rid, (unsigned)op->pasid, vp->ite_sid[(vp->ite_count - 1) % VTD_ITE_HISTORY]);
 	else if (rc == -PRQD_EIO)
-		prqd_err(vp->ctx, "vtd: drain of %04x pasid %u failed: the unit refused a "
-				  "descriptor of the round%s",
+		prqd_be_err(vp->iommu, "vtd: drain of %04x pasid %u failed: the unit refused a "
+				  "descriptor of the step%s",
 			 op->rid, (unsigned)op->pasid, vp->iq.broken ? " (queue broken)" : "");
 	dr->result = rc < 0 ? rc : -PRQD_EIO;
 	return dr->result;
 }
 
-static int vtd_drain_release(void *priv, struct prqd_hw_drain *op)
+static int vtd_drain_release(void *priv, struct prqd_drain_step *op)
 {
 	struct vtd_priv *vp = priv;
 	struct vtd_drain *dr = drain_of(op);
@@ -598,7 +596,6 @@ const struct prqd_backend prqd_backend_vtd = {
 	.name = "vtd",
 	.help = "Intel VT-d: page request queue, invalidation queue and the §7.10 drain, "
 		"through the platform's MMIO and DMA callbacks",
-	.caps = PRQD_CAP_HW_DRAIN | PRQD_CAP_PRIV_DATA,
 	.priv_size = sizeof(struct vtd_priv),
 	.drain_priv_size = sizeof(struct vtd_drain),
 	.params = vtd_params,
