@@ -33,12 +33,12 @@
  * Time: descriptors take no time; the fabric and the devices supply the latencies.
  */
 #include "backends/sim/sim-internal.h"
-#include "backends/vtd/vtd-regs.h"
+#include "backends/sim/sim-vtd-regs.h"
 
-#define VTD_MODEL_VER 0x60u /* version 6.0 */
+#define VTDM_MODEL_VER 0x60u /* version 6.0 */
 /* CAP: DRD and DWD (bits 55 and 54), as every current unit reports them. */
-#define VTD_MODEL_CAP ((1ull << 55) | (1ull << 54))
-#define VTD_DMA_BASE 0x100000ull /* first bus address handed out */
+#define VTDM_MODEL_CAP ((1ull << 55) | (1ull << 54))
+#define VTDM_DMA_BASE 0x100000ull /* first bus address handed out */
 
 /* Descriptor fields (pri-facts.md §1.3). */
 #define DESC_TYPE(qw0) ((unsigned)((qw0)&0xF))
@@ -77,7 +77,7 @@ void sim_vtd_init_defaults(struct sim_vtd *v)
 {
 	memset(v, 0, sizeof(*v));
 	sim_vtd_config_default(&v->cfg);
-	v->next_bus = VTD_DMA_BASE;
+	v->next_bus = VTDM_DMA_BASE;
 	v->next_inv_id = 1;
 	sim_ring_init(&v->invs, sizeof(struct sim_vtd_inv));
 	sim_ring_init(&v->waits, sizeof(struct sim_vtd_wait));
@@ -116,9 +116,9 @@ bool sim_vtd_active(const struct sim_world *w)
 static uint64_t ecap_value(const struct sim_vtd *v)
 {
 	const struct sim_vtd_config *c = &v->cfg;
-	return (c->qi ? VTD_ECAP_QI : 0) | (c->dt ? VTD_ECAP_DT : 0) | (c->prs ? VTD_ECAP_PRS : 0) |
-	       (c->pasid ? VTD_ECAP_PASID : 0) | (c->pds ? VTD_ECAP_PDS : 0) |
-	       (c->smts ? VTD_ECAP_SMTS : 0);
+	return (c->qi ? VTDM_ECAP_QI : 0) | (c->dt ? VTDM_ECAP_DT : 0) | (c->prs ? VTDM_ECAP_PRS : 0) |
+	       (c->pasid ? VTDM_ECAP_PASID : 0) | (c->pds ? VTDM_ECAP_PDS : 0) |
+	       (c->smts ? VTDM_ECAP_SMTS : 0);
 }
 
 /* ---- DMA memory --------------------------------------------------------------------------- */
@@ -192,12 +192,12 @@ static void dma_write(struct sim_vtd *v, uint64_t bus, const void *src, size_t l
 
 static bool iq_wide(const struct sim_vtd *v)
 {
-	return (v->iqa & VTD_IQA_DW) != 0;
+	return (v->iqa & VTDM_IQA_DW) != 0;
 }
 
 static uint32_t iq_entries(const struct sim_vtd *v)
 {
-	return (uint32_t)((4096u << (v->iqa & VTD_IQA_QS_MASK)) >> (iq_wide(v) ? 5 : 4));
+	return (uint32_t)((4096u << (v->iqa & VTDM_IQA_QS_MASK)) >> (iq_wide(v) ? 5 : 4));
 }
 
 static unsigned iq_shift(const struct sim_vtd *v)
@@ -231,7 +231,7 @@ static void status_write(struct sim_vtd *v, const struct sim_vtd_wait *wt)
 		dma_write(v, wt->status_addr, &data, sizeof(data));
 	}
 	if (wt->iflag)
-		v->ics |= VTD_ICS_IWC;
+		v->ics |= VTDM_ICS_IWC;
 }
 
 /* Complete the waits at the front whose conditions hold. */
@@ -317,23 +317,23 @@ static bool desc_valid(const struct sim_vtd *v, const uint64_t *qw)
 	if (DESC_TYPE_HI(qw[0]))
 		return false;
 	switch (DESC_TYPE(qw[0])) {
-	case VTD_DESC_WAIT: {
-		uint64_t rsvd = WAIT_RSVD0 | (v->cfg.pds ? 0 : VTD_WAIT_PD);
+	case VTDM_DESC_WAIT: {
+		uint64_t rsvd = WAIT_RSVD0 | (v->cfg.pds ? 0 : VTDM_WAIT_PD);
 		if ((qw[0] & rsvd) || (qw[1] & WAIT_RSVD1))
 			return false;
 		/* A wait that reports nothing (fence only) is refused, as QEMU 7.2 does. */
-		return (qw[0] & (VTD_WAIT_SW | VTD_WAIT_IF)) != 0;
+		return (qw[0] & (VTDM_WAIT_SW | VTDM_WAIT_IF)) != 0;
 	}
-	case VTD_DESC_PIOTLB:
+	case VTDM_DESC_PIOTLB:
 		return !(qw[0] & PIOTLB_RSVD0) && !(qw[1] & PIOTLB_RSVD1) &&
 		       ((qw[0] >> 4) & 3) >= 2;
-	case VTD_DESC_IOTLB:
+	case VTDM_DESC_IOTLB:
 		return !(qw[0] & IOTLB_RSVD0) && !(qw[1] & IOTLB_RSVD1) && ((qw[0] >> 4) & 3) != 0;
-	case VTD_DESC_DEVTLB:
+	case VTDM_DESC_DEVTLB:
 		return v->cfg.dt && !(qw[0] & DEVTLB_RSVD0) && !(qw[1] & DEVTLB_RSVD1);
-	case VTD_DESC_PDEVTLB:
+	case VTDM_DESC_PDEVTLB:
 		return v->cfg.dt && !(qw[0] & PDEVTLB_RSVD0) && !(qw[1] & PDEVTLB_RSVD1);
-	case VTD_DESC_PGRP_RESP:
+	case VTDM_DESC_PGRP_RESP:
 		if ((qw[0] & PGRP_PDP) && !wide)
 			return false;
 		return v->cfg.prs && !(qw[0] & PGRP_RSVD0) && !(qw[1] & PGRP_RSVD1);
@@ -352,8 +352,8 @@ static void iq_progress(struct sim_world *w)
 	struct sim_vtd *v = &w->vtd;
 	for (;;) {
 		complete_waits(w);
-		if (!(v->gsts & VTD_GSTS_QIES) || v->fenced ||
-		    (v->fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE)))
+		if (!(v->gsts & VTDM_GSTS_QIES) || v->fenced ||
+		    (v->fsts & (VTDM_FSTS_IQE | VTDM_FSTS_ITE)))
 			return;
 		uint32_t entries = iq_entries(v);
 		uint32_t head = (uint32_t)(v->iqh >> iq_shift(v)) & (entries - 1);
@@ -367,19 +367,19 @@ static void iq_progress(struct sim_world *w)
 			readable = dma_read64(v, at + 16, &qw[2]) && dma_read64(v, at + 24, &qw[3]);
 		if (!readable || !desc_valid(v, qw)) {
 			/* IQH stays on the refused descriptor. */
-			v->fsts |= VTD_FSTS_IQE;
+			v->fsts |= VTDM_FSTS_IQE;
 			v->iqer = (v->iqer & ~0xFull) | IQEI_INVALID_DESC;
 			return;
 		}
 		switch (DESC_TYPE(qw[0])) {
-		case VTD_DESC_WAIT: {
+		case VTDM_DESC_WAIT: {
 			struct sim_vtd_wait *wt = sim_ring_push(w, &v->waits);
 			memset(wt, 0, sizeof(*wt));
 			wt->order = v->next_order;
-			wt->sw = qw[0] & VTD_WAIT_SW;
-			wt->iflag = qw[0] & VTD_WAIT_IF;
-			wt->fence = qw[0] & VTD_WAIT_FN;
-			wt->pd = qw[0] & VTD_WAIT_PD;
+			wt->sw = qw[0] & VTDM_WAIT_SW;
+			wt->iflag = qw[0] & VTDM_WAIT_IF;
+			wt->fence = qw[0] & VTDM_WAIT_FN;
+			wt->pd = qw[0] & VTDM_WAIT_PD;
 			wt->status_data = (uint32_t)(qw[0] >> 32);
 			wt->status_addr = qw[1] & ~3ull;
 			if (wt->pd)
@@ -388,14 +388,14 @@ static void iq_progress(struct sim_world *w)
 				v->fenced = true;
 			break;
 		}
-		case VTD_DESC_DEVTLB:
+		case VTDM_DESC_DEVTLB:
 			send_devtlb_inv(w, (uint16_t)(qw[0] >> 32), false, 0);
 			break;
-		case VTD_DESC_PDEVTLB:
+		case VTDM_DESC_PDEVTLB:
 			send_devtlb_inv(w, (uint16_t)(qw[0] >> 16), true,
 					(uint32_t)(qw[0] >> 32) & 0xFFFFF);
 			break;
-		case VTD_DESC_PGRP_RESP:
+		case VTDM_DESC_PGRP_RESP:
 			send_response(w, qw);
 			break;
 		default:
@@ -424,7 +424,7 @@ static void ite_timeout(struct sim_world *w, void *arg, uint64_t id)
 	if (!inv || inv->done)
 		return;
 	inv->done = true; /* a late completion changes nothing */
-	v->fsts |= VTD_FSTS_ITE;
+	v->fsts |= VTDM_FSTS_ITE;
 	v->iqer = (v->iqer & ~(0xFFFFull << 32)) | ((uint64_t)inv->sid << 32);
 	/* The waits already fetched are aborted: no status write, ever. */
 	while (v->waits.len) {
@@ -440,13 +440,13 @@ static void ite_timeout(struct sim_world *w, void *arg, uint64_t id)
 
 static uint64_t prq_bytes(const struct sim_vtd *v)
 {
-	return 4096ull << (v->pqa & VTD_PQA_PQS_MASK);
+	return 4096ull << (v->pqa & VTDM_PQA_PQS_MASK);
 }
 
 static uint32_t prq_count(const struct sim_vtd *v)
 {
 	uint64_t size = prq_bytes(v);
-	return (uint32_t)(((v->pqt - v->pqh) & (size - 1)) / VTD_PRQ_ENTRY_SIZE);
+	return (uint32_t)(((v->pqt - v->pqh) & (size - 1)) / VTDM_PRQ_ENTRY_SIZE);
 }
 
 static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
@@ -461,7 +461,7 @@ static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
 	r.pasid_present = a->m.flags & SIM_RQ_PASID;
 	r.pasid = a->m.pasid;
 	r.prg_index = a->m.prg_index;
-	r.code = v->cfg.overflow_response == SIM_VTD_AUTO_INVALID ? VTD_RC_INVALID : VTD_RC_SUCCESS;
+	r.code = v->cfg.overflow_response == SIM_VTD_AUTO_INVALID ? VTDM_RC_INVALID : VTDM_RC_SUCCESS;
 	r.tag = a->m.tag;
 	r.is_auto = true;
 	v->stats.auto_responses++;
@@ -480,13 +480,13 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	sim_ring_pop(&v->arrivals);
 
 	uint64_t size = prq_bytes(v);
-	uint32_t room = (uint32_t)(size / VTD_PRQ_ENTRY_SIZE) - 1;
+	uint32_t room = (uint32_t)(size / VTDM_PRQ_ENTRY_SIZE) - 1;
 	if (v->cfg.queue_limit && v->cfg.queue_limit < room)
 		room = v->cfg.queue_limit;
 	bool enabled = v->cfg.prs && v->pqa;
-	if (!enabled || (v->prs & VTD_PRS_PRO) || prq_count(v) >= room) {
-		if (enabled && !(v->prs & VTD_PRS_PRO)) {
-			v->prs |= VTD_PRS_PRO;
+	if (!enabled || (v->prs & VTDM_PRS_PRO) || prq_count(v) >= room) {
+		if (enabled && !(v->prs & VTDM_PRS_PRO)) {
+			v->prs |= VTDM_PRS_PRO;
 			v->stats.overflows++;
 		}
 		v->stats.dropped_overflow++;
@@ -516,8 +516,8 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	sh->tag = a.m.tag;
 	sh->issue_ns = a.m.issue_ns;
 	v->prq_seq++;
-	v->pqt = (v->pqt + VTD_PRQ_ENTRY_SIZE) & (size - 1);
-	v->prs |= VTD_PRS_PPR;
+	v->pqt = (v->pqt + VTDM_PRQ_ENTRY_SIZE) & (size - 1);
+	v->prs |= VTDM_PRS_PPR;
 	v->stats.enqueued++;
 	uint32_t depth = prq_count(v);
 	if (depth > v->stats.queue_high_water)
@@ -548,8 +548,8 @@ void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 void sim_vtd_overflow_now(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
-	if (v->cfg.prs && v->pqa && !(v->prs & VTD_PRS_PRO)) {
-		v->prs |= VTD_PRS_PRO;
+	if (v->cfg.prs && v->pqa && !(v->prs & VTDM_PRS_PRO)) {
+		v->prs |= VTDM_PRS_PRO;
 		v->stats.overflows++;
 	}
 }
@@ -580,7 +580,7 @@ void sim_vtd_each_queued(const struct sim_world *w,
 		uint64_t size = prq_bytes(v);
 		uint32_t n = prq_count(v);
 		for (uint32_t k = 0; k < n; k++) {
-			uint64_t off = (v->pqh + (uint64_t)k * VTD_PRQ_ENTRY_SIZE) & (size - 1);
+			uint64_t off = (v->pqh + (uint64_t)k * VTDM_PRQ_ENTRY_SIZE) & (size - 1);
 			const unsigned char *p =
 				dma_at((struct sim_vtd *)v, (v->pqa & ~0xFFFull) + off, 16);
 			if (!p)
@@ -619,15 +619,15 @@ uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
-	case VTD_REG_CAP: return VTD_MODEL_CAP;
-	case VTD_REG_ECAP: return ecap_value(v);
-	case VTD_REG_IQH: return v->iqh;
-	case VTD_REG_IQT: return v->iqt;
-	case VTD_REG_IQA: return v->iqa;
-	case VTD_REG_IQER: return v->iqer;
-	case VTD_REG_PQH: return v->pqh;
-	case VTD_REG_PQT: return v->pqt;
-	case VTD_REG_PQA: return v->pqa;
+	case VTDM_REG_CAP: return VTDM_MODEL_CAP;
+	case VTDM_REG_ECAP: return ecap_value(v);
+	case VTDM_REG_IQH: return v->iqh;
+	case VTDM_REG_IQT: return v->iqt;
+	case VTDM_REG_IQA: return v->iqa;
+	case VTDM_REG_IQER: return v->iqer;
+	case VTDM_REG_PQH: return v->pqh;
+	case VTDM_REG_PQT: return v->pqt;
+	case VTDM_REG_PQA: return v->pqa;
 	default: return (uint64_t)sim_vtd_read32(w, off) | (uint64_t)sim_vtd_read32(w, off + 4) << 32;
 	}
 }
@@ -636,29 +636,29 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
-	case VTD_REG_VER: return VTD_MODEL_VER;
-	case VTD_REG_GCMD: return 0; /* write-only */
-	case VTD_REG_GSTS: return v->gsts;
-	case VTD_REG_FSTS: return v->fsts;
-	case VTD_REG_FECTL: return v->fectl;
-	case VTD_REG_ICS: return v->ics;
-	case VTD_REG_IECTL: return v->iectl;
-	case VTD_REG_PRS: return v->prs;
-	case VTD_REG_PECTL: return v->pectl;
+	case VTDM_REG_VER: return VTDM_MODEL_VER;
+	case VTDM_REG_GCMD: return 0; /* write-only */
+	case VTDM_REG_GSTS: return v->gsts;
+	case VTDM_REG_FSTS: return v->fsts;
+	case VTDM_REG_FECTL: return v->fectl;
+	case VTDM_REG_ICS: return v->ics;
+	case VTDM_REG_IECTL: return v->iectl;
+	case VTDM_REG_PRS: return v->prs;
+	case VTDM_REG_PECTL: return v->pectl;
 	default:
 		break;
 	}
 	/* Halves of the 64-bit registers. */
 	switch (off & ~7ull) {
-	case VTD_REG_CAP:
-	case VTD_REG_ECAP:
-	case VTD_REG_IQH:
-	case VTD_REG_IQT:
-	case VTD_REG_IQA:
-	case VTD_REG_IQER:
-	case VTD_REG_PQH:
-	case VTD_REG_PQT:
-	case VTD_REG_PQA:
+	case VTDM_REG_CAP:
+	case VTDM_REG_ECAP:
+	case VTDM_REG_IQH:
+	case VTDM_REG_IQT:
+	case VTDM_REG_IQA:
+	case VTDM_REG_IQER:
+	case VTDM_REG_PQH:
+	case VTDM_REG_PQT:
+	case VTDM_REG_PQA:
 		return (uint32_t)(sim_vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
 	default:
 		return 0; /* reserved: reads as zero */
@@ -668,11 +668,11 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
 static void write_gcmd(struct sim_world *w, uint32_t val)
 {
 	struct sim_vtd *v = &w->vtd;
-	if ((val & VTD_GCMD_QIE) && v->cfg.qi && !(v->gsts & VTD_GSTS_QIES)) {
-		v->gsts |= VTD_GSTS_QIES;
+	if ((val & VTDM_GCMD_QIE) && v->cfg.qi && !(v->gsts & VTDM_GSTS_QIES)) {
+		v->gsts |= VTDM_GSTS_QIES;
 		v->iqh = 0; /* enabling queued invalidation resets the head */
-	} else if (!(val & VTD_GCMD_QIE) && (v->gsts & VTD_GSTS_QIES)) {
-		v->gsts &= ~VTD_GSTS_QIES;
+	} else if (!(val & VTDM_GCMD_QIE) && (v->gsts & VTDM_GSTS_QIES)) {
+		v->gsts &= ~VTDM_GSTS_QIES;
 	}
 	iq_progress(w);
 }
@@ -682,21 +682,21 @@ void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
 	struct sim_vtd *v = &w->vtd;
 	activate(w);
 	switch (off) {
-	case VTD_REG_IQT:
+	case VTDM_REG_IQT:
 		v->iqt = val & 0x7FFF0ull; /* QT [18:4] */
 		iq_progress(w);
 		return;
-	case VTD_REG_IQA:
-		if (!(v->gsts & VTD_GSTS_QIES)) /* only while queued invalidation is off */
+	case VTDM_REG_IQA:
+		if (!(v->gsts & VTDM_GSTS_QIES)) /* only while queued invalidation is off */
 			v->iqa = val & ~0x7F8ull;
 		return;
-	case VTD_REG_PQH:
-		v->pqh = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+	case VTDM_REG_PQH:
+		v->pqh = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTDM_PRQ_ENTRY_SIZE - 1);
 		return;
-	case VTD_REG_PQT:
-		v->pqt = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+	case VTDM_REG_PQT:
+		v->pqt = val & (prq_bytes(v) - 1) & ~(uint64_t)(VTDM_PRQ_ENTRY_SIZE - 1);
 		return;
-	case VTD_REG_PQA:
+	case VTDM_REG_PQA:
 		v->pqa = val & ~0xFF8ull;
 		v->prq_seq = 0; /* positions count from the queue's setup */
 		v->pqh = v->pqt = 0;
@@ -713,32 +713,32 @@ void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
 	struct sim_vtd *v = &w->vtd;
 	activate(w);
 	switch (off) {
-	case VTD_REG_GCMD:
+	case VTDM_REG_GCMD:
 		write_gcmd(w, val);
 		return;
-	case VTD_REG_FSTS: {
-		bool ite_cleared = (val & VTD_FSTS_ITE) && (v->fsts & VTD_FSTS_ITE);
-		v->fsts &= ~(val & (VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE | VTD_FSTS_PRO));
+	case VTDM_REG_FSTS: {
+		bool ite_cleared = (val & VTDM_FSTS_ITE) && (v->fsts & VTDM_FSTS_ITE);
+		v->fsts &= ~(val & (VTDM_FSTS_IQE | VTDM_FSTS_ICE | VTDM_FSTS_ITE | VTDM_FSTS_PRO));
 		/* After IQE, processing resumes only with the next IQT write (as QEMU does);
 		 * after ITE, as soon as it is cleared. */
 		if (ite_cleared)
 			iq_progress(w);
 		return;
 	}
-	case VTD_REG_FECTL: v->fectl = val; return;
-	case VTD_REG_ICS: v->ics &= ~(val & VTD_ICS_IWC); return;
-	case VTD_REG_IECTL: v->iectl = val; return;
-	case VTD_REG_PRS: v->prs &= ~(val & (VTD_PRS_PPR | VTD_PRS_PRO)); return;
-	case VTD_REG_PECTL: v->pectl = val; return;
+	case VTDM_REG_FECTL: v->fectl = val; return;
+	case VTDM_REG_ICS: v->ics &= ~(val & VTDM_ICS_IWC); return;
+	case VTDM_REG_IECTL: v->iectl = val; return;
+	case VTDM_REG_PRS: v->prs &= ~(val & (VTDM_PRS_PPR | VTDM_PRS_PRO)); return;
+	case VTDM_REG_PECTL: v->pectl = val; return;
 	default:
 		break;
 	}
 	switch (off & ~7ull) {
-	case VTD_REG_IQT:
-	case VTD_REG_IQA:
-	case VTD_REG_PQH:
-	case VTD_REG_PQT:
-	case VTD_REG_PQA: {
+	case VTDM_REG_IQT:
+	case VTDM_REG_IQA:
+	case VTDM_REG_PQH:
+	case VTDM_REG_PQT:
+	case VTDM_REG_PQA: {
 		uint64_t cur = sim_vtd_read64(w, off & ~7ull);
 		unsigned shift = (unsigned)(off & 4) * 8;
 		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
