@@ -5,6 +5,8 @@
  * calls, duplicate objects, and the response rules (-EINVAL keeps the group, a second answer
  * is -ESTALE). Every error is checked by its exact value and for having changed nothing.
  */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -892,11 +894,24 @@ START_TEST(respond_rules)
 }
 END_TEST
 
+/* The library's version is the headers' (one build), and the string spells the three numbers. */
+START_TEST(version)
+{
+	ck_assert_str_eq(prqd_version(), PRQD_VERSION_STRING);
+	char spelled[32];
+	snprintf(spelled, sizeof(spelled), "%d.%d.%d", PRQD_VERSION_MAJOR, PRQD_VERSION_MINOR,
+		 PRQD_VERSION_MICRO);
+	ck_assert_str_eq(prqd_version(), spelled);
+	ck_assert_str_eq(prqd_version(), PACKAGE_VERSION);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("standalone");
 	tcase_add_test(tc, errno_values);
+	tcase_add_test(tc, version);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, ctx_new_errors);
 	tcase_add_test(tc, ctx_refcount);
