@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <prqdrain-pci.h>
+#include <prqdrain-uevent.h>
+
 #include "tests/testutil.h"
 
 #define RID 0x0100
@@ -906,12 +909,41 @@ START_TEST(version)
 }
 END_TEST
 
+#if !HAVE_LIBPCI || !HAVE_LIBNL
+/* A Linux helper built without its library keeps its functions and says so: -EOPNOTSUPP,
+ * nothing written (the rule of include/prqdrain-pci.h and include/prqdrain-uevent.h). */
+START_TEST(linux_helpers_without_their_library)
+{
+#if !HAVE_LIBPCI
+	struct prqd_pci *const untouched = (struct prqd_pci *)(uintptr_t)0x1;
+	struct prqd_pci *pci = untouched;
+	ck_assert_int_eq(prqd_pci_open(NULL, NULL, &pci), -EOPNOTSUPP);
+	ck_assert_ptr_eq(pci, untouched);
+	ck_assert_int_eq(prqd_pci_open(NULL, "no-such.dump", NULL), -EINVAL);
+	ck_assert_ptr_null(prqd_pci_dev_next(NULL, NULL));
+	prqd_pci_close(NULL);
+#endif
+#if !HAVE_LIBNL
+	struct prqd_monitor *mon;
+	ck_assert_int_eq(prqd_monitor_new(0, &mon), 0);
+	ck_assert_int_eq(prqd_monitor_open(mon), -EOPNOTSUPP);
+	ck_assert_int_eq(prqd_monitor_fd(mon), -EBADF);
+	ck_assert_int_eq(prqd_monitor_receive(mon, 0, NULL), -EOPNOTSUPP);
+	prqd_monitor_free(mon);
+#endif
+}
+END_TEST
+#endif
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("standalone");
 	tcase_add_test(tc, errno_values);
 	tcase_add_test(tc, version);
+#if !HAVE_LIBPCI || !HAVE_LIBNL
+	tcase_add_test(tc, linux_helpers_without_their_library);
+#endif
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, ctx_new_errors);
 	tcase_add_test(tc, ctx_refcount);

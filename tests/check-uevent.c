@@ -705,6 +705,7 @@ START_TEST(monitor_observe)
 }
 END_TEST
 
+#if PRQD_HAVE_BACKEND_SIM
 /* ---- recovery flows on the simulator --------------------------------------------------------- */
 
 /* Bond indexes of the built-in setup. */
@@ -901,6 +902,8 @@ START_TEST(sim_drain_timeout_is_an_action_error)
 }
 END_TEST
 
+#endif /* PRQD_HAVE_BACKEND_SIM */
+
 /* ---- the real socket ---------------------------------------------------------------------- */
 
 #if HAVE_LIBNL
@@ -1005,6 +1008,7 @@ static Suite *uevent_suite(void)
 	tcase_add_test(tc, monitor_observe);
 	suite_add_tcase(s, tc);
 
+#if PRQD_HAVE_BACKEND_SIM /* the bench opens the "sim" backend (lib/linux/uevent-sim.c) */
 	tc = tcase_create("sim");
 	tcase_add_loop_test(tc, sim_recovery_success, 0, 8);
 	tcase_add_loop_test(tc, sim_recovery_failed, 0, 4);
@@ -1013,6 +1017,7 @@ static Suite *uevent_suite(void)
 	tcase_add_test(tc, sim_scenario_devices);
 	tcase_add_test(tc, sim_drain_timeout_is_an_action_error);
 	suite_add_tcase(s, tc);
+#endif
 
 #if HAVE_LIBNL
 	tc = tcase_create("socket");

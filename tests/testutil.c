@@ -827,3 +827,11 @@ void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
 	free(out[0]);
 	free(out[1]);
 }
+
+unsigned backend_count(void)
+{
+	unsigned n = 0;
+	while (prqd_backend_name(n, NULL))
+		n++;
+	return n;
+}

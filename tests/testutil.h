@@ -311,4 +311,8 @@ struct scn_result;
 /* Assert that two scenario runs print byte-identical summaries (determinism). */
 void assert_same_summary(const struct scn_result *a, const struct scn_result *b);
 
+/* How many backends the library lists (prqd_backend_name()): the simulated world drives each
+ * of them, and configure may leave any out, so suites loop over this, never over names. */
+unsigned backend_count(void);
+
 #endif /* PRQD_TESTUTIL_H */
