@@ -472,7 +472,6 @@ struct sim_world {
 	/* The table the library gets (sim-platform.c). */
 	struct prqd_platform plat;
 	struct sim_alloc_stats alloc;
-	uint64_t fail_countdown; /* the allocation that brings it to 0 fails; 0 = off */
 
 	uint64_t now;
 	uint64_t rng[4]; /* xoshiro256** state */

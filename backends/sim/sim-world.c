@@ -367,11 +367,6 @@ uint64_t sim_run_until(struct sim_world *w, uint64_t t)
 	return ran;
 }
 
-bool sim_busy(const struct sim_world *w)
-{
-	return w->heap_len != 0;
-}
-
 uint64_t sim_now(const struct sim_world *w)
 {
 	return w->now;
