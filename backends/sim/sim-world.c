@@ -422,7 +422,7 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 
 	sim_iommu_init_defaults(&w->iommu);
 	sim_vtd_init_defaults(&w->vtd);
-	w->chk.pool_free = -1;
+	sim_pool_init(&w->chk.pool, sizeof(struct sim_chk_group));
 	sim_platform_setup(w);
 	*out = w;
 	return 0;
