@@ -37,6 +37,7 @@
 #include "lib/linux/alloc.h"
 #include "prqdrain-uevent.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 #if HAVE_LIBPCI
 #include "prqdrain-pci.h"
 #endif
@@ -833,9 +834,5 @@ static Suite *allocfail_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(allocfail_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(allocfail_suite());
 }

@@ -17,6 +17,7 @@
 #include <prqdrain-uevent.h>
 
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define RID 0x0100
 
@@ -974,9 +975,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(api_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(api_suite());
 }

@@ -24,6 +24,7 @@
 #include "backends/sim/sim.h"
 #include "lib/linux/pci-internal.h"
 
+#include "tests/check-main.h"
 
 /* ---- an in-memory device ------------------------------------------------------------------- */
 
@@ -951,11 +952,5 @@ static Suite *pci_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(pci_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(pci_suite());
 }

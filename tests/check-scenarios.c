@@ -15,6 +15,7 @@
 
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 /* @sub under the source tree: examples/scenarios (the examples), tests/scenarios (the
  * regressions, one per bug found). */
@@ -263,9 +264,5 @@ static Suite *scenario_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(scenario_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(scenario_suite());
 }

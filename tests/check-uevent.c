@@ -26,6 +26,7 @@
 #include "prqdrain-uevent.h"
 #include "lib/linux/uevent-sim.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define SLOT1 "0000:00:01.0"
 #define SLOT2 "0000:00:02.0"
@@ -1030,9 +1031,5 @@ static Suite *uevent_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(uevent_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(uevent_suite());
 }

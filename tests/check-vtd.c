@@ -18,6 +18,7 @@
 #include "backends/vtd/vtd-regs.h"
 #include "lib/private.h"
 
+#include "tests/check-main.h"
 
 extern const struct prqd_backend prqd_backend_vtd;
 
@@ -609,9 +610,5 @@ int main(void)
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
