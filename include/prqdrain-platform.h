@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * prqdrain embedding contract: everything the library needs from its environment.
+/**
+ * @file prqdrain-platform.h
+ * @brief prqdrain embedding contract: everything the library needs from its environment.
  *
  * The core never calls libc, the OS or hardware directly; it goes through this table. A
  * hypervisor fills it with its allocator, timer and MMIO accessors; the Linux user-space
@@ -18,57 +19,72 @@
 extern "C" {
 #endif
 
-/*
- * All callbacks receive the table's @user pointer first. "Required" callbacks must be set;
+/**
+ * The platform table. All callbacks receive the table's user pointer first. "Required" callbacks must be set;
  * the library fills every optional one it finds NULL with a default, so it never tests for
  * NULL at a call site.
  */
 struct prqd_platform {
-	/* sizeof(struct prqd_platform) as the embedder knows it; fields past it are NULL. */
+	/** sizeof(struct prqd_platform) as the embedder knows it; fields past it are NULL. */
 	uint32_t size;
+	/** Passed first to every callback. */
 	void *user;
 
-	/* Required: zeroed memory of @size bytes aligned for any object, or NULL. */
+	/** Required: zeroed memory of size bytes aligned for any object, or NULL. */
 	void *(*alloc)(void *user, size_t size);
-	/* Required: release memory from alloc; @size is the size asked for. */
+	/** Required: release memory from alloc; size is the size asked for. */
 	void (*free)(void *user, void *ptr, size_t size);
 
-	/* Required: a monotonic clock in nanoseconds. */
+	/** Required: a monotonic clock in nanoseconds. */
 	uint64_t (*now_ns)(void *user);
-	/* Optional: called in every polling loop iteration (cpu_relax, sched_yield, or advancing
+	/** Optional: called in every polling loop iteration (cpu_relax, sched_yield, or advancing
 	 * simulated time). Default: nothing. */
 	void (*relax)(void *user);
 
-	/* Optional locks, all four or none. Without them the embedder must serialise every call
-	 * on one IOMMU (its devices, bonds and groups included). @lock points to lock_size bytes
+	/** Optional locks, all four or none. Without them the embedder must serialise every call
+	 * on one IOMMU (its devices, bonds and groups included). lock points to lock_size bytes
 	 * inside library objects. */
 	size_t lock_size;
+	/** Prepare the lock at @p lock: 0 or a negative errno. */
 	int (*lock_init)(void *user, void *lock);
+	/** Release what lock_init set up. */
 	void (*lock_destroy)(void *user, void *lock);
+	/** Take the lock; it may sleep. Never taken recursively by the library. */
 	void (*lock)(void *user, void *lock);
+	/** Release the lock. */
 	void (*unlock)(void *user, void *lock);
 
-	/* Optional: environment lookup (PRQDRAIN_LOG, PRQDRAIN_BACKEND). Default: none. */
+	/** Optional: environment lookup (PRQDRAIN_LOG, PRQDRAIN_BACKEND). Default: none. */
 	const char *(*getenv)(void *user, const char *name);
 
-	/* Optional: data the embedder hands to a named backend (the simulator's world for
+	/** Optional: data the embedder hands to a named backend (the simulator's world for
 	 * "sim"). Default: NULL. */
 	void *(*backend_data)(void *user, const char *backend);
 
-	/* Register-level backends only. Offsets are within the IOMMU's register window. */
+	/** Register-level backends only. Offsets are within the IOMMU's register window. */
 	uint32_t (*mmio_read32)(void *user, uint64_t offset);
+	/** 64-bit register read (register-level backends only). */
 	uint64_t (*mmio_read64)(void *user, uint64_t offset);
+	/** 32-bit register write (register-level backends only). */
 	void (*mmio_write32)(void *user, uint64_t offset, uint32_t value);
+	/** 64-bit register write (register-level backends only). */
 	void (*mmio_write64)(void *user, uint64_t offset, uint64_t value);
-	/* DMA-able, zeroed memory: CPU address in *va, device (bus) address in *bus. */
+	/** DMA-able, zeroed memory: CPU address in *va, device (bus) address in *bus. */
 	int (*dma_alloc)(void *user, size_t size, size_t align, void **va, uint64_t *bus);
+	/** Release memory from dma_alloc; @p size is the size asked for. */
 	void (*dma_free)(void *user, void *va, size_t size);
 };
 
-/*
- * prqd_platform_default - the Linux user-space platform (malloc, pthread mutexes,
- * CLOCK_MONOTONIC, sched_yield, secure_getenv). No MMIO or DMA. Returns NULL in a
- * freestanding build. Since: 0.1
+/**
+ * @brief The Linux user-space platform: malloc, pthread mutexes, CLOCK_MONOTONIC,
+ * sched_yield, secure_getenv. No MMIO or DMA.
+ *
+ * - Ownership: a static table; never free it.
+ * - Locking: none; thread-safe.
+ * - Blocking: never.
+ * - Since: 0.1
+ *
+ * @return The table, or NULL in a freestanding build.
  */
 const struct prqd_platform *prqd_platform_default(void);
 

@@ -147,14 +147,6 @@ int prqd__strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
-size_t prqd__strlen(const char *s)
-{
-	size_t n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
 void prqd__memset(void *p, int c, size_t n)
 {
 	__builtin_memset(p, c, n);

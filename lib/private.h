@@ -386,7 +386,6 @@ void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to, int 
 
 /* string helpers (freestanding) */
 int prqd__strcmp(const char *a, const char *b);
-size_t prqd__strlen(const char *s);
 void prqd__memset(void *p, int c, size_t n);
 void prqd__memcpy(void *d, const void *s, size_t n);
 

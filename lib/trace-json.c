@@ -233,8 +233,8 @@ static void tj_add_args(struct tj_buf *b, const struct prqd_trace_event *ev)
 	tj_add(b, "}");
 }
 
-int prqd_trace_json_new(struct prqd_ctx *ctx, prqd_write_fn write, void *user,
-			struct prqd_trace_json **out)
+PRQD_EXPORT int prqd_trace_json_new(struct prqd_ctx *ctx, prqd_write_fn write, void *user,
+				    struct prqd_trace_json **out)
 {
 	struct prqd_trace_json *tw;
 	struct tj_buf b;
@@ -272,7 +272,7 @@ int prqd_trace_json_new(struct prqd_ctx *ctx, prqd_write_fn write, void *user,
 	return 0;
 }
 
-void prqd_trace_json_event(void *writer, const struct prqd_trace_event *ev)
+PRQD_EXPORT void prqd_trace_json_event(void *writer, const struct prqd_trace_event *ev)
 {
 	struct prqd_trace_json *tw = writer;
 	const struct prqd_plat *pl;
@@ -313,7 +313,7 @@ void prqd_trace_json_event(void *writer, const struct prqd_trace_event *ev)
 	prqd__unlock(pl, tw->lock);
 }
 
-int prqd_trace_json_finish(struct prqd_trace_json *tw)
+PRQD_EXPORT int prqd_trace_json_finish(struct prqd_trace_json *tw)
 {
 	struct prqd_ctx *ctx;
 	struct tj_buf b;

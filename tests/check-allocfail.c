@@ -37,6 +37,7 @@
 #include "lib/linux/alloc.h"
 #include "prqdrain-uevent.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 #if HAVE_LIBPCI
 #include "prqdrain-pci.h"
 #endif
@@ -320,6 +321,7 @@ START_TEST(no_locks_allocates_less)
 }
 END_TEST
 
+#if PRQD_HAVE_BACKEND_VTD
 /* ---- the vtd backend on the VT-d model ------------------------------------------------------ */
 
 /* The world's platform, with every allocation (plain and DMA) counted and one of them failing,
@@ -614,6 +616,8 @@ START_TEST(sweep_vtd)
 }
 END_TEST
 
+#endif /* PRQD_HAVE_BACKEND_VTD */
+
 /* ---- the Linux helpers ----------------------------------------------------------------------- */
 
 /* The helpers' hook: the fail_at-th allocation from arming fails; blocks are counted. */
@@ -813,10 +817,12 @@ static Suite *allocfail_suite(void)
 	tcase_add_test(tc, sweep_no_locks);
 	tcase_add_test(tc, no_locks_allocates_less);
 	suite_add_tcase(s, tc);
+#if PRQD_HAVE_BACKEND_VTD
 	tc = tcase_create("vtd");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sweep_vtd);
 	suite_add_tcase(s, tc);
+#endif
 	tc = tcase_create("linux-helpers");
 #if HAVE_LIBPCI
 	tcase_add_test(tc, sweep_pci);
@@ -828,9 +834,5 @@ static Suite *allocfail_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(allocfail_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(allocfail_suite());
 }

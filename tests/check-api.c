@@ -5,13 +5,19 @@
  * calls, duplicate objects, and the response rules (-EINVAL keeps the group, a second answer
  * is -ESTALE). Every error is checked by its exact value and for having changed nothing.
  */
+#include "config.h"
+
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <prqdrain-pci.h>
+#include <prqdrain-uevent.h>
+
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define RID 0x0100
 
@@ -892,11 +898,53 @@ START_TEST(respond_rules)
 }
 END_TEST
 
+/* The library's version is the headers' (one build), and the string spells the three numbers. */
+START_TEST(version)
+{
+	ck_assert_str_eq(prqd_version(), PRQD_VERSION_STRING);
+	char spelled[32];
+	snprintf(spelled, sizeof(spelled), "%d.%d.%d", PRQD_VERSION_MAJOR, PRQD_VERSION_MINOR,
+		 PRQD_VERSION_MICRO);
+	ck_assert_str_eq(prqd_version(), spelled);
+	ck_assert_str_eq(prqd_version(), PACKAGE_VERSION);
+}
+END_TEST
+
+#if !HAVE_LIBPCI || !HAVE_LIBNL
+/* A Linux helper built without its library keeps its functions and says so: -EOPNOTSUPP,
+ * nothing written (the rule of include/prqdrain-pci.h and include/prqdrain-uevent.h). */
+START_TEST(linux_helpers_without_their_library)
+{
+#if !HAVE_LIBPCI
+	struct prqd_pci *const untouched = (struct prqd_pci *)(uintptr_t)0x1;
+	struct prqd_pci *pci = untouched;
+	ck_assert_int_eq(prqd_pci_open(NULL, NULL, &pci), -EOPNOTSUPP);
+	ck_assert_ptr_eq(pci, untouched);
+	ck_assert_int_eq(prqd_pci_open(NULL, "no-such.dump", NULL), -EINVAL);
+	ck_assert_ptr_null(prqd_pci_dev_next(NULL, NULL));
+	prqd_pci_close(NULL);
+#endif
+#if !HAVE_LIBNL
+	struct prqd_monitor *mon;
+	ck_assert_int_eq(prqd_monitor_new(0, &mon), 0);
+	ck_assert_int_eq(prqd_monitor_open(mon), -EOPNOTSUPP);
+	ck_assert_int_eq(prqd_monitor_fd(mon), -EBADF);
+	ck_assert_int_eq(prqd_monitor_receive(mon, 0, NULL), -EOPNOTSUPP);
+	prqd_monitor_free(mon);
+#endif
+}
+END_TEST
+#endif
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("standalone");
 	tcase_add_test(tc, errno_values);
+	tcase_add_test(tc, version);
+#if !HAVE_LIBPCI || !HAVE_LIBNL
+	tcase_add_test(tc, linux_helpers_without_their_library);
+#endif
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, ctx_new_errors);
 	tcase_add_test(tc, ctx_refcount);
@@ -927,9 +975,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(api_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(api_suite());
 }

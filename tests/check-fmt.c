@@ -20,6 +20,8 @@
 
 #include "lib/fmt.h"
 
+#include "tests/check-main.h"
+
 #define REF_MAX 1024
 #define CANARY 0x5a
 
@@ -416,11 +418,5 @@ static Suite *fmt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fmt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(fmt_suite());
 }

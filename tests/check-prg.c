@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define RID 0x0100
 #define PAGE 0x1000ull
@@ -826,9 +827,5 @@ static Suite *prg_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(prg_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(prg_suite());
 }

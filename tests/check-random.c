@@ -15,6 +15,7 @@
 
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 /* Every backend the library lists runs on the simulated world. */
 #define NBACKENDS tu_backend_count()
@@ -98,9 +99,5 @@ int main(void)
 	tcase_add_loop_test(tc, random_seeds_pass_the_checker, 0, NBACKENDS);
 	tcase_add_loop_test(tc, same_seed_same_run, 0, NBACKENDS);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

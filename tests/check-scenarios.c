@@ -16,6 +16,7 @@
 
 #include "backends/sim/scenario.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 /* Every backend the library lists runs on the simulated world. */
 #define NBACKENDS tu_backend_count()
@@ -249,9 +250,5 @@ static Suite *scenario_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(scenario_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(scenario_suite());
 }

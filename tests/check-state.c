@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define RID 0x0100
 #define RID2 0x0108
@@ -1847,9 +1848,5 @@ static Suite *state_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(state_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(state_suite());
 }

@@ -21,6 +21,8 @@
 
 #include "prqdrain.h"
 
+#include "tests/check-main.h"
+
 /* The validator. argv: file, total events, B events (= E events), metadata events. */
 static const char validator[] =
 	"import json, sys\n"
@@ -403,11 +405,5 @@ static Suite *trace_json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(trace_json_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(trace_json_suite());
 }

@@ -26,6 +26,7 @@
 #include "prqdrain-uevent.h"
 #include "lib/linux/uevent-sim.h"
 #include "tests/testutil.h"
+#include "tests/check-main.h"
 
 #define SLOT1 "0000:00:01.0"
 #define SLOT2 "0000:00:02.0"
@@ -705,6 +706,7 @@ START_TEST(monitor_observe)
 }
 END_TEST
 
+#if PRQD_HAVE_BACKEND_SIM
 /* ---- recovery flows on the simulator --------------------------------------------------------- */
 
 /* Bond indexes of the built-in setup. */
@@ -901,6 +903,8 @@ START_TEST(sim_drain_timeout_is_an_action_error)
 }
 END_TEST
 
+#endif /* PRQD_HAVE_BACKEND_SIM */
+
 /* ---- the real socket ---------------------------------------------------------------------- */
 
 #if HAVE_LIBNL
@@ -1005,6 +1009,7 @@ static Suite *uevent_suite(void)
 	tcase_add_test(tc, monitor_observe);
 	suite_add_tcase(s, tc);
 
+#if PRQD_HAVE_BACKEND_SIM /* the bench opens the "sim" backend (lib/linux/uevent-sim.c) */
 	tc = tcase_create("sim");
 	tcase_add_loop_test(tc, sim_recovery_success, 0, 8);
 	tcase_add_loop_test(tc, sim_recovery_failed, 0, 4);
@@ -1013,6 +1018,7 @@ static Suite *uevent_suite(void)
 	tcase_add_test(tc, sim_scenario_devices);
 	tcase_add_test(tc, sim_drain_timeout_is_an_action_error);
 	suite_add_tcase(s, tc);
+#endif
 
 #if HAVE_LIBNL
 	tc = tcase_create("socket");
@@ -1025,9 +1031,5 @@ static Suite *uevent_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(uevent_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(uevent_suite());
 }

@@ -19,6 +19,8 @@
 
 #include "backends/vtd/vtd-iq.h"
 
+#include "tests/check-main.h"
+
 struct field {
 	const char *name;
 	unsigned qw;    /* quadword 0..3 */
@@ -281,11 +283,5 @@ static Suite *desc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(desc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(desc_suite());
 }

@@ -27,6 +27,8 @@
 #include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 
+#include "tests/check-main.h"
+
 /* The unit's own register map, written here from the specification's facts (pri-facts.md
  * §1) rather than taken from the driver's vtd-regs.h, so that a wrong offset or bit there
  * cannot hide behind a fake that reads the same header. vtd-regs.h is used only for what the
@@ -752,11 +754,5 @@ static Suite *iq_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(iq_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(iq_suite());
 }

@@ -18,6 +18,8 @@
 #include "backends/vtd/vtd-regs.h"
 #include "lib/private.h"
 
+#include "tests/check-main.h"
+
 extern const struct prqd_backend prqd_backend_vtd;
 
 /* ---- the model through its registers ---------------------------------------------------- */
@@ -267,6 +269,8 @@ START_TEST(a_drain_round_is_four_descriptors_and_one_doorbell)
 }
 END_TEST
 
+/* These two set the world's "sim.*" parameters, which the "sim" backend registers today. */
+#if PRQD_HAVE_BACKEND_SIM
 START_TEST(without_pds_drains_are_refused_and_no_page_drain_bit_queued)
 {
 	static const char text[] = "seed 3\n"
@@ -309,6 +313,8 @@ START_TEST(device_tlb_timeout_fails_only_its_own_drain)
 	run_text(text, "vtd", &res);
 }
 END_TEST
+
+#endif
 
 START_TEST(probe_needs_a_register_window)
 {
@@ -640,8 +646,10 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("backend");
 	tcase_add_test(tc, a_drain_round_is_four_descriptors_and_one_doorbell);
+#if PRQD_HAVE_BACKEND_SIM
 	tcase_add_test(tc, without_pds_drains_are_refused_and_no_page_drain_bit_queued);
 	tcase_add_test(tc, device_tlb_timeout_fails_only_its_own_drain);
+#endif
 	tcase_add_test(tc, ite_at_every_offset_fails_only_the_deaf_drain);
 	tcase_add_test(tc, probe_needs_a_register_window);
 	tcase_add_test(tc, overflow_acknowledged_only_when_empty);
@@ -649,9 +657,5 @@ int main(void)
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

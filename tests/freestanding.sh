@@ -11,11 +11,14 @@
 #  - its object may reference, besides the project's prqd_* and vtd_* symbols, only what a compiler can emit on its
 #    own: the mem* functions gcc emits for struct copies and clears, the stack protector,
 #    and libgcc's arithmetic helpers (listed below).
-# Environment: CC (default cc), top_srcdir (default: the parent of this script's directory).
+# Environment: CC (default cc), top_srcdir (default: the parent of this script's directory),
+# top_builddir (default: the current directory).
 # Exit 77 (skipped) only when the compiler is missing.
 
 CC=${CC:-cc}
 top_srcdir=${top_srcdir:-$(dirname "$0")/..}
+# The generated headers (include/prqdrain-version.h) are in the build tree.
+top_builddir=${top_builddir:-.}
 
 # The first word of CC must be runnable (CC may carry options, e.g. "gcc -m32").
 set -- $CC
@@ -46,7 +49,7 @@ for src in "$top_srcdir"/lib/*.c "$top_srcdir"/backends/vtd/*.c; do
 	dep="$tmp/$name.d"
 
 	if ! $CC -std=c11 -ffreestanding -nostdinc -isystem "$compiler_include" \
-		-I"$top_srcdir/include" -I"$top_srcdir" -DPRQD_HAVE_BACKEND_SIM=0 \
+		-I"$top_builddir/include" -I"$top_srcdir/include" -I"$top_srcdir" -DPRQD_HAVE_BACKEND_SIM=0 \
 		-Werror=implicit-function-declaration \
 		-MD -MF "$dep" -c -o "$obj" "$src"; then
 		echo "FAIL: $src does not compile freestanding"

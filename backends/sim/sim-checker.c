@@ -73,7 +73,7 @@ void sim_chk_violation(struct sim_world *w, unsigned kind, uint16_t rid, uint32_
 void sim_chk_release(struct sim_world *w, struct sim_checker *c)
 {
 	sim_map_free(w, &c->groups);
-	sim_mem_free(w, c->pool, c->pool_cap * sizeof(*c->pool));
+	sim_pool_fini(w, &c->pool);
 	sim_map_free(w, &c->epoch_index);
 	sim_mem_free(w, c->epochs, c->epochs_cap * sizeof(*c->epochs));
 }
@@ -85,12 +85,16 @@ static uint32_t wire_pasid(const struct sim_up_msg *m)
 	return (m->flags & SIM_RQ_PASID) ? m->pasid : PRQD_NO_PASID;
 }
 
+static struct sim_chk_group *chk_group(const struct sim_checker *c, uint64_t slot)
+{
+	return sim_pool_at(&c->pool, (int64_t)slot);
+}
+
 static void group_forget(struct sim_checker *c, uint64_t slot)
 {
-	sim_map_del(&c->groups, c->pool[slot].tag);
-	c->pool[slot].tag = 0;
-	c->pool[slot].next_free = c->pool_free;
-	c->pool_free = (int32_t)slot;
+	sim_map_del(&c->groups, chk_group(c, slot)->tag);
+	chk_group(c, slot)->tag = 0;
+	sim_pool_put(&c->pool, (int32_t)slot);
 }
 
 void sim_chk_request_sent(struct sim_dev *d, const struct sim_up_msg *m)
@@ -111,24 +115,13 @@ void sim_chk_request_sent(struct sim_dev *d, const struct sim_up_msg *m)
 	 * misbehaving device) is owed nothing. */
 	if (!(m->flags & SIM_RQ_LAST))
 		return;
-	if (c->pool_free < 0) {
-		size_t old = c->pool_cap;
-		sim_mem_grow(w, (void **)&c->pool, &c->pool_cap, old + 1, sizeof(*c->pool));
-		for (size_t i = c->pool_cap; i-- > old;) {
-			c->pool[i].next_free = c->pool_free;
-			c->pool_free = (int32_t)i;
-		}
-	}
-	int32_t slot = c->pool_free;
-	struct sim_chk_group *g = &c->pool[slot];
-	c->pool_free = g->next_free;
-	memset(g, 0, sizeof(*g));
+	int32_t slot = sim_pool_take(w, &c->pool);
+	struct sim_chk_group *g = chk_group(c, slot);
 	g->tag = m->tag;
 	g->rid = d->cfg.rid;
 	g->pasid_valid = m->flags & SIM_RQ_PASID;
 	g->pasid = wire_pasid(m);
 	g->prg_index = m->prg_index;
-	g->next_free = -1;
 	sim_map_put(w, &c->groups, m->tag, (uint64_t)slot);
 }
 
@@ -170,7 +163,7 @@ static enum sim_chk_verdict judge(struct sim_dev *d, const struct sim_down_msg *
 {
 	struct sim_world *w = d->w;
 	struct sim_checker *c = &w->chk;
-	const struct sim_chk_group *g = &c->pool[slot];
+	const struct sim_chk_group *g = chk_group(c, slot);
 	uint16_t rid = d->cfg.rid;
 	uint32_t mpasid = m->pasid_present ? m->pasid : PRQD_NO_PASID;
 	if (g->rid != rid || g->prg_index != m->prg_index) {
@@ -203,7 +196,7 @@ static bool match_by_index(const struct sim_dev *d, const struct sim_down_msg *m
 		if (c->groups.slots[i].key == SIM_MAP_EMPTY)
 			continue;
 		uint64_t slot = c->groups.slots[i].val;
-		const struct sim_chk_group *g = &c->pool[slot];
+		const struct sim_chk_group *g = chk_group(c, slot);
 		if (g->rid != d->cfg.rid || g->prg_index != m->prg_index)
 			continue;
 		if (!best_tag || g->tag < best_tag) {
@@ -291,8 +284,8 @@ static size_t groups_of(struct sim_world *w, uint16_t rid, bool all, struct tagg
 		if (c->groups.slots[i].key == SIM_MAP_EMPTY)
 			continue;
 		uint64_t slot = c->groups.slots[i].val;
-		if (all || c->pool[slot].rid == rid) {
-			list[n].tag = c->pool[slot].tag;
+		if (all || chk_group(c, slot)->rid == rid) {
+			list[n].tag = chk_group(c, slot)->tag;
 			list[n].slot = slot;
 			n++;
 		}
@@ -308,8 +301,8 @@ void sim_chk_forgive_dev(struct sim_dev *d)
 	struct sim_checker *c = &d->w->chk;
 	for (size_t i = 0; i < c->groups.cap; i++)
 		if (c->groups.slots[i].key != SIM_MAP_EMPTY &&
-		    c->pool[c->groups.slots[i].val].rid == d->cfg.rid)
-			c->pool[c->groups.slots[i].val].forgiven = true;
+		    chk_group(c, c->groups.slots[i].val)->rid == d->cfg.rid)
+			chk_group(c, c->groups.slots[i].val)->forgiven = true;
 }
 
 void sim_chk_drop_dev(struct sim_dev *d)
@@ -491,7 +484,7 @@ void sim_check_finish(struct sim_world *w)
 	size_t room;
 	size_t n = groups_of(w, 0, true, &list, &room);
 	for (size_t i = 0; i < n; i++) {
-		struct sim_chk_group *g = &c->pool[list[i].slot];
+		struct sim_chk_group *g = chk_group(c, list[i].slot);
 		if (g->forgiven)
 			continue;
 		sim_chk_violation(w, SIM_V_NO_RESPONSE, g->rid, g->pasid, g->prg_index,

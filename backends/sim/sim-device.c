@@ -80,7 +80,7 @@ int sim_dev_add(struct sim_world *w, const struct sim_dev_cfg *cfg, struct sim_d
 	d->first_tag = w->next_tag;
 	for (unsigned i = 0; i < SIM_PRG_INDICES; i++)
 		d->index_head[i] = d->index_tail[i] = -1;
-	d->groups_free = -1;
+	sim_pool_init(&d->groups, sizeof(struct sim_dev_group));
 	sim_ring_init(&d->up, sizeof(struct sim_up_msg));
 	sim_ring_init(&d->down, sizeof(struct sim_down_msg));
 
@@ -117,7 +117,7 @@ void sim_dev_info(const struct sim_dev *d, struct prqd_dev_info *out)
 void sim_dev_release(struct sim_dev *d)
 {
 	struct sim_world *w = d->w;
-	sim_mem_free(w, d->groups, d->groups_cap * sizeof(*d->groups));
+	sim_pool_fini(w, &d->groups);
 	sim_map_free(w, &d->stopped);
 	sim_ring_free(w, &d->up);
 	sim_ring_free(w, &d->down);
@@ -139,25 +139,20 @@ static void index_mark(struct sim_dev *d, unsigned idx)
 		d->index_busy[idx / 64] |= 1ull << (idx % 64);
 }
 
+static struct sim_dev_group *dev_group(const struct sim_dev *d, int32_t id)
+{
+	return sim_pool_at(&d->groups, id);
+}
+
 static int32_t group_new(struct sim_dev *d, unsigned idx)
 {
-	if (d->groups_free < 0) {
-		size_t old = d->groups_cap;
-		sim_mem_grow(d->w, (void **)&d->groups, &d->groups_cap, old + 1, sizeof(*d->groups));
-		for (size_t i = d->groups_cap; i-- > old;) {
-			d->groups[i].next = d->groups_free;
-			d->groups_free = (int32_t)i;
-		}
-	}
-	int32_t id = d->groups_free;
-	struct sim_dev_group *g = &d->groups[id];
-	d->groups_free = g->next;
-	memset(g, 0, sizeof(*g));
+	int32_t id = sim_pool_take(d->w, &d->groups);
+	struct sim_dev_group *g = dev_group(d, id);
 	g->next = -1;
 	if (d->index_tail[idx] < 0)
 		d->index_head[idx] = id;
 	else
-		d->groups[d->index_tail[idx]].next = id;
+		dev_group(d, d->index_tail[idx])->next = id;
 	d->index_tail[idx] = id;
 	index_mark(d, idx);
 	return id;
@@ -167,18 +162,17 @@ static int32_t group_new(struct sim_dev *d, unsigned idx)
  * returning its credits. */
 static void group_end(struct sim_dev *d, unsigned idx, int32_t prev, int32_t id)
 {
-	struct sim_dev_group *g = &d->groups[id];
+	struct sim_dev_group *g = dev_group(d, id);
 	if (prev < 0)
 		d->index_head[idx] = g->next;
 	else
-		d->groups[prev].next = g->next;
+		dev_group(d, prev)->next = g->next;
 	if (d->index_tail[idx] == id)
 		d->index_tail[idx] = prev;
 	index_mark(d, idx);
 	d->credits_used -= g->pages;
 	d->outstanding--;
-	g->next = d->groups_free;
-	d->groups_free = id;
+	sim_pool_put(&d->groups, id);
 }
 
 static void groups_reset(struct sim_dev *d)
@@ -186,11 +180,7 @@ static void groups_reset(struct sim_dev *d)
 	for (unsigned i = 0; i < SIM_PRG_INDICES; i++)
 		d->index_head[i] = d->index_tail[i] = -1;
 	memset(d->index_busy, 0, sizeof(d->index_busy));
-	d->groups_free = -1;
-	for (size_t i = d->groups_cap; i-- > 0;) {
-		d->groups[i].next = d->groups_free;
-		d->groups_free = (int32_t)i;
-	}
+	sim_pool_reset(&d->groups);
 	d->credits_used = 0;
 	d->outstanding = 0;
 }
@@ -238,7 +228,7 @@ static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned
 	bool garbage = misbehaves(d, SIM_BAD_GARBAGE);
 
 	int32_t id = group_new(d, (unsigned)idx);
-	struct sim_dev_group *g = &d->groups[id];
+	struct sim_dev_group *g = dev_group(d, id);
 	g->first_tag = w->next_tag;
 	g->addr = addr;
 	g->pasid = pasid;
@@ -308,8 +298,8 @@ static void no_last_release(struct sim_world *w, void *arg, uint64_t first_tag)
 		if (!index_busy(d, idx))
 			continue;
 		for (int32_t prev = -1, id = d->index_head[idx]; id >= 0;
-		     prev = id, id = d->groups[id].next) {
-			if (d->groups[id].first_tag == first_tag) {
+		     prev = id, id = dev_group(d, id)->next) {
+			if (dev_group(d, id)->first_tag == first_tag) {
 				group_end(d, idx, prev, id);
 				return;
 			}
@@ -336,9 +326,9 @@ int sim_dev_stop_pasid(struct sim_dev *d, uint32_t pasid, bool marker)
 	 * (their responses only return credits and indices), then the marker goes out behind
 	 * every request already sent. */
 	for (unsigned idx = 0; idx < SIM_PRG_INDICES; idx++)
-		for (int32_t id = d->index_head[idx]; id >= 0; id = d->groups[id].next)
-			if (d->groups[id].pasid == pasid)
-				d->groups[id].stale = true;
+		for (int32_t id = d->index_head[idx]; id >= 0; id = dev_group(d, id)->next)
+			if (dev_group(d, id)->pasid == pasid)
+				dev_group(d, id)->stale = true;
 	if (d->response_failure)
 		return 0; /* PRI is off: no message at all */
 	struct sim_up_msg m = { 0 };
@@ -364,8 +354,8 @@ bool sim_dev_pasid_stopped(const struct sim_dev *d, uint32_t pasid)
 		return true;
 	/* Without a marker the stop completes when the PASID's last response came back. */
 	for (unsigned idx = 0; idx < SIM_PRG_INDICES; idx++)
-		for (int32_t id = d->index_head[idx]; id >= 0; id = d->groups[id].next)
-			if (d->groups[id].pasid == pasid)
+		for (int32_t id = d->index_head[idx]; id >= 0; id = dev_group(d, id)->next)
+			if (dev_group(d, id)->pasid == pasid)
 				return false;
 	return true;
 }
@@ -496,14 +486,14 @@ static void receive_response(struct sim_dev *d, const struct sim_down_msg *m)
 	 * the confusion does not strand a group forever. */
 	unsigned idx = m->prg_index % SIM_PRG_INDICES;
 	int32_t prev = -1, id = -1;
-	for (int32_t p = -1, i = d->index_head[idx]; i >= 0; p = i, i = d->groups[i].next) {
-		if (!response_pasid_fits(d, &d->groups[i], m))
+	for (int32_t p = -1, i = d->index_head[idx]; i >= 0; p = i, i = dev_group(d, i)->next) {
+		if (!response_pasid_fits(d, dev_group(d, i), m))
 			continue;
-		if (id < 0 || (m->tag && d->groups[i].last_tag == m->tag)) {
+		if (id < 0 || (m->tag && dev_group(d, i)->last_tag == m->tag)) {
 			prev = p;
 			id = i;
 		}
-		if (m->tag && d->groups[i].last_tag == m->tag)
+		if (m->tag && dev_group(d, i)->last_tag == m->tag)
 			break;
 	}
 	if (id < 0) {
@@ -517,7 +507,7 @@ static void receive_response(struct sim_dev *d, const struct sim_down_msg *m)
 		return;
 	}
 
-	struct sim_dev_group g = d->groups[id];
+	struct sim_dev_group g = *dev_group(d, id);
 	group_end(d, idx, prev, id);
 	if (g.stale) {
 		d->stats.stale_responses++;

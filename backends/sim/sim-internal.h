@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backends/sim/sim-pool.h"
 #include "backends/sim/sim.h"
 
 /* Tells sim_world_platform()'s backend_data apart from anything else handed to "sim". */
@@ -191,7 +192,7 @@ struct sim_dev_group {
 	uint64_t addr;      /* first page: refaulted after Success */
 	uint32_t pasid;     /* PRQD_NO_PASID for none */
 	uint32_t pages;     /* credits it holds */
-	int32_t next;       /* next group on the same PRG index (FIFO), or the free list; -1 */
+	int32_t next;       /* next group on the same PRG index (FIFO); -1 at the end */
 	uint8_t access;     /* enum sim_access */
 	bool stale;         /* stopped with a marker: the response only returns credits */
 	bool no_last;       /* Last never sent (misbehaviour): released by a timer */
@@ -208,9 +209,7 @@ struct sim_dev {
 	 * by reusing an index), records from a pool with a free list. */
 	int32_t index_head[SIM_PRG_INDICES], index_tail[SIM_PRG_INDICES];
 	uint64_t index_busy[SIM_PRG_INDICES / 64]; /* bit set <=> the index FIFO is not empty */
-	struct sim_dev_group *groups;
-	size_t groups_cap;
-	int32_t groups_free;
+	struct sim_pool groups; /* of struct sim_dev_group */
 	uint32_t credits_used;
 	uint32_t outstanding;
 
@@ -396,7 +395,6 @@ struct sim_chk_group {
 	uint16_t prg_index;
 	bool pasid_valid;
 	bool forgiven; /* FLR or Response Failure: a response is stale, none is fine */
-	int32_t next_free;
 };
 
 struct sim_chk_marker {
@@ -413,9 +411,7 @@ struct sim_chk_epochs {
 
 struct sim_checker {
 	struct sim_map groups; /* Last tag -> pool slot */
-	struct sim_chk_group *pool;
-	size_t pool_cap;
-	int32_t pool_free;
+	struct sim_pool pool;  /* of struct sim_chk_group */
 
 	struct sim_chk_marker markers[SIM_MARKERS_KEPT];
 	unsigned markers_next, markers_count;
@@ -472,7 +468,6 @@ struct sim_world {
 	/* The table the library gets (sim-platform.c). */
 	struct prqd_platform plat;
 	struct sim_alloc_stats alloc;
-	uint64_t fail_countdown; /* the allocation that brings it to 0 fails; 0 = off */
 
 	uint64_t now;
 	uint64_t rng[4]; /* xoshiro256** state */

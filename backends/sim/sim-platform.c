@@ -8,10 +8,6 @@
 
 void *sim_plat_alloc_counted(struct sim_world *w, size_t size)
 {
-	if (w->fail_countdown && --w->fail_countdown == 0) {
-		w->alloc.failed++;
-		return NULL;
-	}
 	void *p = w->host_alloc(w->host_user, size);
 	if (!p) {
 		w->alloc.failed++;
@@ -143,7 +139,3 @@ void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out)
 	*out = w->alloc;
 }
 
-void sim_fail_alloc_after(struct sim_world *w, uint64_t n)
-{
-	w->fail_countdown = n;
-}

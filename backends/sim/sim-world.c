@@ -367,11 +367,6 @@ uint64_t sim_run_until(struct sim_world *w, uint64_t t)
 	return ran;
 }
 
-bool sim_busy(const struct sim_world *w)
-{
-	return w->heap_len != 0;
-}
-
 uint64_t sim_now(const struct sim_world *w)
 {
 	return w->now;
@@ -427,7 +422,7 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 
 	sim_iommu_init_defaults(&w->iommu);
 	sim_vtd_init_defaults(&w->vtd);
-	w->chk.pool_free = -1;
+	sim_pool_init(&w->chk.pool, sizeof(struct sim_chk_group));
 	sim_platform_setup(w);
 	*out = w;
 	return 0;

@@ -75,8 +75,6 @@ int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, u
 uint64_t sim_run_until(struct sim_world *w, uint64_t t);
 /* Run the next event (advancing the clock to it). Returns false if there is none. */
 bool sim_step(struct sim_world *w);
-/* True while any event is pending. */
-bool sim_busy(const struct sim_world *w);
 
 /* ---- devices ---------------------------------------------------------------------------- */
 
@@ -214,8 +212,6 @@ struct sim_alloc_stats {
 	uint64_t allocs, frees, live, live_bytes, failed;
 };
 void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
-/* Make the @n-th allocation from now (1-based) fail; 0 disables. */
-void sim_fail_alloc_after(struct sim_world *w, uint64_t n);
 
 /* IOMMU model counters. */
 struct sim_iommu_stats {

@@ -17,6 +17,7 @@
 
 #include "prqdrain.h"
 #include "lib/linux/alloc.h"
+#include "lib/private.h" /* PRQD_EXPORT */
 
 /*
  * prqdrain.h carries its own copies of the errno values so the core needs no <errno.h>.
@@ -124,7 +125,7 @@ static const struct prqd_platform linux_platform = {
 	.dma_free = NULL,
 };
 
-const struct prqd_platform *prqd_platform_default(void)
+PRQD_EXPORT const struct prqd_platform *prqd_platform_default(void)
 {
 	return &linux_platform;
 }
