@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "backends/sim/sim.h"
+#include "tests/check-main.h"
 #include "tests/testutil.h"
 
 #define PASID 1u
@@ -346,9 +347,5 @@ int main(void)
 	tcase_add_loop_test(tc, core_honours_the_instance_level, 0, runs);
 	tcase_add_loop_test(tc, overflow_ack_only_when_empty, 0, runs);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

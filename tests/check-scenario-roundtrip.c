@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backends/sim/scenario.h"
+#include "tests/check-main.h"
 #include "tests/testutil.h"
 
 static void assert_round_trip(const struct scn *s, const char *what)
@@ -315,8 +316,6 @@ int main(void)
 {
 	Suite *s = suite_create("scenario-roundtrip");
 	TCase *tc = tcase_create("roundtrip");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, every_example_round_trips);
 	tcase_add_test(tc, wait_stopped_timeout_zero_survives);
@@ -324,9 +323,5 @@ int main(void)
 	tcase_add_test(tc, random_scenarios_round_trip);
 	tcase_add_test(tc, a_changed_field_is_noticed);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

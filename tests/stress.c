@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/check-main.h"
 #include "tests/testutil.h"
 
 #define RID 0x0200
@@ -883,9 +884,5 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, max_seconds + 120);
 	tcase_add_test(tc, stress);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
