@@ -156,24 +156,15 @@ static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 static int consume_to(const struct drain_run *run, uint64_t mark)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	for (;;) {
-		prqd__lock(&iommu->plat, iommu->queue_lock);
-		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
-		int n = consumed < mark ? prqd__consume_locked(iommu, iommu->batch_size, mark) : 0;
-		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
-		if (consumed >= mark)
-			return 0;
-		if (n < 0)
-			return n;
-		if (n == 0) {
-			prqd_err(iommu->ctx, "queue empty at %llu before drain mark %llu",
-				 (unsigned long long)consumed, (unsigned long long)mark);
-			return -PRQD_EIO;
-		}
-		if (expired(run))
-			return -PRQD_ETIMEDOUT;
-	}
+	int rc = prqd__consume_to(iommu, mark, run->deadline);
+	if (rc != 1)
+		return rc;
+	/* The step said everything below the mark is in the queue: it is not. */
+	prqd_err(iommu->ctx, "queue empty at %llu before drain mark %llu",
+		 (unsigned long long)atomic_load_explicit(&iommu->consumed_seq,
+							  memory_order_acquire),
+		 (unsigned long long)mark);
+	return -PRQD_EIO;
 }
 
 static int run_steps(const struct drain_run *run)

@@ -262,26 +262,35 @@ int prqd__consume_some(struct prqd_iommu *iommu)
 	return n;
 }
 
+int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	for (;;) {
+		prqd__lock(pl, iommu->queue_lock);
+		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
+		int n = consumed < end ? prqd__consume_locked(iommu, iommu->batch_size, end) : 0;
+		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
+		prqd__unlock(pl, iommu->queue_lock);
+		if (consumed >= end)
+			return 0;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 1;
+		if (prqd__now(pl) >= deadline)
+			return -PRQD_ETIMEDOUT;
+	}
+}
+
 int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline)
 {
 	const struct prqd_plat *pl = &iommu->plat;
 	prqd__lock(pl, iommu->queue_lock);
 	uint64_t end = prqd__queue_tail(iommu);
 	prqd__unlock(pl, iommu->queue_lock);
-	for (;;) {
-		prqd__lock(pl, iommu->queue_lock);
-		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
-		int n = consumed < end ? prqd__consume_locked(iommu, iommu->batch_size, end) : 0;
-		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed);
-		prqd__unlock(pl, iommu->queue_lock);
-		if (n < 0)
-			return n;
-		/* Empty before the position: the rest was dropped in an overflow. */
-		if (consumed >= end || (unsigned)n < iommu->batch_size)
-			return 0;
-		if (prqd__now(pl) >= deadline)
-			return -PRQD_ETIMEDOUT;
-	}
+	/* Empty before the position: the rest was dropped in an overflow. */
+	int rc = prqd__consume_to(iommu, end, deadline);
+	return rc == 1 ? 0 : rc;
 }
 
 int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)

@@ -300,6 +300,10 @@ uint64_t prqd__queue_tail(struct prqd_iommu *iommu);
  * so concurrent drains keep their deadlines). 0, -ETIMEDOUT at @deadline, or the backend's
  * error. */
 int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
+/* Read batch by batch (the queue lock taken per batch) until every position below @end was
+ * read: 0; 1 when the queue ran empty first; -ETIMEDOUT at @deadline; or the backend's
+ * error. */
+int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline);
 /* If the queue overflowed, read until it is empty so the overflow is acknowledged (and the
  * partial groups it made hopeless discarded), one batch per queue lock hold. 0, -ETIMEDOUT
  * at @deadline, or the backend's error. */
