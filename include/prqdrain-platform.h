@@ -73,6 +73,14 @@ struct prqd_platform {
 	int (*dma_alloc)(void *user, size_t size, size_t align, void **va, uint64_t *bus);
 	/** Release memory from dma_alloc; @p size is the size asked for. */
 	void (*dma_free)(void *user, void *va, size_t size);
+
+	/** Optional: where messages go while no log function is installed
+	 * (prqd_ctx_set_log_fn()), for the priorities PRQDRAIN_LOG or
+	 * prqd_ctx_set_log_priority() let through. Same arguments and rules as a
+	 * prqd_log_fn. Default: nowhere. The hosted default platform writes one line per
+	 * message to stderr. */
+	void (*log)(void *user, int prio, const char *file, int line, const char *fn,
+		    const char *msg);
 };
 
 /**

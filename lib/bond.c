@@ -59,10 +59,13 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 {
 	if (!dev || !handler || !out)
 		return -PRQD_EINVAL;
-	if (pasid != PRQD_NO_PASID &&
-	    (dev->info.pasid_width == 0 || pasid >= (1u << dev->info.pasid_width)))
-		return -PRQD_EINVAL;
 	struct prqd_iommu *iommu = dev->iommu;
+	if (pasid != PRQD_NO_PASID &&
+	    (dev->info.pasid_width == 0 || pasid >= (1u << dev->info.pasid_width))) {
+		prqd_err(iommu->ctx, "%04x: pasid %u out of range (the device has %u PASID bits)",
+			 dev->info.rid, (unsigned)pasid, (unsigned)dev->info.pasid_width);
+		return -PRQD_EINVAL;
+	}
 	const struct prqd_plat *pl = &iommu->plat;
 
 	prqd__lock(pl, dev->lock);
@@ -81,6 +84,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	}
 	if (existing) {
 		prqd__unlock(pl, dev->lock);
+		prqd_dbg(iommu->ctx, "%04x pasid %u is bound already", dev->info.rid, (unsigned)pasid);
 		return -PRQD_EEXIST;
 	}
 	struct prqd_bond **leaf = NULL;
@@ -89,6 +93,8 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	if (!b) {
 		prqd__plat_free(pl, leaf, PRQD_PASID_LEAF_SIZE * sizeof(*leaf));
 		prqd__unlock(pl, dev->lock);
+		prqd_err(iommu->ctx, "%04x pasid %u: out of memory for the bond", dev->info.rid,
+			 (unsigned)pasid);
 		return rc < 0 ? rc : -PRQD_ENOMEM;
 	}
 

@@ -57,6 +57,11 @@ static void default_dma_free(void *user, void *va, size_t size)
 {
 }
 
+static void default_log(void *user, int prio, const char *file, int line, const char *fn,
+			const char *msg)
+{
+}
+
 /* A field is present when the embedder's table is large enough to hold it and it is set. */
 #define PLAT_HAS(in, field)                                                                    \
 	((in)->size >= offsetof(struct prqd_platform, field) + sizeof((in)->field) && (in)->field)
@@ -97,6 +102,7 @@ int prqd__plat_fill(struct prqd_plat *out, const struct prqd_platform *in)
 	PLAT_TAKE(out, in, mmio_write64, default_write64);
 	PLAT_TAKE(out, in, dma_alloc, default_dma_alloc);
 	PLAT_TAKE(out, in, dma_free, default_dma_free);
+	PLAT_TAKE(out, in, log, default_log);
 	return 0;
 }
 
