@@ -191,10 +191,12 @@ static void print_json(const struct prqd_pci_caps *c, bool first)
 	       v.state, tf(v.resp_need_pasid), v.alloc);
 }
 
+/* @user counts the lines printed, so a failure the library explained is not told twice. */
 static void log_stderr(void *user, int prio, const char *file, int line, const char *fn,
 		       const char *msg)
 {
 	fprintf(stderr, "lspri: %s\n", msg);
+	++*(unsigned *)user;
 }
 
 static void usage(FILE *f)
@@ -242,12 +244,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lspri: %s\n", strerror(-rc));
 		return 1;
 	}
-	prqd_ctx_set_log_fn(ctx, log_stderr, NULL);
+	unsigned lines_logged = 0;
+	prqd_ctx_set_log_fn(ctx, log_stderr, &lines_logged);
 	prqd_ctx_set_log_priority(ctx, prio);
 
 	rc = prqd_pci_open(ctx, o.dump, &pci);
 	if (rc) {
-		fprintf(stderr, "lspri: %s: %s\n", o.dump ? o.dump : "PCI devices", strerror(-rc));
+		if (!lines_logged)
+			fprintf(stderr, "lspri: %s: %s\n", o.dump ? o.dump : "PCI devices",
+				strerror(-rc));
 		prqd_ctx_unref(ctx);
 		return 1;
 	}
@@ -271,10 +276,12 @@ int main(int argc, char **argv)
 			if (rc == 0)
 				continue;
 		}
+		unsigned lines_before = lines_logged;
 		rc = prqd_pci_dev_caps(d, &caps, sizeof(caps));
 		if (rc) {
-			/* The library logged which device; keep listing the others. */
-			fprintf(stderr, "lspri: %s\n", strerror(-rc));
+			/* Keep listing the others. */
+			if (lines_logged == lines_before)
+				fprintf(stderr, "lspri: %s\n", strerror(-rc));
 			status = 1;
 			continue;
 		}
@@ -288,6 +295,9 @@ int main(int argc, char **argv)
 	}
 	if (o.json)
 		printf("%s]\n", first ? "" : "\n");
+	else if (first && status == 0)
+		fprintf(stderr, "lspri: no PCI function%s%s has an ATS, PASID or PRI capability\n",
+			o.slot ? " in " : "", o.slot ? o.slot : "");
 	prqd_pci_close(pci);
 	prqd_ctx_unref(ctx);
 	if (fflush(stdout) != 0 && status == 0)
