@@ -224,6 +224,8 @@ int main(int argc, char **argv)
 	int c, rc, prio = PRQD_LOG_ERR, status = 0;
 	bool first = true;
 
+	/* getopt names the program by argv[0]: the same name as every other message. */
+	argv[0] = (char *)"lspri";
 	while ((c = getopt_long(argc, argv, "F:s:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F': o.dump = optarg; break;
@@ -231,11 +233,11 @@ int main(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'v': prio = PRQD_LOG_WARNING; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: fprintf(stderr, "lspri: try `lspri --help'\n"); return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "lspri: unexpected argument `%s`; try `lspri --help'\n", argv[optind]);
 		return 2;
 	}
 

@@ -109,6 +109,7 @@ static void usage(FILE *f)
 		"      --overflow           a small queue and capacities that overflow it\n"
 		"      --inject LIST        comma-separated: atc-slow, atc-never, removal, flr,\n"
 		"                           marker, handler-failure, defer, misbehave, all\n"
+		"                           (a name given twice counts once)\n"
 		"      --explore            the seed also picks sizes, injections, parameters and\n"
 		"                           teardown ways (the other workload options are ignored)\n"
 		"\n"
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* getopt names the program by argv[0]: the same name as every other message. */
+	argv[0] = (char *)"prqdrain-sim";
 	while ((c = getopt_long(argc, argv, "hVqvb:p:t:s:r", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -290,7 +293,7 @@ int main(int argc, char **argv)
 			random_mode = true;
 			break;
 		default:
-			fprintf(stderr, "Try `prqdrain-sim --help'.\n");
+			fprintf(stderr, "prqdrain-sim: try `prqdrain-sim --help'\n");
 			goto out;
 		}
 	}
@@ -302,7 +305,7 @@ int main(int argc, char **argv)
 	if (!random_mode && optind != argc - 1) {
 		fprintf(stderr, optind < argc ? "prqdrain-sim: one scenario file at a time\n"
 					      : "prqdrain-sim: no scenario file (or --random)\n");
-		fprintf(stderr, "Try `prqdrain-sim --help'.\n");
+		fprintf(stderr, "prqdrain-sim: try `prqdrain-sim --help'\n");
 		goto out;
 	}
 	if ((uint64_t)wl.devices * wl.pasids > 65536) {
@@ -323,6 +326,12 @@ int main(int argc, char **argv)
 	} else {
 		if (scn_load_file(argv[optind], &s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "prqdrain-sim: %s\n", err);
+			goto out;
+		}
+		if (s->ndevices == 0 && s->nops == 0) {
+			fprintf(stderr, "prqdrain-sim: %s: no device and no event: nothing to run\n",
+				argv[optind]);
+			scn_free(s);
 			goto out;
 		}
 		if (seed_set) {

@@ -1665,9 +1665,12 @@ int scn_load_file(const char *path, struct scn **out, char *err, size_t errlen)
 		len += got;
 		if (got == 0) {
 			if (ferror(f)) {
-				r = -EIO;
+				r = -errno;
+				if (r == 0)
+					r = -EIO;
+				/* A directory opens but does not read (EISDIR): say which. */
 				if (err && errlen)
-					snprintf(err, errlen, "%s: read error", path);
+					snprintf(err, errlen, "%s: %s", path, strerror(-r));
 			}
 			break;
 		}

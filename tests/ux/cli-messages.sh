@@ -30,4 +30,30 @@ if [ -x "$b/lspri" ]; then
 else
 	echo "SKIP: lspri not built (no libpci)"
 fi
+sim=$b/prqdrain-sim
+"$sim" "${TMPDIR:-/tmp}" >/dev/null 2>"$out"; rc=$?
+ok=no; [ $rc = 2 ] && grep -q '^prqdrain-sim: .*: Is a directory$' "$out" && ok=yes
+check "prqdrain-sim with a directory as the scenario: is a directory"
+
+empty=${TMPDIR:-/tmp}/prqd-empty.$$.scn
+printf '# only a comment\n' >"$empty"
+"$sim" "$empty" >/dev/null 2>"$out"; rc=$?
+rm -f "$empty"
+ok=no; [ $rc = 2 ] && grep -q '^prqdrain-sim: .*: no device and no event: nothing to run$' "$out" &&
+	ok=yes
+check "prqdrain-sim with an empty scenario: an error, exit 2"
+
+"$sim" --random --requests 50 --inject all,all,marker >"$out" 2>&1; rc=$?
+ok=no; [ $rc = 0 ] && grep -q '^result *PASS' "$out" && ok=yes
+check "prqdrain-sim --inject all,all: a repeated name is harmless"
+
+for tool in prqdrain-sim lspri prqdrain-monitor; do
+	[ -x "$b/$tool" ] || continue
+	"$b/$tool" --no-such-option >/dev/null 2>"$out"
+	ok=yes
+	# Every line the tool wrote about the error starts with its name (usage text aside).
+	grep -v -E '^(Usage|  |List|$)' "$out" | grep -v "^$tool: " >/dev/null && ok=no
+	grep -q "^$tool: " "$out" || ok=no
+	check "$tool: messages start with '$tool: '"
+done
 exit $fail
