@@ -25,6 +25,24 @@
 #define PACKAGE_VERSION "0.1"
 #endif
 
+/* Run when no scenario and no workload is given: installed with the examples, or in the
+ * source tree of a build not installed yet. */
+#ifndef PRQD_PKGDATADIR
+#define PRQD_PKGDATADIR "/usr/local/share/prqdrain"
+#endif
+#define DEFAULT_SCENARIO PRQD_PKGDATADIR "/scenarios/default.scn"
+
+static const char *default_scenario(void)
+{
+	if (access(DEFAULT_SCENARIO, R_OK) == 0)
+		return DEFAULT_SCENARIO;
+#ifdef PRQD_SRCDIR
+	if (access(PRQD_SRCDIR "/examples/scenarios/default.scn", R_OK) == 0)
+		return PRQD_SRCDIR "/examples/scenarios/default.scn";
+#endif
+	return NULL;
+}
+
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -88,6 +106,7 @@ static void usage(FILE *f)
 		"Runs a scenario (docs/scenario-format.md) or a random workload against libprqdrain\n"
 		"on the simulator; the checker watches every request and response on the wire.\n"
 		"Exit status: 0 pass, 1 violation or failed expectation, 2 usage or scenario error.\n"
+		"Without a scenario or workload option it runs " DEFAULT_SCENARIO ".\n"
 		"\n"
 		"Options:\n"
 		"  -b, --backend NAME       IOMMU backend (default sim)\n"
@@ -302,11 +321,19 @@ int main(int argc, char **argv)
 				"not both\n");
 		goto out;
 	}
-	if (!random_mode && optind != argc - 1) {
-		fprintf(stderr, optind < argc ? "prqdrain-sim: one scenario file at a time\n"
-					      : "prqdrain-sim: no scenario file (or --random)\n");
+	if (!random_mode && optind < argc - 1) {
+		fprintf(stderr, "prqdrain-sim: one scenario file at a time\n");
 		fprintf(stderr, "prqdrain-sim: try `prqdrain-sim --help'\n");
 		goto out;
+	}
+	const char *scenario_path = NULL;
+	if (!random_mode) {
+		scenario_path = optind < argc ? argv[optind] : default_scenario();
+		if (!scenario_path) {
+			fprintf(stderr, "prqdrain-sim: the default scenario is missing (%s)\n",
+				DEFAULT_SCENARIO);
+			goto out;
+		}
 	}
 	if ((uint64_t)wl.devices * wl.pasids > 65536) {
 		fprintf(stderr, "prqdrain-sim: --devices x --pasids may be at most 65536\n");
@@ -324,13 +351,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if (scn_load_file(argv[optind], &s, err, sizeof(err)) < 0) {
+		if (scn_load_file(scenario_path, &s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "prqdrain-sim: %s\n", err);
 			goto out;
 		}
 		if (s->ndevices == 0 && s->nops == 0) {
 			fprintf(stderr, "prqdrain-sim: %s: no device and no event: nothing to run\n",
-				argv[optind]);
+				scenario_path);
 			scn_free(s);
 			goto out;
 		}
@@ -400,7 +427,7 @@ int main(int argc, char **argv)
 			       (unsigned long long)wl.requests, wl.teardown_rate,
 			       wl.overflow ? "yes" : "no", inj);
 		} else {
-			printf("%-22s %s\n", "scenario", argv[optind]);
+			printf("%-22s %s\n", "scenario", scenario_path);
 		}
 		scn_result_print(stdout, &res);
 	}
