@@ -472,6 +472,11 @@ struct sim_world {
 	uint64_t now;
 	uint64_t rng[4]; /* xoshiro256** state */
 
+	/* Called every SIM_RELAX_HOOK_EVERY relax() calls, while a library call waits. */
+	void (*relax_hook)(void *user);
+	void *relax_hook_user;
+	uint64_t relax_calls;
+
 	struct sim_event *heap;
 	size_t heap_len, heap_cap;
 	uint64_t event_seq;

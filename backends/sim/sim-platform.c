@@ -55,6 +55,8 @@ static uint64_t plat_now_ns(void *user)
 static void plat_relax(void *user)
 {
 	struct sim_world *w = user;
+	if (w->relax_hook && ++w->relax_calls % SIM_RELAX_HOOK_EVERY == 0)
+		w->relax_hook(w->relax_hook_user);
 	uint64_t horizon = w->now + w->cfg.relax_step_ns;
 	if (w->heap_len && w->heap[0].at <= horizon)
 		sim_step(w);
@@ -139,3 +141,8 @@ void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out)
 	*out = w->alloc;
 }
 
+void sim_world_set_relax_hook(struct sim_world *w, void (*fn)(void *user), void *user)
+{
+	w->relax_hook = fn;
+	w->relax_hook_user = user;
+}

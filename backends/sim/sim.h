@@ -59,6 +59,13 @@ void sim_world_free(struct sim_world *w);
  * nothing, backend_data("sim") = the world. Valid while the world lives. */
 const struct prqd_platform *sim_world_platform(struct sim_world *w);
 
+/* sim_world_set_relax_hook - call @fn(@user) every SIM_RELAX_HOOK_EVERY calls of the
+ * platform's relax(), i.e. now and then while a library call polls (a drain, an unbind
+ * waiting on a device-TLB time-out), so that a harness can show what it waits for. @fn
+ * must not call the library. NULL removes the hook. */
+#define SIM_RELAX_HOOK_EVERY 256u
+void sim_world_set_relax_hook(struct sim_world *w, void (*fn)(void *user), void *user);
+
 uint64_t sim_now(const struct sim_world *w);
 /* Deterministic random numbers from the world's seed. */
 uint64_t sim_rand(struct sim_world *w);
