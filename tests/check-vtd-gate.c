@@ -86,6 +86,16 @@ static void dev_cfg(struct sim_dev_cfg *dc)
 	dc->rid = RID;
 }
 
+/* The default unit and device, the platform with the PASID-entry callback. */
+static void gworld_open_gating(struct gworld *g)
+{
+	struct sim_vtd_config vc;
+	struct sim_dev_cfg dc;
+	sim_vtd_config_default(&vc);
+	dev_cfg(&dc);
+	gworld_open(g, true, &vc, &dc, NULL);
+}
+
 static int answer_success(void *cookie, struct prqd_bond *bond, struct prqd_group *group)
 {
 	(void)cookie;
@@ -130,12 +140,8 @@ static const struct sim_vtd_pasid_entry *entry_of(const struct sim_world *w, uin
 
 START_TEST(closing_invalidates_the_pasid_cache_before_the_tlbs)
 {
-	struct sim_vtd_config vc;
-	struct sim_dev_cfg dc;
 	struct gworld g;
-	sim_vtd_config_default(&vc);
-	dev_cfg(&dc);
-	gworld_open(&g, true, &vc, &dc, NULL);
+	gworld_open_gating(&g);
 	struct sim_world *w = g.w;
 	ck_assert(g.io->caps.flags & PRQD_CAP_GATE);
 
@@ -214,12 +220,8 @@ END_TEST
 /* A device-wide drain closes every bond's gate before its one step. */
 START_TEST(device_drain_closes_every_gate_first)
 {
-	struct sim_vtd_config vc;
-	struct sim_dev_cfg dc;
 	struct gworld g;
-	sim_vtd_config_default(&vc);
-	dev_cfg(&dc);
-	gworld_open(&g, true, &vc, &dc, NULL);
+	gworld_open_gating(&g);
 	struct prqd_bond *b1, *b2;
 	ck_assert_int_eq(prqd_bind(g.dev, 1, answer_success, NULL, &b1), 0);
 	ck_assert_int_eq(prqd_bind(g.dev, 2, answer_success, NULL, &b2), 0);
