@@ -75,10 +75,10 @@ struct prqd_platform {
 	void (*dma_free)(void *user, void *va, size_t size);
 
 	/**
-	 * Optional (since 0.2; register-level backends only): the embedder owns the PASID and
-	 * context tables, so the library asks it to clear (@p present false) or restore (@p
-	 * present true) the Present bit of one PASID-table entry, leaving every other field of
-	 * the entry as it was. The library then invalidates the IOMMU's cached copies itself
+	 * Optional (register-level backends only; a table from an older header ends before
+	 * it, which @p size tells): the embedder owns the PASID and context tables, so the
+	 * library asks it to clear (@p present false) or restore (@p present true) the Present
+	 * bit of one PASID-table entry, leaving every other field of the entry as it was. The library then invalidates the IOMMU's cached copies itself
 	 * (VT-d: PASID cache, IOTLB, device-TLB, in that order); the callback only writes
 	 * memory, with whatever barrier makes the write visible to the IOMMU before the
 	 * library's next invalidation descriptor.
