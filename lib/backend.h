@@ -214,6 +214,10 @@ struct prqd_backend_ops {
 	 * requests with PRQD_NO_PASID) at the IOMMU. Called only with PRQD_CAP_GATE, under the
 	 * device's gate lock (a leaf), possibly with the device lock held.
 	 *
+	 * An instance whose drain is proven by a Stop Marker (level none, or snapshot where the
+	 * device promised one) claims the cap only if a closed gate still lets markers into the
+	 * queue: the core closes the gate before it waits for the marker.
+	 *
 	 * Order: the core closes the gate of every bond a drain covers before it starts the
 	 * drain's first hardware step (lib/drain.c, step 1), and opens it only once the bond is
 	 * ACTIVE again. gate(false) must therefore return only when the IOMMU no longer uses a

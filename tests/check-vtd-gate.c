@@ -9,7 +9,7 @@
  *  - the descriptors each gate call queues, in order, and that the drain runs after them;
  *  - the model flags every wrong order it is shown, and accepts the right one;
  *  - no gate without the callback (absent, or past the embedder's table size), nor without
- *    scalable mode;
+ *    scalable mode, nor without page-drain (the Stop Marker must get through);
  *  - a gate whose invalidations cannot complete returns within its bound and says so;
  *  - the scenarios in tests/scenarios that gate, over "vtd", with and without the callback.
  */
@@ -351,7 +351,7 @@ END_TEST
 
 /* ---- when there is no gate -------------------------------------------------------------------- */
 
-START_TEST(no_gate_without_the_callback_or_scalable_mode)
+START_TEST(no_gate_without_callback_scalable_mode_or_page_drain)
 {
 	struct sim_vtd_config vc;
 	struct sim_dev_cfg dc;
@@ -376,6 +376,20 @@ START_TEST(no_gate_without_the_callback_or_scalable_mode)
 	ck_assert(!(g.io->caps.flags & PRQD_CAP_GATE));
 	gworld_close(&g);
 	vc.smts = true;
+
+	/* No page-drain: the Stop Marker is the only proof of a PASID, and a closed gate would
+	 * drop it; an unbind with the marker sent after the stop still completes. */
+	vc.pds = false;
+	dc.uses_stop_markers = true;
+	gworld_open(&g, true, &vc, &dc, NULL);
+	ck_assert(!(g.io->caps.flags & PRQD_CAP_GATE));
+	ck_assert_int_eq(prqd_bind(g.dev, 5, answer_success, NULL, &b), 0);
+	ck_assert_int_eq(prqd_stop(b, 0), 0);
+	ck_assert_int_eq(sim_dev_stop_pasid(g.sd, 5, true), 0);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_STOP_MARKER), 0);
+	gworld_close(&g);
+	vc.pds = true;
+	dc.uses_stop_markers = false;
 
 	/* An embedder whose table ends before the callback (built against an older header). */
 	struct sim_config cfg;
@@ -520,7 +534,7 @@ int main(void)
 	tcase_add_test(tc, closing_invalidates_the_pasid_cache_before_the_tlbs);
 	tcase_add_test(tc, device_drain_closes_every_gate_first);
 	tcase_add_test(tc, model_flags_tlb_invalidations_before_the_pasid_cache);
-	tcase_add_test(tc, no_gate_without_the_callback_or_scalable_mode);
+	tcase_add_test(tc, no_gate_without_callback_scalable_mode_or_page_drain);
 	tcase_add_test(tc, a_gate_that_cannot_finish_is_bounded_and_reported);
 	tcase_add_loop_test(tc, gate_scenarios_pass_with_and_without_the_callback, 0,
 			    (int)(2 * NGATE_SCENARIOS));

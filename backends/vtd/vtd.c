@@ -11,9 +11,10 @@
  *    invalidation of the whole address space, and a wait with status write and page-drain.
  *    Without ECAP.PDS the drain cannot be done and no page-drain bit is ever queued.
  *  - Overflow: PRS.PRO, acknowledged only once the queue is empty.
- *  - Gate (only when the embedder supplies pasid_entry_set_present, scalable mode): closing
- *    clears the PASID entry's Present bit through the platform, then one batch and one
- *    doorbell: the PASID-cache invalidation, a fence wait, the IOTLB and device-TLB
+ *  - Gate (only when the embedder supplies pasid_entry_set_present, in scalable mode, with
+ *    page-drain: without it the Stop Marker is the only proof, and a closed gate drops it):
+ *    closing clears the PASID entry's Present bit through the platform, then one batch and
+ *    one doorbell: the PASID-cache invalidation, a fence wait, the IOTLB and device-TLB
  *    invalidations, and a wait with status write, polled for at most vtd.gate_wait_us
  *    (Linux's PASID teardown order since 2026: the unit may use its cached copy of the
  *    entry until the PASID cache is invalidated). Opening restores the bit and invalidates
@@ -171,8 +172,10 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *c
 		prqd_be_warn(vp->iommu, "vtd: no page-drain support (ECAP.PDS=0): no hardware drain");
 	vp->did = (uint16_t)prqd_iommu_param(iommu, "vtd.did");
 	vp->gate_wait_ns = prqd_iommu_param(iommu, "vtd.gate_wait_us") * 1000u;
-	/* PASID entries (and the PASID cache) exist in scalable mode only. */
-	vp->gate = (vp->ecap & VTD_ECAP_SMTS) && prqd_iommu_can_gate_pasid(iommu);
+	/* PASID entries (and the PASID cache) exist in scalable mode only. And only with
+	 * page-drain: without it a PASID is proven drained by its Stop Marker alone, which a
+	 * closed gate would keep from ever reaching the queue. */
+	vp->gate = (vp->ecap & VTD_ECAP_SMTS) && vp->page_drain && prqd_iommu_can_gate_pasid(iommu);
 	unsigned iq_order = (unsigned)prqd_iommu_param(iommu, "vtd.iq_order");
 	unsigned prq_order = (unsigned)prqd_iommu_param(iommu, "vtd.prq_order");
 	/* 256-bit descriptors are the scalable-mode format (and carry private data). */
