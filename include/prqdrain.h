@@ -872,12 +872,16 @@ enum prqd_stop_flags {
  * @brief Stop delivering: from now on every group of the bond is answered Invalid at once.
  *
  * Idempotent: a stopped, stopping or draining bond returns 0 (PRQD_STOP_ABANDON still
- * applies). Where the backend can gate page requests (VT-d PRE bit) it does so.
+ * applies). Where the backend can gate page requests at the IOMMU it does so (VT-d, when the
+ * platform supplies pasid_entry_set_present: the PASID entry's Present bit is cleared and the
+ * IOMMU's caches of it invalidated; the IOMMU then answers the PASID's page requests itself).
  *
  * - Ownership: with PRQD_STOP_ABANDON the held groups are taken back from the handler.
  * - Locking: the bond spinlock, then (outside it) the device's gate lock around the backend's
  *   gate call. May be called from the handler.
- * - Blocking: never on a handler or the hardware's progress.
+ * - Blocking: never on a handler; on the hardware only inside the backend's gate call, for
+ *   the backend's bound (VT-d: vtd.gate_wait_us, the device's answer to a device-TLB
+ *   invalidation included).
  * - Since: 0.1
  *
  * @param bond the bond.

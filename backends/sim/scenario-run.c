@@ -884,6 +884,7 @@ void scn_sim_config(const struct scn *s, struct sim_config *cfg)
 		cfg->resp_lat_ns = s->fabric.resp_lat_ns;
 	if (s->fabric.set & SCN_FABRIC_RELAX)
 		cfg->relax_step_ns = s->fabric.relax_step_ns;
+	cfg->pasid_entries = s->pasid_entries;
 }
 
 static int setup(struct run *r, uint64_t seed)

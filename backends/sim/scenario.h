@@ -176,6 +176,9 @@ struct scn {
 		unsigned set;
 		uint64_t lat_min_ns, lat_max_ns, resp_lat_ns, relax_step_ns;
 	} fabric;
+	/* `platform pasid-entries`: the world's platform supplies pasid_entry_set_present
+	 * (sim_config.pasid_entries), so the vtd backend gates at the IOMMU. */
+	bool pasid_entries;
 	struct scn_param *params;
 	struct scn_device *devices;
 	struct scn_bond *bonds;

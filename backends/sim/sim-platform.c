@@ -110,6 +110,15 @@ static void plat_dma_free(void *user, void *va, size_t size)
 	sim_vtd_dma_free(user, va, size);
 }
 
+/* The embedder owns the PASID tables; here they are the VT-d model's (sim-vtd.c). */
+static int plat_pasid_entry_set_present(void *user, uint32_t source_id, uint32_t pasid,
+					bool present)
+{
+	if (source_id > UINT16_MAX)
+		return -ENOENT; /* VT-d names requesters by a 16-bit requester ID */
+	return sim_vtd_pasid_entry_set_present(user, source_id, pasid, present);
+}
+
 void sim_platform_setup(struct sim_world *w)
 {
 	struct prqd_platform *p = &w->plat;
@@ -129,6 +138,8 @@ void sim_platform_setup(struct sim_world *w)
 	p->mmio_write64 = plat_mmio_write64;
 	p->dma_alloc = plat_dma_alloc;
 	p->dma_free = plat_dma_free;
+	if (w->cfg.pasid_entries)
+		p->pasid_entry_set_present = plat_pasid_entry_set_present;
 }
 
 const struct prqd_platform *sim_world_platform(struct sim_world *w)

@@ -31,6 +31,10 @@ struct sim_config {
 	uint64_t fabric_lat_max_ns;
 	uint64_t resp_lat_ns;       /* response / invalidation downstream latency (500) */
 	uint64_t relax_step_ns;     /* time relax() advances when no event is due (1000) */
+	/* The platform also supplies pasid_entry_set_present, writing the PASID entries the
+	 * VT-d model keeps for its devices: the "vtd" backend then gates page requests at the
+	 * IOMMU (false: an embedder without the callback, no gating). */
+	bool pasid_entries;
 };
 /* The IOMMU model's own settings are the sim backend's parameters, applied when the backend
  * is initialised: sim.queue_size (entries, default 256), sim.overflow_response (success |
@@ -194,6 +198,9 @@ enum sim_violation_kind {
 	SIM_V_WRONG_GENERATION,    /* request delivered to a bond generation not its own */
 	SIM_V_DRAIN_INCOMPLETE,    /* drain returned with a pre-drain request in flight */
 	SIM_V_LEAK,                /* library memory live at the end */
+	SIM_V_PROTOCOL,            /* the driver broke a hardware programming rule (VT-d model:
+				    * a PASID entry cleared, then IOTLB / device-TLB / page-drain
+				    * before the PASID-cache invalidation) */
 	SIM_V_NR
 };
 
@@ -225,6 +232,9 @@ struct sim_iommu_stats {
 	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
 	uint64_t drains_started, drains_completed, drains_failed;
 	uint32_t queue_depth, queue_high_water;
+	/* Last requests the IOMMU answered itself because their PASID entry was not present
+	 * (VT-d model; the gate), never queued. */
+	uint64_t blocked_responses;
 };
 void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out);
 
