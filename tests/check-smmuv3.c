@@ -854,6 +854,34 @@ START_TEST(backend_without_ats_or_pri)
 }
 END_TEST
 
+/* SMMUEN belongs to the embedder, unless smmuv3.smmuen asks the backend to set it. */
+START_TEST(backend_smmuen)
+{
+	struct fake *f = fake_new(F_IDR0_BASE | F_IDR0_PRI | F_IDR0_ATS);
+	struct prqd_platform p = fake_platform(f);
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = &p, .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	struct prqd_iommu *io;
+	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
+	ck_assert_int_eq(prqd_iommu_open(ctx, "smmuv3", NULL, &io), 0);
+	ck_assert_uint_eq(f->cr0ack & 1, 0);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	ck_assert_int_eq(prqd_ctx_set_param(ctx, "smmuv3.smmuen", "1"), 0);
+	ck_assert_int_eq(prqd_iommu_open(ctx, "smmuv3", NULL, &io), 0);
+	ck_assert_uint_eq(f->cr0ack & 1, 1);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	ck_assert_uint_eq(f->cr0ack & 1, 0);
+	/* Already on (the embedder's): left on at close. */
+	f->cr0 = f->cr0ack = 1;
+	ck_assert_int_eq(prqd_iommu_open(ctx, "smmuv3", NULL, &io), 0);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	ck_assert_uint_eq(f->cr0ack & 1, 1);
+	ck_assert_uint_eq(f->dma_allocs, f->dma_frees);
+	prqd_ctx_unref(ctx);
+	free(f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("smmuv3");
@@ -871,6 +899,7 @@ int main(void)
 	tcase_add_test(tc, backend_positions_across_queues);
 	tcase_add_test(tc, backend_drain);
 	tcase_add_test(tc, backend_without_ats_or_pri);
+	tcase_add_test(tc, backend_smmuen);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

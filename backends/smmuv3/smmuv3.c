@@ -71,6 +71,7 @@ struct smmuv3_priv {
 
 	uint32_t idr0, idr1, idr3, idr5;
 	bool pri, ats, stall;
+	bool set_smmuen; /* init turned SMMUEN on (smmuv3.smmuen): fini turns it off */
 	uint16_t vmid;
 	bool drain_tlbi;
 	uint64_t ack_timeout_ns, room_wait_ns;
@@ -383,9 +384,11 @@ static void pull_events(struct smmuv3_priv *sp, uint64_t stamp)
 
 static void release_all(struct smmuv3_priv *sp)
 {
-	if (sp->has_priq || sp->has_evtq)
-		(void)smmuv3_cr0_update(sp->plat, SMMUV3_CR0_PRIQEN | SMMUV3_CR0_EVTQEN, 0,
-					sp->ack_timeout_ns);
+	uint32_t off = (sp->has_priq || sp->has_evtq ? SMMUV3_CR0_PRIQEN | SMMUV3_CR0_EVTQEN : 0) |
+		       (sp->set_smmuen ? SMMUV3_CR0_SMMUEN : 0);
+	if (off)
+		(void)smmuv3_cr0_update(sp->plat, off, 0, sp->ack_timeout_ns);
+	sp->set_smmuen = false;
 	smmuv3_cmdq_fini(&sp->cmdq);
 	if (sp->priq.mem)
 		outq_free(sp, &sp->priq);
@@ -472,8 +475,11 @@ static int smmuv3_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps
 	note_global_errors(sp);
 	sp->broken = false;
 	sp->priq_lost = false;
-	if (prqd_iommu_param(iommu, "smmuv3.smmuen"))
+	if (prqd_iommu_param(iommu, "smmuv3.smmuen") &&
+	    !(reg_read32(sp, SMMUV3_REG_CR0ACK) & SMMUV3_CR0_SMMUEN)) {
 		enable |= SMMUV3_CR0_SMMUEN;
+		sp->set_smmuen = true;
+	}
 	rc = smmuv3_cr0_update(sp->plat, enable, enable, sp->ack_timeout_ns);
 	if (rc < 0) {
 		prqd_be_err(iommu, "smmuv3: queues did not come up (CR0ACK %#x)",
@@ -868,8 +874,10 @@ static const struct prqd_param_def smmuv3_params[] = {
 	  drain_tlbi_names },
 	{ "smmuv3.msi", "CMD_SYNC completion by MSI write where IDR0.MSI (polling CONS otherwise)",
 	  1, 0, 1, NULL },
-	{ "smmuv3.smmuen", "set CR0.SMMUEN at init (for a unit no other driver enables)", 0, 0, 1,
-	  NULL },
+	{ "smmuv3.smmuen",
+	  "set CR0.SMMUEN at init if it is off, and clear it at fini (for a unit no other driver "
+	  "enables)",
+	  0, 0, 1, NULL },
 	{ "smmuv3.ack_timeout_us", "CR0ACK and command completion wait in init, detach", 10000, 1,
 	  10000000, NULL },
 	{ "smmuv3.room_wait_us", "wait for command queue room in respond and drain_start", 1000, 0,
