@@ -711,6 +711,16 @@ START_TEST(backend_overflow)
 	ck_assert_int_eq(prqd_iommu_process(b.io, 0), 0);
 	ck_assert_uint_eq(f->cons[Q_PRI], 2);
 	ck_assert_uint_eq(stats_of(&b).overflows, 2);
+	/* The SMMU could not write the queue (GERROR.PRIQ_ABT_ERR, bit 3): records were lost,
+	 * which the library hears as an overflow; GERRORN acknowledges. */
+	put_ppr(f, DEV_SID, true, PASID, true, false, false, 8, 0x7000, 0);
+	ck_assert_int_eq(prqd_iommu_process(b.io, 0), 1);
+	f->gerror ^= 1u << 3;
+	ck_assert_int_eq(prqd_iommu_process(b.io, 0), 0);
+	ck_assert_uint_eq(f->gerror ^ f->gerrorn, 0);
+	st = stats_of(&b);
+	ck_assert_uint_eq(st.overflows, 3);
+	ck_assert_uint_eq(st.partial_discarded, 2);
 	bed_close(&b);
 }
 END_TEST
@@ -788,6 +798,18 @@ START_TEST(backend_positions_across_queues)
 	}
 	struct prqd_hw_resp bad = { .source_id = DEV_SID, .code = 7 };
 	ck_assert_int_eq(b.io->ops.respond(b.io->priv, NULL, &bad), -PRQD_EINVAL);
+	struct prqd_hw_stall_resp bad_stall = { .source_id = DEV_SID, .code = 7 };
+	ck_assert_int_eq(b.io->ops.stall_resume(b.io->priv, NULL, &bad_stall), -PRQD_EINVAL);
+	/* A command queue that does not move: responses are refused after a bounded wait. */
+	f->hold = true;
+	struct prqd_hw_resp ok = { .source_id = DEV_SID, .code = PRQD_RESP_SUCCESS };
+	int rc = 0;
+	for (unsigned i = 0; i < 1024 && rc == 0; i++)
+		rc = b.io->ops.respond(b.io->priv, NULL, &ok);
+	ck_assert_int_eq(rc, -PRQD_EBUSY);
+	f->hold = false;
+	run_cmdq(f);
+	ck_assert_int_eq(b.io->ops.respond(b.io->priv, NULL, &ok), 0);
 	bed_close(&b);
 }
 END_TEST

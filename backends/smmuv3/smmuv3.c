@@ -708,7 +708,7 @@ static int submit_one(struct smmuv3_priv *sp, const struct smmuv3_cmd *cmd, cons
 	if (rc < 0)
 		prqd_be_err(sp->iommu, "smmuv3: %s to stream %u index %u not queued: %d", what,
 			    (unsigned)sid, index, rc);
-	return rc;
+	return rc == -PRQD_EAGAIN ? -PRQD_EBUSY : rc; /* no room in time */
 }
 
 static int smmuv3_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *resp)
