@@ -15,6 +15,10 @@
  * STALL_TERM and ATC_INV accepted without being checked (so their encodings are not judged
  * here: tests/check-smmuv3-cmd does that), IDR0.MSI = 0 (syncs complete by CONS only).
  *
+ * The whole freestanding library (the core and the smmuv3 backend, no simulator) is linked
+ * in too: it must build for aarch64 as an embedder would, and the backend must read QEMU's
+ * ID registers right (7.2 has neither PRI nor stalls: the backend declines the unit).
+ *
  * The MMU is off, so a DMA address is the pointer's value.
  */
 #include <stdbool.h>
@@ -511,6 +515,35 @@ static void check_reinit(void)
 	check_rc("after fini submissions fail", smmuv3_cmdq_submit(&q, NULL, 0, &t), -PRQD_EIO);
 }
 
+/* The library on QEMU's SMMU: what the backend makes of the ID registers. */
+static void check_backend(void)
+{
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = &plat,
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	struct prqd_iommu *io = NULL;
+	uint32_t idr0 = reg(SMMUV3_REG_IDR0), ack = reg(SMMUV3_REG_CR0ACK);
+	bool stalls = ((idr0 >> SMMUV3_IDR0_STALL_SHIFT) & SMMUV3_IDR0_STALL_MASK) !=
+		      SMMUV3_STALL_MODEL_TERMINATE;
+
+	if (!check_rc("a library context on the guest's platform", prqd_ctx_new(&co, &ctx), 0))
+		return;
+	if ((idr0 & SMMUV3_IDR0_PRI) || stalls) {
+		/* A QEMU that models PRI or stalls: the backend brings the queues up. */
+		check_rc("the smmuv3 backend opens the unit", prqd_iommu_open(ctx, "smmuv3", NULL, &io), 0);
+		check_eq("... with its queues on", reg(SMMUV3_REG_CR0ACK) & SMMUV3_CR0_CMDQEN,
+			 SMMUV3_CR0_CMDQEN);
+		check_rc("... and closes it", io ? prqd_iommu_close(io) : -1, 0);
+	} else {
+		check_rc("the smmuv3 backend declines a unit without PRI or stalls",
+			 prqd_iommu_open(ctx, "smmuv3", NULL, &io), -PRQD_EOPNOTSUPP);
+		check_rc("... and probing finds no backend for it", prqd_iommu_open(ctx, NULL, NULL, &io),
+			 -PRQD_ENODEV);
+		check_eq("... and CR0 was left alone", reg(SMMUV3_REG_CR0ACK), ack);
+	}
+	prqd_ctx_unref(ctx);
+}
+
 void guest_main(void)
 {
 	out_str("# smmuv3 command queue engine against QEMU's SMMUv3\n");
@@ -524,5 +557,6 @@ void guest_main(void)
 	check_error_with_backlog();
 	check_sync_irq();
 	check_reinit();
+	check_backend();
 	leave();
 }
