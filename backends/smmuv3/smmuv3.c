@@ -183,6 +183,8 @@ static uint64_t outq_prod(const struct smmuv3_outq *q, uint32_t prod_reg)
 
 	if (ahead > q->entries)
 		ahead = q->entries; /* nonsense from the register: read no more than a queue */
+	/* The records PROD covers are read after it. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return q->cons + ahead;
 }
 
@@ -196,6 +198,8 @@ static const volatile uint64_t *outq_record(const struct smmuv3_outq *q, uint64_
 /* Tell the SMMU how far software read, keeping the overflow acknowledge as it was. */
 static void outq_write_cons(const struct smmuv3_priv *sp, const struct smmuv3_outq *q)
 {
+	/* Every read of the records given back is done before the SMMU may overwrite them. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	reg_write32(sp, q->cons_reg, ((uint32_t)q->cons & outq_wrap_mask(q)) | q->ovack);
 }
 
