@@ -1569,6 +1569,9 @@ struct ctl {
 	struct prqd_bond *b[C_PASIDS];
 };
 
+/* Drain deadline of the controllers, in fake-clock milliseconds (one poll is 1 us). */
+#define C_DRAIN_MS 30000
+
 static void ctl_bad(struct conc *c, int op, int rc)
 {
 	atomic_fetch_add(&c->ctl_unexpected, 1);
@@ -1589,7 +1592,7 @@ static void *controller_main(void *arg)
 		if (c->dev_ops && k->id == 0 && xorshift(&k->seed) % 20 == 0) {
 			unsigned dop = xorshift(&k->seed) % 3;
 			rc = dop == 0 ? prqd_dev_stop(c->dev, xorshift(&k->seed) % 2)
-			     : dop == 1 ? prqd_dev_drain(c->dev, xorshift(&k->seed) % 2, 0)
+			     : dop == 1 ? prqd_dev_drain(c->dev, xorshift(&k->seed) % 2, C_DRAIN_MS)
 					: prqd_dev_resume(c->dev);
 			/* Other controllers' bonds may be busy, in the wrong state, or being
 			 * unbound (prqd_dev_resume passes on prqd_resume's -ESTALE). */
@@ -1612,7 +1615,9 @@ static void *controller_main(void *arg)
 			break;
 		case 2:
 		case 3:
-			rc = prqd_drain(b, xorshift(&k->seed) % 2 ? PRQD_DRAIN_ABANDON : 0, 0);
+			/* The fake clock ticks per poll: a generous deadline, so that a consumer
+			 * thread the host does not schedule for a while is no time-out. */
+			rc = prqd_drain(b, xorshift(&k->seed) % 2 ? PRQD_DRAIN_ABANDON : 0, C_DRAIN_MS);
 			if (rc != 0 && !(c->dev_ops && rc == -EBUSY))
 				ctl_bad(c, 2, rc);
 			break;
