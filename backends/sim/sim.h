@@ -213,7 +213,23 @@ struct sim_alloc_stats {
 };
 void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
 
-/* IOMMU model counters. */
+/* ---- IOMMU models ------------------------------------------------------------------------ */
+
+/*
+ * The world runs one IOMMU model at a time: "queue", the abstract software queue the "sim"
+ * backend drives (the default), or a register-level model ("vtd", sim-vtd.c) that sits
+ * behind the platform's register window and DMA memory and takes over the devices' traffic
+ * at the first register write.
+ */
+
+/* Choose the register-level model behind the platform's register window (default "vtd").
+ * Returns 0, -ENOENT (no such model), -EINVAL (NULL, or a model without registers), -EBUSY
+ * (another register model already runs the world). */
+int sim_mmio_model_select(struct sim_world *w, const char *name);
+/* The name of the model that runs the world now. */
+const char *sim_model_name(const struct sim_world *w);
+
+/* IOMMU model counters (of the model that runs the world). */
 struct sim_iommu_stats {
 	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
 	uint64_t drains_started, drains_completed, drains_failed;
@@ -264,7 +280,7 @@ struct sim_vtd_config {
 void sim_vtd_config_default(struct sim_vtd_config *cfg);
 /* Set the model's configuration; only before its first register write (-EBUSY after). */
 int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
-/* Is the VT-d model driving the world (a register was written)? */
+/* Is the VT-d model running the world (one of its registers was written)? */
 bool sim_vtd_active(const struct sim_world *w);
 
 /* The "sim" backend (backends/sim/sim-backend.c). */
