@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The "sim" backend: the steps of the backend contract (lib/backend.h) carried out on the
+ * The "sim" backend: the steps of the backend contract (prqdrain-backend.h) carried out on the
  * world's abstract IOMMU model (sim-iommu.c). The world comes from the platform:
  * backend_data(user, "sim"), which sim_world_platform() provides. One IOMMU may be open per
  * world at a time.
@@ -166,6 +166,7 @@ static const struct prqd_param_def sim_params[] = {
 };
 
 const struct prqd_backend prqd_backend_sim = {
+	.version = PRQD_BACKEND_VERSION,
 	.name = "sim",
 	.help = "simulator: abstract IOMMU, PRI devices and fabric in a deterministic world",
 	.priv_size = sizeof(struct sim_backend_priv),

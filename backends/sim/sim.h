@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "prqdrain.h"
-#include "lib/backend.h"
+#include "prqdrain-backend.h"
 
 struct sim_world;
 struct sim_dev;

@@ -593,6 +593,7 @@ static const struct prqd_param_def vtd_params[] = {
 };
 
 const struct prqd_backend prqd_backend_vtd = {
+	.version = PRQD_BACKEND_VERSION,
 	.name = "vtd",
 	.help = "Intel VT-d: page request queue, invalidation queue and the §7.10 drain, "
 		"through the platform's MMIO and DMA callbacks",
