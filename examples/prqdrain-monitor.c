@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "prqdrain-uevent.h"
-#include "lib/linux/uevent-sim.h"
+#include "backends/sim/uevent-sim.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1"

@@ -412,6 +412,24 @@ int prqd_ctx_add_backend(struct prqd_ctx *ctx, const struct prqd_backend *be);
  */
 const char *prqd_ctx_backend_name(const struct prqd_ctx *ctx, unsigned index, const char **help);
 
+/**
+ * @brief Call @p fn for every parameter of a context: prqd_param_walk()'s, then those of the
+ * backends added with prqd_ctx_add_backend(), in that order.
+ *
+ * - Ownership: the strings @p fn sees are static or the registering caller's.
+ * - Locking: none. Not thread-safe against prqd_ctx_add_backend() on the same context.
+ * - Blocking: never.
+ * - Since: 0.1
+ *
+ * @param ctx the context; NULL walks the compiled-in parameters only, as prqd_param_walk().
+ * @param fn called once per parameter; a non-zero return stops the walk.
+ * @param user passed to @p fn.
+ * @return 0 after the last parameter, -EINVAL (@p fn NULL), or the first non-zero value
+ *         @p fn returned.
+ */
+int prqd_ctx_param_walk(const struct prqd_ctx *ctx,
+			int (*fn)(void *user, const struct prqd_param_info *info), void *user);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Services the core offers backends                                                          */
 /* ------------------------------------------------------------------------------------------ */

@@ -156,10 +156,17 @@ PRQD_EXPORT int prqd_ctx_get_param(const struct prqd_ctx *ctx, const char *name,
 PRQD_EXPORT int prqd_param_walk(int (*fn)(void *user, const struct prqd_param_info *info),
 				void *user)
 {
+	return prqd_ctx_param_walk(NULL, fn, user);
+}
+
+PRQD_EXPORT int prqd_ctx_param_walk(const struct prqd_ctx *ctx,
+				    int (*fn)(void *user, const struct prqd_param_info *info),
+				    void *user)
+{
 	if (!fn)
 		return -PRQD_EINVAL;
 	const struct prqd_param_def *d;
-	for (unsigned i = 0; (d = prqd__param_def(NULL, i)) != NULL; i++) {
+	for (unsigned i = 0; (d = prqd__param_def(ctx, i)) != NULL; i++) {
 		struct prqd_param_info info = {
 			.name = d->name, .help = d->help, .def = d->def,
 			.min = d->min,   .max = d->max,   .names = d->names,

@@ -41,10 +41,8 @@ struct tally {
 
 static unsigned backend_count(const char **names)
 {
-	unsigned n = 0;
-	for (const char *name; n < MAX_BACKENDS && (name = prqd_backend_name(n, NULL)); n++)
-		names[n] = name;
-	return n;
+	unsigned n = sim_backend_names(names, NULL, MAX_BACKENDS);
+	return n < MAX_BACKENDS ? n : MAX_BACKENDS;
 }
 
 /* One run: 1 passed, 0 failed, -1 could not run (counted as failed). */

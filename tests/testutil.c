@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "tests/testutil.h"
-#include "backends/sim/scenario.h"
 
 /* ========================================================================================== */
 /* Platform                                                                                   */
@@ -854,25 +853,8 @@ int tw_process(struct tw *w)
 }
 
 /* ========================================================================================== */
-/* Scenario runs                                                                              */
+/* Source tree                                                                                */
 /* ========================================================================================== */
-
-void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
-{
-	const struct scn_result *res[2] = { a, b };
-	char *out[2];
-	size_t len[2];
-	for (int i = 0; i < 2; i++) {
-		FILE *f = open_memstream(&out[i], &len[i]);
-		ck_assert_ptr_nonnull(f);
-		scn_result_print(f, res[i]);
-		fclose(f);
-	}
-	ck_assert_uint_eq(len[0], len[1]);
-	ck_assert_int_eq(memcmp(out[0], out[1], len[0]), 0);
-	free(out[0]);
-	free(out[1]);
-}
 
 const char *source_dir(const char *sub)
 {
@@ -887,25 +869,4 @@ const char *source_dir(const char *sub)
 const char *scenario_dir(void)
 {
 	return source_dir("examples/scenarios");
-}
-
-unsigned tu_backend_count(void)
-{
-	unsigned n = 0;
-	while (prqd_backend_name(n, NULL))
-		n++;
-	if (n == 0) {
-		/* Called while a suite is built, outside any test: a suite over no backend
-		 * would pass vacuously. */
-		fprintf(stderr, "the library lists no backend\n");
-		abort();
-	}
-	return n;
-}
-
-const char *tu_backend(unsigned i)
-{
-	const char *name = prqd_backend_name(i, NULL);
-	ck_assert_ptr_nonnull(name);
-	return name;
 }

@@ -832,9 +832,7 @@ static int setup(struct run *r, uint64_t seed)
 		return setup_error(r, rc, "%s: cannot create the simulated world (%d)", s->file, rc);
 	r->plat = sim_world_platform(r->w);
 
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = r->plat,
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	rc = prqd_ctx_new(&co, &r->ctx);
+	rc = sim_ctx_new(r->w, &r->ctx);
 	if (rc < 0)
 		return setup_error(r, rc, "%s: prqd_ctx_new failed (%d)", s->file, rc);
 	if (r->o->log) {

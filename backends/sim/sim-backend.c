@@ -188,3 +188,44 @@ const struct prqd_backend prqd_backend_sim = {
 		.overflow_ack = sim_overflow_ack,
 	},
 };
+
+int sim_ctx_new(struct sim_world *w, struct prqd_ctx **out)
+{
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	int rc = prqd_ctx_new(&co, &ctx);
+	if (rc < 0)
+		return rc;
+	rc = prqd_ctx_add_backend(ctx, &prqd_backend_sim);
+	if (rc < 0) {
+		prqd_ctx_unref(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+unsigned sim_backend_names(const char **names, const char **helps, unsigned max)
+{
+	/* Listing needs no world: a context on the host's platform with "sim" added lists the
+	 * same names, which outlive it (they are the backends' static strings). */
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = prqd_platform_default(),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	if (prqd_ctx_new(&co, &ctx) < 0)
+		return 0;
+	unsigned n = 0;
+	if (prqd_ctx_add_backend(ctx, &prqd_backend_sim) == 0) {
+		const char *help = NULL;
+		for (const char *name; (name = prqd_ctx_backend_name(ctx, n, &help)) != NULL; n++) {
+			if (n < max) {
+				names[n] = name;
+				if (helps)
+					helps[n] = help;
+			}
+		}
+	}
+	prqd_ctx_unref(ctx);
+	return n;
+}

@@ -370,7 +370,7 @@ static bool epoch_of(const struct sim_checker *c, uint16_t rid, uint32_t pasid, 
 	return e->count <= SIM_EPOCH_HISTORY; /* before the first change: no bond */
 }
 
-void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *group)
+void sim_check_delivery(struct sim_world *w, uint32_t gen, const struct prqd_group *group)
 {
 	unsigned n = prqd_group_count(group);
 	for (unsigned i = 0; i < n; i++) {
