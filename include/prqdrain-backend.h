@@ -435,6 +435,26 @@ int prqd_ctx_param_walk(const struct prqd_ctx *ctx,
 /* ------------------------------------------------------------------------------------------ */
 
 /**
+ * @brief Parse an unsigned number as parameter values are written: decimal digits, or with
+ * @p hex also hexadecimal after 0x; the whole string, no sign, no space.
+ *
+ * The one number syntax of the library's text: parameters (prqd_ctx_set_param()), uevent
+ * records (decimal), and the simulator's scenario files.
+ *
+ * - Ownership: @p s is borrowed for the call.
+ * - Locking: none; thread-safe.
+ * - Blocking: never.
+ * - Since: 0.1
+ *
+ * @param s the text.
+ * @param hex accept 0x followed by hexadecimal digits.
+ * @param out receives the value; written only on success.
+ * @return 0; -EINVAL (NULL argument, empty, a character that is not a digit); -ERANGE (above
+ *         UINT64_MAX).
+ */
+int prqd_parse_u64(const char *s, bool hex, uint64_t *out);
+
+/**
  * @brief The IOMMU's platform table with every optional callback filled in (locks are no-ops
  * on a platform without them): for MMIO, and for code that is handed a platform.
  *

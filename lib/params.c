@@ -69,11 +69,12 @@ static bool word_in(const char *const *list, const char *word)
 	return false;
 }
 
-/* Decimal or 0x hexadecimal, the whole string, no overflow. */
-static int parse_u64(const char *s, uint64_t *out)
+PRQD_EXPORT int prqd_parse_u64(const char *s, bool hex, uint64_t *out)
 {
+	if (!s || !out)
+		return -PRQD_EINVAL;
 	unsigned base = 10;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
 	}
@@ -91,7 +92,7 @@ static int parse_u64(const char *s, uint64_t *out)
 		else
 			return -PRQD_EINVAL;
 		if (v > (UINT64_MAX - digit) / base)
-			return -PRQD_EINVAL;
+			return -PRQD_ERANGE;
 		v = v * base + digit;
 	}
 	*out = v;
@@ -107,13 +108,13 @@ int prqd__param_parse(const struct prqd_param_def *def, const char *value, uint6
 		for (v = 0; def->names[v]; v++)
 			if (prqd__strcmp(def->names[v], value) == 0)
 				break;
-		if (!def->names[v] && parse_u64(value, &v) < 0)
+		if (!def->names[v] && prqd_parse_u64(value, true, &v) < 0)
 			return -PRQD_EINVAL;
 	} else if (def->min == 0 && def->max == 1 && word_in(bool_false, value)) {
 		v = 0;
 	} else if (def->min == 0 && def->max == 1 && word_in(bool_true, value)) {
 		v = 1;
-	} else if (parse_u64(value, &v) < 0) {
+	} else if (prqd_parse_u64(value, true, &v) < 0) {
 		return -PRQD_EINVAL;
 	}
 	if (v < def->min || v > def->max)
