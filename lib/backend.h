@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The backend contract as the library's own backends see it: the public contract
- * (include/prqdrain-backend.h: the operations, the types exchanged with the core, and the
- * services the core offers) plus the core's private bits below. A backend compiled into the
- * library exports exactly one `const struct prqd_backend prqd_backend_<name>` and is listed in
- * lib/backends.c; a backend outside the library uses prqdrain-backend.h alone and is added to
- * a context with prqd_ctx_add_backend(). A backend never includes lib/private.h and never
- * looks inside struct prqd_iommu.
+ * The core's side of the backend contract: the public contract (include/prqdrain-backend.h:
+ * the operations, the types exchanged with the core, the services the core offers), which is
+ * all any backend includes, compiled in or not, plus the core's private bits below. A backend
+ * compiled into the library exports exactly one `const struct prqd_backend
+ * prqd_backend_<name>` and is listed in lib/backends.c; a backend outside the library is
+ * added to a context with prqd_ctx_add_backend(). A backend never includes lib/ headers and
+ * never looks inside struct prqd_iommu.
  */
 #ifndef PRQD_BACKEND_H
 #define PRQD_BACKEND_H

@@ -16,7 +16,7 @@
  * every use of it, and the queue's software head with its position counter, is serialised by
  * one platform lock.
  */
-#include "lib/backend.h"
+#include "prqdrain-backend.h"
 #include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 
