@@ -100,6 +100,33 @@ static void expect_refused_then_recover(struct raw *r, unsigned idx, uint32_t da
 	ck_assert_uint_eq(head(r), idx + 1);
 }
 
+/* The world starts on the software queue model; the register model chosen for the window
+ * (VT-d by default) takes the world's traffic at its first register write, and from then on
+ * no other register model can be chosen. */
+START_TEST(register_model_takes_over_at_the_first_write)
+{
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 5, NULL, &w), 0);
+	ck_assert_str_eq(sim_model_name(w), "queue");
+	ck_assert_int_eq(sim_mmio_model_select(w, "no-such-model"), -ENOENT);
+	ck_assert_int_eq(sim_mmio_model_select(w, "queue"), -EINVAL); /* it has no registers */
+	ck_assert_int_eq(sim_mmio_model_select(w, NULL), -EINVAL);
+	ck_assert_int_eq(sim_mmio_model_select(w, "vtd"), 0);
+	const struct prqd_platform *p = sim_world_platform(w);
+	ck_assert_uint_ne(p->mmio_read32(p->user, VTD_REG_VER), 0);
+	ck_assert_str_eq(sim_model_name(w), "queue"); /* a read takes nothing over */
+	ck_assert(!sim_vtd_active(w));
+	p->mmio_write32(p->user, VTD_REG_FECTL, 0);
+	ck_assert_str_eq(sim_model_name(w), "vtd");
+	ck_assert(sim_vtd_active(w));
+	ck_assert_int_eq(sim_mmio_model_select(w, "vtd"), 0);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	ck_assert_int_eq(sim_vtd_configure(w, &vc), -EBUSY);
+	sim_world_free(w);
+}
+END_TEST
+
 START_TEST(model_refuses_what_the_backend_must_never_queue)
 {
 	struct raw r;
@@ -638,6 +665,7 @@ int main(void)
 {
 	Suite *s = suite_create("vtd");
 	TCase *tc = tcase_create("model");
+	tcase_add_test(tc, register_model_takes_over_at_the_first_write);
 	tcase_add_test(tc, model_refuses_what_the_backend_must_never_queue);
 	tcase_add_test(tc, model_accepts_page_drain_with_pds);
 	tcase_add_test(tc, model_ite_aborts_waits_at_every_index);

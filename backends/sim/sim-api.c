@@ -81,7 +81,8 @@ PRQD_SIM_EXPORT uint64_t prqd_sim_run_for(struct prqd_sim_world *world, uint64_t
 PRQD_SIM_EXPORT int prqd_sim_dev_add(struct prqd_sim_world *world,
 				     const struct prqd_sim_dev_cfg *cfg, struct prqd_sim_dev **out)
 {
-	if (!world || !cfg || !out || cfg->size < sizeof(uint32_t) + sizeof(uint16_t))
+	if (!world || !cfg || !out ||
+	    cfg->size < offsetof(struct prqd_sim_dev_cfg, rid) + sizeof(cfg->rid))
 		return -EINVAL;
 	/* Fields past the caller's size keep the model's defaults. */
 	struct prqd_sim_dev_cfg in = { 0 };
