@@ -29,7 +29,11 @@
 #include <unistd.h>
 
 #include "prqdrain-uevent.h"
-#include "lib/linux/uevent-sim.h"
+#if PRQD_HAVE_BACKEND_SIM
+#include "backends/sim/uevent-sim.h"
+#else
+struct uevent_sim; /* without libprqdrain-sim, --sim says so and st.sim stays NULL */
+#endif
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1"
@@ -307,6 +311,7 @@ static void on_event(void *user, const struct prqd_uevent *ev,
 
 /* ---- the simulation ------------------------------------------------------------------------ */
 
+#if PRQD_HAVE_BACKEND_SIM
 static void print_bonds(const struct uevent_sim *u)
 {
 	for (unsigned i = 0; i < uevent_sim_nbonds(u); i++)
@@ -340,16 +345,19 @@ static int sim_finish(struct mon_state *st)
 		printf("teardown: %s\n", rep.error);
 	return rc == 0 ? EXIT_PASS : EXIT_FAIL;
 }
+#endif /* PRQD_HAVE_BACKEND_SIM */
 
 /* ---- sources ------------------------------------------------------------------------------ */
 
 static int feed(struct mon_state *st, struct prqd_monitor *mon, const void *buf, size_t len,
 		const struct prqd_uevent_origin *origin)
 {
+#if PRQD_HAVE_BACKEND_SIM
 	if (st->sim) {
 		uevent_sim_run(st->sim, st->o->gap_ns);
 		return uevent_sim_feed(st->sim, buf, len, origin, NULL);
 	}
+#endif
 	return prqd_monitor_feed(mon, buf, len, origin, NULL);
 }
 
@@ -435,10 +443,12 @@ static int listen_live(struct mon_state *st, struct prqd_monitor *mon)
 		 * only be seen at the next event. */
 		if (wait < 0 || wait > 500)
 			wait = 500;
+#if PRQD_HAVE_BACKEND_SIM
 		if (st->sim) {
 			/* Simulated time goes on while the kernel is quiet. */
 			uevent_sim_run(st->sim, st->o->gap_ns);
 		}
+#endif
 		rc = prqd_monitor_receive(mon, wait, NULL);
 		if (rc == -ENOBUFS) {
 			fprintf(stderr, "prqdrain-monitor: the kernel dropped events (socket buffer "
@@ -577,6 +587,7 @@ int main(int argc, char **argv)
 	struct prqd_monitor *mon = NULL;
 	int rc;
 	if (o.sim) {
+#if PRQD_HAVE_BACKEND_SIM
 		struct scn *s = NULL;
 		char err[256];
 		if (o.scenario && scn_load_file(o.scenario, &s, err, sizeof(err)) < 0) {
@@ -590,6 +601,11 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		mon = uevent_sim_monitor(st.sim);
+#else
+		fprintf(stderr, "prqdrain-monitor: --sim and --sim-builtin need libprqdrain-sim, "
+				"which this build left out (configure --disable-backend-sim)\n");
+		return EXIT_USAGE;
+#endif
 	} else {
 		/* Without devices to act on, the monitor only classifies. */
 		rc = prqd_monitor_new(PRQD_MONITOR_OBSERVE, &mon);
@@ -608,6 +624,7 @@ int main(int argc, char **argv)
 	else
 		status = listen_live(&st, mon);
 
+#if PRQD_HAVE_BACKEND_SIM
 	if (st.sim) {
 		if (status == EXIT_PASS || status == EXIT_FAIL) {
 			uevent_sim_run(st.sim, o.gap_ns);
@@ -617,8 +634,9 @@ int main(int argc, char **argv)
 		} else {
 			uevent_sim_free(st.sim);
 		}
-	} else {
-		prqd_monitor_free(mon);
+		return status;
 	}
+#endif
+	prqd_monitor_free(mon);
 	return status;
 }

@@ -138,15 +138,18 @@ static void usage(FILE *f)
 		"                           teardown ways (the other workload options are ignored)\n"
 		"\n"
 		"Backends:\n");
-	for (unsigned i = 0;; i++) {
-		const char *help = NULL;
-		const char *name = prqd_backend_name(i, &help);
-		if (!name)
-			break;
-		fprintf(f, "  %-26s %s\n", name, help ? help : "");
-	}
+	/* What a run's context has: the library's compiled-in backends and the simulator's. */
+	const char *names[16], *helps[16];
+	unsigned n = sim_backend_names(names, helps, 16);
+	for (unsigned i = 0; i < n && i < 16; i++)
+		fprintf(f, "  %-26s %s\n", names[i], helps[i] ? helps[i] : "");
 	fprintf(f, "\nParameters (--param, or `param` in a scenario):\n");
-	prqd_param_walk(print_param, f);
+	struct prqd_ctx *ctx;
+	if (prqd_ctx_new(NULL, &ctx) == 0) {
+		if (prqd_ctx_add_backend(ctx, &prqd_backend_sim) == 0)
+			prqd_ctx_param_walk(ctx, print_param, f);
+		prqd_ctx_unref(ctx);
+	}
 }
 
 static int parse_num(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *out)

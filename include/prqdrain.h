@@ -302,6 +302,8 @@ int prqd_param_walk(int (*fn)(void *user, const struct prqd_param_info *info), v
  * @brief The name of a backend compiled into the library.
  *
  * Backends are numbered 0, 1, ... in probing order; configure decides which are compiled.
+ * Backends added to a context (prqd_ctx_add_backend(), such as libprqdrain-sim's "sim") are
+ * listed by prqd_ctx_backend_name(), after these.
  *
  * - Ownership: the strings are static.
  * - Locking: none; thread-safe.
@@ -482,8 +484,10 @@ int prqd_trace_json_finish(struct prqd_trace_json *tw);
  * - Since: 0.1
  *
  * @param ctx the context.
- * @param backend a name from prqd_backend_name(), or NULL: then PRQDRAIN_BACKEND (unless the
- *        context ignores the environment), else the first backend whose probe succeeds.
+ * @param backend a name from prqd_ctx_backend_name() (the compiled-in backends and those added
+ *        to @p ctx with prqd_ctx_add_backend(), prqdrain-backend.h), or NULL: then
+ *        PRQDRAIN_BACKEND (unless the context ignores the environment), else the first
+ *        backend whose probe succeeds, in that order.
  * @param platform callbacks for this IOMMU (MMIO window, DMA memory, and the backend's data);
  *        NULL uses the context's.
  * @param out receives the IOMMU.

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The backends compiled in, in probing order. */
+/* The backends compiled in, in probing order. Others (the simulator's "sim", an embedder's
+ * own) are added to a context with prqd_ctx_add_backend(). */
 #include "lib/private.h"
 
-#if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
-extern const struct prqd_backend prqd_backend_sim;
-#endif
 #if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
 extern const struct prqd_backend prqd_backend_vtd;
 #endif
@@ -13,9 +11,6 @@ extern const struct prqd_backend prqd_backend_smmuv3;
 #endif
 
 const struct prqd_backend *const prqd_backends[] = {
-#if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
-	&prqd_backend_sim,
-#endif
 #if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
 	&prqd_backend_vtd,
 #endif

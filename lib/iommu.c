@@ -2,14 +2,6 @@
 /* An IOMMU: backend selection, the queue consumer, overflow handling, statistics. */
 #include "lib/private.h"
 
-static const struct prqd_backend *backend_by_name(const char *name)
-{
-	for (unsigned i = 0; prqd_backends[i]; i++)
-		if (prqd__strcmp(prqd_backends[i]->name, name) == 0)
-			return prqd_backends[i];
-	return NULL;
-}
-
 /* Pick by name, by PRQDRAIN_BACKEND, or by probing in table order. */
 static int select_backend(struct prqd_ctx *ctx, const char *name, const struct prqd_platform *plat,
 			  const struct prqd_backend **out)
@@ -17,22 +9,23 @@ static int select_backend(struct prqd_ctx *ctx, const char *name, const struct p
 	if (!name && !(ctx->flags & PRQD_CTX_IGNORE_ENV))
 		name = ctx->plat.p.getenv(ctx->plat.p.user, "PRQDRAIN_BACKEND");
 	if (name && *name) {
-		*out = backend_by_name(name);
+		*out = prqd__backend_find(ctx, name);
 		if (!*out) {
 			prqd_err(ctx, "no backend named '%s'", name);
 			return -PRQD_ENOENT;
 		}
 		return 0;
 	}
-	for (unsigned i = 0; prqd_backends[i]; i++) {
+	const struct prqd_backend *be;
+	for (unsigned i = 0; (be = prqd__backend_at(ctx, i)) != NULL; i++) {
 		struct prqd_backend_ops ops;
-		prqd__backend_fill_ops(&ops, &prqd_backends[i]->ops);
+		prqd__backend_fill_ops(&ops, &be->ops);
 		int rc = ops.probe(plat);
 		if (rc == 0) {
-			*out = prqd_backends[i];
+			*out = be;
 			return 0;
 		}
-		prqd_dbg(ctx, "backend %s: probe found nothing: %d", prqd_backends[i]->name, rc);
+		prqd_dbg(ctx, "backend %s: probe found nothing: %d", be->name, rc);
 	}
 	prqd_err(ctx, "no backend found usable hardware (name one, or set PRQDRAIN_BACKEND)");
 	return -PRQD_ENODEV;
@@ -43,7 +36,7 @@ static void iommu_free(struct prqd_iommu *iommu)
 	const struct prqd_plat *pl = &iommu->plat;
 	prqd__plat_free(pl, iommu->batch, iommu->batch_size * sizeof(*iommu->batch));
 	prqd__plat_free(pl, iommu->priv, iommu->be ? iommu->be->priv_size : 0);
-	prqd__plat_free(pl, iommu->params, iommu->ctx->nparams * sizeof(uint64_t));
+	prqd__plat_free(pl, iommu->params, iommu->nparams * sizeof(uint64_t));
 	prqd__lock_free(pl, iommu->queue_lock);
 	prqd__lock_free(pl, iommu->abandoned_lock);
 	struct prqd_ctx *ctx = iommu->ctx;
@@ -83,6 +76,7 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 	iommu->params = prqd__plat_alloc(&plat, ctx->nparams * sizeof(uint64_t));
 	if (!iommu->params)
 		goto fail;
+	iommu->nparams = ctx->nparams;
 	prqd__memcpy(iommu->params, ctx->param_values, ctx->nparams * sizeof(uint64_t));
 	iommu->batch_size = (uint32_t)iommu->params[PRQD_P_FETCH_BATCH];
 	iommu->batch = prqd__plat_alloc(&plat, iommu->batch_size * sizeof(*iommu->batch));

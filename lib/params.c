@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parameters by name. The registry is static data: the core's table followed by each
- * compiled-in backend's, so an index identifies a parameter in every context alike.
+ * Parameters by name: the core's table, then each compiled-in backend's (static data: their
+ * indices are the same in every context), then those of the backends added to the context
+ * (prqd_ctx_add_backend()).
  */
 #include "lib/private.h"
 
@@ -22,22 +23,22 @@ static const struct prqd_param_def core_params[] = {
 				 32, 1, 1024, NULL },
 };
 
-unsigned prqd__param_count(void)
+unsigned prqd__param_count(const struct prqd_ctx *ctx)
 {
-	unsigned n = PRQD_ARRAY_SIZE(core_params);
-	for (unsigned b = 0; prqd_backends[b]; b++)
-		for (const struct prqd_param_def *d = prqd_backends[b]->params; d && d->name; d++)
-			n++;
+	unsigned n = 0;
+	while (prqd__param_def(ctx, n))
+		n++;
 	return n;
 }
 
-const struct prqd_param_def *prqd__param_def(unsigned index)
+const struct prqd_param_def *prqd__param_def(const struct prqd_ctx *ctx, unsigned index)
 {
 	if (index < PRQD_ARRAY_SIZE(core_params))
 		return &core_params[index];
 	index -= PRQD_ARRAY_SIZE(core_params);
-	for (unsigned b = 0; prqd_backends[b]; b++) {
-		for (const struct prqd_param_def *d = prqd_backends[b]->params; d && d->name; d++) {
+	const struct prqd_backend *be;
+	for (unsigned b = 0; (be = prqd__backend_at(ctx, b)) != NULL; b++) {
+		for (const struct prqd_param_def *d = be->params; d && d->name; d++) {
 			if (index == 0)
 				return d;
 			index--;
@@ -46,12 +47,12 @@ const struct prqd_param_def *prqd__param_def(unsigned index)
 	return NULL;
 }
 
-int prqd__param_find(const char *name)
+int prqd__param_find(const struct prqd_ctx *ctx, const char *name)
 {
 	if (!name)
 		return -PRQD_ENOENT;
 	const struct prqd_param_def *d;
-	for (unsigned i = 0; (d = prqd__param_def(i)) != NULL; i++)
+	for (unsigned i = 0; (d = prqd__param_def(ctx, i)) != NULL; i++)
 		if (prqd__strcmp(d->name, name) == 0)
 			return (int)i;
 	return -PRQD_ENOENT;
@@ -68,11 +69,12 @@ static bool word_in(const char *const *list, const char *word)
 	return false;
 }
 
-/* Decimal or 0x hexadecimal, the whole string, no overflow. */
-static int parse_u64(const char *s, uint64_t *out)
+PRQD_EXPORT int prqd_parse_u64(const char *s, bool hex, uint64_t *out)
 {
+	if (!s || !out)
+		return -PRQD_EINVAL;
 	unsigned base = 10;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
 	}
@@ -90,7 +92,7 @@ static int parse_u64(const char *s, uint64_t *out)
 		else
 			return -PRQD_EINVAL;
 		if (v > (UINT64_MAX - digit) / base)
-			return -PRQD_EINVAL;
+			return -PRQD_ERANGE;
 		v = v * base + digit;
 	}
 	*out = v;
@@ -106,13 +108,13 @@ int prqd__param_parse(const struct prqd_param_def *def, const char *value, uint6
 		for (v = 0; def->names[v]; v++)
 			if (prqd__strcmp(def->names[v], value) == 0)
 				break;
-		if (!def->names[v] && parse_u64(value, &v) < 0)
+		if (!def->names[v] && prqd_parse_u64(value, true, &v) < 0)
 			return -PRQD_EINVAL;
 	} else if (def->min == 0 && def->max == 1 && word_in(bool_false, value)) {
 		v = 0;
 	} else if (def->min == 0 && def->max == 1 && word_in(bool_true, value)) {
 		v = 1;
-	} else if (parse_u64(value, &v) < 0) {
+	} else if (prqd_parse_u64(value, true, &v) < 0) {
 		return -PRQD_EINVAL;
 	}
 	if (v < def->min || v > def->max)
@@ -125,13 +127,13 @@ PRQD_EXPORT int prqd_ctx_set_param(struct prqd_ctx *ctx, const char *name, const
 {
 	if (!ctx)
 		return -PRQD_EINVAL;
-	int idx = prqd__param_find(name);
+	int idx = prqd__param_find(ctx, name);
 	if (idx < 0) {
 		prqd_warn(ctx, "unknown parameter '%s'", name ? name : "(null)");
 		return idx;
 	}
 	uint64_t v;
-	int rc = prqd__param_parse(prqd__param_def((unsigned)idx), value, &v);
+	int rc = prqd__param_parse(prqd__param_def(ctx, (unsigned)idx), value, &v);
 	if (rc < 0) {
 		prqd_warn(ctx, "bad value '%s' for parameter %s", value ? value : "(null)", name);
 		return rc;
@@ -145,7 +147,7 @@ PRQD_EXPORT int prqd_ctx_get_param(const struct prqd_ctx *ctx, const char *name,
 {
 	if (!ctx || !value)
 		return -PRQD_EINVAL;
-	int idx = prqd__param_find(name);
+	int idx = prqd__param_find(ctx, name);
 	if (idx < 0)
 		return idx;
 	*value = ctx->param_values[idx];
@@ -155,10 +157,17 @@ PRQD_EXPORT int prqd_ctx_get_param(const struct prqd_ctx *ctx, const char *name,
 PRQD_EXPORT int prqd_param_walk(int (*fn)(void *user, const struct prqd_param_info *info),
 				void *user)
 {
+	return prqd_ctx_param_walk(NULL, fn, user);
+}
+
+PRQD_EXPORT int prqd_ctx_param_walk(const struct prqd_ctx *ctx,
+				    int (*fn)(void *user, const struct prqd_param_info *info),
+				    void *user)
+{
 	if (!fn)
 		return -PRQD_EINVAL;
 	const struct prqd_param_def *d;
-	for (unsigned i = 0; (d = prqd__param_def(i)) != NULL; i++) {
+	for (unsigned i = 0; (d = prqd__param_def(ctx, i)) != NULL; i++) {
 		struct prqd_param_info info = {
 			.name = d->name, .help = d->help, .def = d->def,
 			.min = d->min,   .max = d->max,   .names = d->names,

@@ -471,7 +471,7 @@ PRQD_EXPORT unsigned prqd_group_count(const struct prqd_group *group)
 	return group ? group->count : 0;
 }
 
-uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i)
+PRQD_EXPORT uint64_t prqd_group_request_tag(const struct prqd_group *group, unsigned i)
 {
 	if (!group)
 		return 0;

@@ -68,9 +68,18 @@ struct prqd_ctx {
 	int log_prio;
 	prqd_trace_fn trace_fn;
 	void *trace_user;
-	uint64_t *param_values; /* indexed like prqd__param_def() */
+	/* Backends added with prqd_ctx_add_backend(): the core's copies, every operation set
+	 * (stubs for the missing ones). An IOMMU opened with one points here. */
+	struct prqd_backend added[PRQD_CTX_BACKENDS_MAX];
+	unsigned nadded;
+	uint64_t *param_values; /* indexed like prqd__param_def(ctx, ...) */
 	unsigned nparams;
 };
+
+/* The context's backends, compiled-in ones first (probing order), then the added ones; NULL
+ * past the last. @ctx NULL: the compiled-in ones. */
+const struct prqd_backend *prqd__backend_at(const struct prqd_ctx *ctx, unsigned index);
+const struct prqd_backend *prqd__backend_find(const struct prqd_ctx *ctx, const char *name);
 
 /* Memory through the context's platform (used by trace-json.c too). */
 void *prqd__alloc(struct prqd_ctx *ctx, size_t size);
@@ -78,11 +87,12 @@ void prqd__free(struct prqd_ctx *ctx, void *p, size_t size);
 
 /* ---- parameters ---------------------------------------------------------------------------- */
 
-/* Every parameter, core first, then each compiled-in backend's; NULL past the end. */
-const struct prqd_param_def *prqd__param_def(unsigned index);
-unsigned prqd__param_count(void);
-/* Index of a parameter by full name, or -ENOENT. */
-int prqd__param_find(const char *name);
+/* Every parameter of @ctx: the core's, then each compiled-in backend's, then each added
+ * backend's (@ctx NULL: none added); NULL past the end. */
+const struct prqd_param_def *prqd__param_def(const struct prqd_ctx *ctx, unsigned index);
+unsigned prqd__param_count(const struct prqd_ctx *ctx);
+/* Index of a parameter of @ctx by full name, or -ENOENT. */
+int prqd__param_find(const struct prqd_ctx *ctx, const char *name);
 /* Parse @value for @def: 0 and *out, or -EINVAL. */
 int prqd__param_parse(const struct prqd_param_def *def, const char *value, uint64_t *out);
 
@@ -263,7 +273,8 @@ struct prqd_iommu {
 	struct prqd_plat plat;
 	void *priv;
 	struct prqd_be_caps caps; /* what init said this instance can do */
-	uint64_t *params;
+	uint64_t *params; /* the context's values at open */
+	unsigned nparams;
 	void *queue_lock;
 	void *abandoned_lock;
 	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */

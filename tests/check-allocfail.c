@@ -321,7 +321,7 @@ START_TEST(no_locks_allocates_less)
 }
 END_TEST
 
-#if PRQD_HAVE_BACKEND_VTD
+#if PRQD_HAVE_BACKEND_VTD && PRQD_HAVE_BACKEND_SIM /* the vtd backend on the VT-d model */
 /* ---- the vtd backend on the VT-d model ------------------------------------------------------ */
 
 /* The world's platform, with every allocation (plain and DMA) counted and one of them failing,
@@ -616,7 +616,7 @@ START_TEST(sweep_vtd)
 }
 END_TEST
 
-#endif /* PRQD_HAVE_BACKEND_VTD */
+#endif /* PRQD_HAVE_BACKEND_VTD && PRQD_HAVE_BACKEND_SIM */
 
 /* ---- the Linux helpers ----------------------------------------------------------------------- */
 
@@ -817,7 +817,7 @@ static Suite *allocfail_suite(void)
 	tcase_add_test(tc, sweep_no_locks);
 	tcase_add_test(tc, no_locks_allocates_less);
 	suite_add_tcase(s, tc);
-#if PRQD_HAVE_BACKEND_VTD
+#if PRQD_HAVE_BACKEND_VTD && PRQD_HAVE_BACKEND_SIM /* the vtd backend on the VT-d model */
 	tc = tcase_create("vtd");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sweep_vtd);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The backend contract (lib/backend.h), checked on every backend the library lists
- * (prqd_backend_name(), never a hard-coded list), each on the simulated world, once with the
+ * (tu_backend(), never a hard-coded list), each on the simulated world, once with the
  * world's IOMMU able to drain and once without. The operations are called the way the core
  * calls them, and what each promises is checked from outside:
  *  - fetch: seq strictly increasing across fetches, queue_tail above every seq read;
@@ -65,9 +65,7 @@ static void cw_open_platform(struct cw *c, int i, uint32_t queue_limit, bool pas
 	if (queue_limit)
 		vc.queue_limit = queue_limit;
 	ck_assert_int_eq(sim_vtd_configure(c->w, &vc), 0);
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(c->w),
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	ck_assert_int_eq(prqd_ctx_new(&co, &c->ctx), 0);
+	ck_assert_int_eq(sim_ctx_new(c->w, &c->ctx), 0);
 	ck_assert_int_eq(prqd_ctx_set_param(c->ctx, "sim.page_drain", c->can_drain ? "1" : "0"),
 			 0);
 	if (queue_limit) {

@@ -24,7 +24,7 @@
 #include <linux/netlink.h>
 
 #include "prqdrain-uevent.h"
-#include "lib/linux/uevent-sim.h"
+#include "backends/sim/uevent-sim.h"
 #include "tests/testutil.h"
 #include "tests/check-main.h"
 

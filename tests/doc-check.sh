@@ -18,6 +18,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/prqd-doc.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 headers="$top_srcdir/include/prqdrain.h $top_srcdir/include/prqdrain-platform.h
+$top_srcdir/include/prqdrain-backend.h $top_srcdir/include/prqdrain-sim.h
 $top_srcdir/include/prqdrain-pci.h $top_srcdir/include/prqdrain-uevent.h
 $top_builddir/include/prqdrain-version.h"
 

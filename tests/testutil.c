@@ -11,9 +11,6 @@
 #include <string.h>
 
 #include "tests/testutil.h"
-#include "backends/sim/scenario.h"
-#include "backends/sim/sim.h"
-#include "lib/backend.h"
 
 /* ========================================================================================== */
 /* Platform                                                                                   */
@@ -856,25 +853,8 @@ int tw_process(struct tw *w)
 }
 
 /* ========================================================================================== */
-/* Scenario runs                                                                              */
+/* Source tree                                                                                */
 /* ========================================================================================== */
-
-void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
-{
-	const struct scn_result *res[2] = { a, b };
-	char *out[2];
-	size_t len[2];
-	for (int i = 0; i < 2; i++) {
-		FILE *f = open_memstream(&out[i], &len[i]);
-		ck_assert_ptr_nonnull(f);
-		scn_result_print(f, res[i]);
-		fclose(f);
-	}
-	ck_assert_uint_eq(len[0], len[1]);
-	ck_assert_int_eq(memcmp(out[0], out[1], len[0]), 0);
-	free(out[0]);
-	free(out[1]);
-}
 
 const char *source_dir(const char *sub)
 {
@@ -889,50 +869,4 @@ const char *source_dir(const char *sub)
 const char *scenario_dir(void)
 {
 	return source_dir("examples/scenarios");
-}
-
-/*
- * Is the hardware of backend @i of the library's list behind the simulated world (its probe
- * answers on a world's platform)? The world-driven suites run only over those: a
- * register-level backend whose model the world does not have yet (smmuv3, until the SMMUv3
- * model joins the world) has suites of its own against a register file of the test's
- * (tests/check-smmuv3*.c) and QEMU (tests/qemu-arm/).
- */
-static bool world_hosts(unsigned i)
-{
-	static int known[64]; /* 0 unknown, 1 yes, -1 no */
-	if (i < 64 && known[i])
-		return known[i] > 0;
-	struct sim_world *w;
-	if (sim_world_new(NULL, 1, NULL, &w) != 0)
-		abort();
-	bool yes = prqd_backends[i]->ops.probe(sim_world_platform(w)) == 0;
-	sim_world_free(w);
-	if (i < 64)
-		known[i] = yes ? 1 : -1;
-	return yes;
-}
-
-unsigned tu_backend_count(void)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; prqd_backend_name(i, NULL); i++)
-		n += world_hosts(i);
-	if (n == 0) {
-		/* Called while a suite is built, outside any test: a suite over no backend
-		 * would pass vacuously. */
-		fprintf(stderr, "the library lists no backend the simulated world hosts\n");
-		abort();
-	}
-	return n;
-}
-
-const char *tu_backend(unsigned i)
-{
-	const char *name = NULL;
-	for (unsigned k = 0; (name = prqd_backend_name(k, NULL)) != NULL; k++)
-		if (world_hosts(k) && i-- == 0)
-			break;
-	ck_assert_ptr_nonnull(name);
-	return name;
 }

@@ -285,9 +285,10 @@ unsigned rec_answer_all(struct rec *r, int code);
 
 /* ---- backends ------------------------------------------------------------------------------ */
 
-/* The backends the library lists (prqd_backend_name()), never a hard-coded list, whose
- * hardware the simulated world has (their probe answers on its platform): every one of them
- * runs on the simulated world. The count is at least 1. */
+/* The backends a simulated world's context lists (sim_backend_names(): the library's
+ * compiled-in ones and the simulator's "sim"), never a hard-coded list: every one of them
+ * runs on the simulated world. The count is at least 1. In tests/testutil-sim.c: only for
+ * suites built with libprqdrain-sim. */
 unsigned tu_backend_count(void);
 const char *tu_backend(unsigned i);
 
@@ -337,7 +338,8 @@ const char *source_dir(const char *sub);
 /* The directory of the example scenarios: source_dir("examples/scenarios"). The regression
  * scenarios, one per bug found, are in source_dir("tests/scenarios"). */
 const char *scenario_dir(void);
-/* Assert that two scenario runs print byte-identical summaries (determinism). */
+/* Assert that two scenario runs print byte-identical summaries (determinism; in
+ * tests/testutil-sim.c). */
 void assert_same_summary(const struct scn_result *a, const struct scn_result *b);
 
 #endif /* PRQD_TESTUTIL_H */

@@ -619,34 +619,6 @@ __attribute__((format(printf, 2, 3))) static int perr(struct parser *p, const ch
 }
 
 /* Decimal or 0x hexadecimal, no sign, no spaces; -ERANGE past UINT64_MAX. */
-static int parse_u64(const char *t, uint64_t *out)
-{
-	uint64_t v = 0;
-	unsigned base = 10;
-	if (t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
-		base = 16;
-		t += 2;
-	}
-	if (!*t)
-		return -EINVAL;
-	for (; *t; t++) {
-		unsigned d;
-		if (*t >= '0' && *t <= '9')
-			d = (unsigned)(*t - '0');
-		else if (base == 16 && *t >= 'a' && *t <= 'f')
-			d = (unsigned)(*t - 'a' + 10);
-		else if (base == 16 && *t >= 'A' && *t <= 'F')
-			d = (unsigned)(*t - 'A' + 10);
-		else
-			return -EINVAL;
-		if (v > (UINT64_MAX - d) / base)
-			return -ERANGE;
-		v = v * base + d;
-	}
-	*out = v;
-	return 0;
-}
-
 /* A number followed by ns, us, ms or s; a bare 0 is allowed. */
 static int parse_time(const char *t, uint64_t *out)
 {
@@ -659,7 +631,7 @@ static int parse_time(const char *t, uint64_t *out)
 	memcpy(num, t, digits);
 	num[digits] = '\0';
 	uint64_t v, mul;
-	int r = parse_u64(num, &v);
+	int r = prqd_parse_u64(num, true, &v);
 	if (r)
 		return r;
 	const char *unit = t + digits;
@@ -879,7 +851,7 @@ static int dir_seed(struct parser *p)
 	int r = need_args(p, 2, "seed <number>");
 	if (r)
 		return r;
-	if (parse_u64(p->tok[1], &p->s->seed))
+	if (prqd_parse_u64(p->tok[1], true, &p->s->seed))
 		return perr(p, "expected `seed <number>` (0 .. 2^64-1), got " TOKF, TOKA(p->tok[1]));
 	return 0;
 }
@@ -1044,19 +1016,19 @@ static int dir_device(struct parser *p)
 		const struct optspec *os = &device_opts[o];
 		switch (o) {
 		case DO_RID:
-			if (strchr(v, ':') ? parse_bdf(v, &v64) : parse_u64(v, &v64))
+			if (strchr(v, ':') ? parse_bdf(v, &v64) : prqd_parse_u64(v, true, &v64))
 				return bad(p, os, "device", w);
 			if (v64 > 0xffff)
 				return perr(p, "rid " TOKF " is out of range (0 .. 0xffff)", TOKA(v));
 			d.cfg.rid = (uint16_t)v64;
 			break;
 		case DO_CAP:
-			if (parse_u64(v, &v64) || v64 < 1 || v64 > 65536)
+			if (prqd_parse_u64(v, true, &v64) || v64 < 1 || v64 > 65536)
 				return bad(p, os, "device", w);
 			d.cfg.capacity = (uint32_t)v64;
 			break;
 		case DO_PW:
-			if (parse_u64(v, &v64) || v64 > 20)
+			if (prqd_parse_u64(v, true, &v64) || v64 > 20)
 				return bad(p, os, "device", w);
 			d.cfg.pasid_width = (uint8_t)v64;
 			break;
@@ -1086,7 +1058,7 @@ static int dir_device(struct parser *p)
 			d.cfg.atc_lat_ns = v64;
 			break;
 		case DO_REFAULT:
-			if (parse_u64(v, &v64) || v64 > 1000)
+			if (prqd_parse_u64(v, true, &v64) || v64 > 1000)
 				return bad(p, os, "device", w);
 			d.cfg.refault_permille = (uint16_t)v64;
 			break;
@@ -1095,7 +1067,7 @@ static int dir_device(struct parser *p)
 				return bad(p, os, "device", w);
 			break;
 		case DO_MISRATE:
-			if (parse_u64(v, &v64) || v64 > 1000)
+			if (prqd_parse_u64(v, true, &v64) || v64 > 1000)
 				return bad(p, os, "device", w);
 			d.cfg.misbehave_permille = (uint16_t)v64;
 			break;
@@ -1161,7 +1133,7 @@ static int parse_pasid(const char *v, uint32_t *out)
 		*out = PRQD_NO_PASID;
 		return 0;
 	}
-	if (parse_u64(v, &v64) || v64 >= (1u << 20))
+	if (prqd_parse_u64(v, true, &v64) || v64 >= (1u << 20))
 		return -EINVAL;
 	*out = (uint32_t)v64;
 	return 0;
@@ -1380,12 +1352,12 @@ static int dir_at(struct parser *p)
 		const struct optspec *os = &op_opts[o];
 		switch (o) {
 		case OO_PAGES:
-			if (parse_u64(v, &v64) || v64 < 1 || v64 > 512)
+			if (prqd_parse_u64(v, true, &v64) || v64 < 1 || v64 > 512)
 				return bad(p, os, opname, w);
 			op.pages = (uint32_t)v64;
 			break;
 		case OO_COUNT:
-			if (parse_u64(v, &v64) || v64 < 1 || v64 > 1000000000ull)
+			if (prqd_parse_u64(v, true, &v64) || v64 < 1 || v64 > 1000000000ull)
 				return bad(p, os, opname, w);
 			op.count = (uint32_t)v64;
 			break;
@@ -1399,7 +1371,7 @@ static int dir_at(struct parser *p)
 				return bad(p, os, opname, w);
 			break;
 		case OO_ADDR:
-			if (parse_u64(v, &v64) || (v64 & 0xfff))
+			if (prqd_parse_u64(v, true, &v64) || (v64 & 0xfff))
 				return bad(p, os, opname, w);
 			op.addr = v64;
 			break;
@@ -1443,7 +1415,7 @@ static int dir_at(struct parser *p)
 			break;
 		}
 		case OO_BUDGET:
-			if (parse_u64(v, &v64) || v64 > UINT32_MAX)
+			if (prqd_parse_u64(v, true, &v64) || v64 > UINT32_MAX)
 				return bad(p, os, opname, w);
 			op.budget = (uint32_t)v64;
 			break;
@@ -1503,7 +1475,7 @@ static int dir_expect(struct parser *p)
 		return perr(p, "expectation key longer than %d characters", SCN_KEY_MAX);
 	if (!parse_yesno(vt, &yn))
 		v = yn;
-	else if (parse_u64(vt, &v) && parse_time(vt, &v)) {
+	else if (prqd_parse_u64(vt, true, &v) && parse_time(vt, &v)) {
 		/* Not a constant: another counter (keys start with a letter). */
 		if (!((vt[0] >= 'a' && vt[0] <= 'z') || (vt[0] >= 'A' && vt[0] <= 'Z')))
 			return perr(p, "expected a number, a time (like 5us), yes|no or a key as the "

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "scenario.h"
+#include "backends/sim/sim-pool.h"
 
 /* A generator retrying after -EAGAIN waits at least this long (its `every` may be 1 ns). */
 #define RETRY_MIN_NS 500u
@@ -63,7 +64,6 @@ struct rdefer {
 	struct prqd_group *g;
 	uint32_t bond;
 	uint32_t seq;      /* must match the event's, since slots are reused */
-	int32_t next_free;
 	uint8_t code;
 	bool live;
 	bool timed;        /* an event will answer it */
@@ -85,9 +85,7 @@ struct run {
 	struct rgen *gens; /* one per op (used by fault ops) */
 	bool *op_ran;
 
-	struct rdefer *defers;
-	size_t ndefers, cap_defers;
-	int32_t defer_free;
+	struct sim_pool defers; /* of struct rdefer, from the world's memory */
 	uint32_t defer_seq;
 	unsigned timers_pending;
 
@@ -264,22 +262,27 @@ static void drained(struct run *r, uint32_t scope, unsigned dev, uint32_t pasid,
 
 static void defer_answer(struct run *r, uint32_t slot, int code);
 
+static struct rdefer *defer_at(const struct run *r, uint32_t slot)
+{
+	return sim_pool_at(&r->defers, slot);
+}
+
 static void defer_event(struct sim_world *w, void *arg, uint64_t arg2)
 {
 	struct run *r = arg;
 	uint32_t slot = (uint32_t)arg2, seq = (uint32_t)(arg2 >> 32);
 	(void)w;
-	if (slot >= r->ndefers || r->defers[slot].seq != seq || !r->defers[slot].live)
+	if (slot >= r->defers.cap || defer_at(r, slot)->seq != seq || !defer_at(r, slot)->live)
 		return; /* answered already by a respond-deferred */
 	r->timers_pending--;
-	r->defers[slot].timed = false;
-	defer_answer(r, slot, r->defers[slot].code);
+	defer_at(r, slot)->timed = false;
+	defer_answer(r, slot, defer_at(r, slot)->code);
 }
 
 /* Answer a held group and release its slot. */
 static void defer_answer(struct run *r, uint32_t slot, int code)
 {
-	struct rdefer *d = &r->defers[slot];
+	struct rdefer *d = defer_at(r, slot);
 	if (d->timed) {
 		d->timed = false;
 		r->timers_pending--;
@@ -287,8 +290,7 @@ static void defer_answer(struct run *r, uint32_t slot, int code)
 	struct prqd_group *g = d->g;
 	d->live = false;
 	d->g = NULL;
-	d->next_free = r->defer_free;
-	r->defer_free = (int32_t)slot;
+	sim_pool_put(&r->defers, (int32_t)slot);
 	int rc = prqd_respond(g, code);
 	switch (rc) {
 	case 0:
@@ -309,25 +311,8 @@ static void defer_answer(struct run *r, uint32_t slot, int code)
 static int defer_group(struct run *r, struct rbond *rb, struct prqd_group *g)
 {
 	const struct scn_handler *h = &r->s->bonds[rb->idx].handler;
-	if (r->defer_free < 0) {
-		size_t ncap = r->cap_defers ? r->cap_defers * 2 : 64;
-		if (ncap > UINT32_MAX)
-			return -ENOMEM;
-		struct rdefer *n = realloc(r->defers, ncap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->defers = n;
-		for (size_t i = ncap; i-- > r->cap_defers;) {
-			memset(&n[i], 0, sizeof(n[i]));
-			n[i].next_free = r->defer_free;
-			r->defer_free = (int32_t)i;
-		}
-		r->cap_defers = ncap;
-		r->ndefers = ncap;
-	}
-	uint32_t slot = (uint32_t)r->defer_free;
-	struct rdefer *d = &r->defers[slot];
-	r->defer_free = d->next_free;
+	uint32_t slot = (uint32_t)sim_pool_take(r->w, &r->defers);
+	struct rdefer *d = defer_at(r, slot);
 	d->g = g;
 	d->bond = rb->idx;
 	d->seq = ++r->defer_seq;
@@ -340,8 +325,7 @@ static int defer_group(struct run *r, struct rbond *rb, struct prqd_group *g)
 				 (uint64_t)d->seq << 32 | slot) < 0) {
 			/* Undo: the handler answers at once instead. */
 			d->live = false;
-			d->next_free = r->defer_free;
-			r->defer_free = (int32_t)slot;
+			sim_pool_put(&r->defers, (int32_t)slot);
 			return -ENOMEM;
 		}
 		d->timed = true;
@@ -720,10 +704,10 @@ static void exec_op(struct run *r, unsigned idx)
 		sim_iommu_overflow_now(r->w);
 		break;
 	case SCN_OP_RESPOND_DEFERRED:
-		for (size_t i = 0; i < r->ndefers; i++)
-			if (r->defers[i].live && r->defers[i].bond == rb->idx)
-				defer_answer(r, (uint32_t)i,
-					     op->code >= 0 ? op->code : r->defers[i].code);
+		for (uint32_t i = 0; i < r->defers.cap; i++)
+			if (defer_at(r, i)->live && defer_at(r, i)->bond == rb->idx)
+				defer_answer(r, i,
+					     op->code >= 0 ? op->code : defer_at(r, i)->code);
 		return;
 	case SCN_OP_PROCESS:
 		lib_enter(r, "prqd_iommu_process", "");
@@ -902,9 +886,7 @@ static int setup(struct run *r, uint64_t seed)
 	if (r->o->progress)
 		sim_world_set_relax_hook(r->w, progress_while_blocked, r);
 
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = r->plat,
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	rc = prqd_ctx_new(&co, &r->ctx);
+	rc = sim_ctx_new(r->w, &r->ctx);
 	if (rc < 0)
 		return setup_error(r, rc, "%s: prqd_ctx_new failed (%d)", s->file, rc);
 	if (r->o->log) {
@@ -1249,7 +1231,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
 	r->s = s;
 	r->o = opts ? opts : &no_opts;
 	r->res = res;
-	r->defer_free = -1;
+	sim_pool_init(&r->defers, sizeof(struct rdefer));
 	res->seed = r->o->seed_set ? r->o->seed : s->seed;
 
 	r->devs = calloc(s->ndevices + 1, sizeof(*r->devs));
@@ -1275,14 +1257,15 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
 		report_progress(r, true);
 	}
 out:
-	if (r->w)
+	if (r->w) {
+		sim_pool_fini(r->w, &r->defers);
 		sim_world_free(r->w);
+	}
 	free(r->devs);
 	free(r->bonds);
 	free(r->gens);
 	free(r->op_ran);
 	free(r->fifo);
-	free(r->defers);
 	free(r->lat);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The "sim" backend: the steps of the backend contract (lib/backend.h) carried out on the
+ * The "sim" backend: the steps of the backend contract (prqdrain-backend.h) carried out on the
  * world's abstract IOMMU model (sim-iommu.c). The world comes from the platform:
  * backend_data(user, "sim"), which sim_world_platform() provides. One IOMMU may be open per
  * world at a time.
@@ -170,6 +170,7 @@ static const struct prqd_param_def sim_params[] = {
 };
 
 const struct prqd_backend prqd_backend_sim = {
+	.version = PRQD_BACKEND_VERSION,
 	.name = "sim",
 	.help = "simulator: abstract IOMMU, PRI devices and fabric in a deterministic world",
 	.priv_size = sizeof(struct sim_backend_priv),
@@ -191,3 +192,63 @@ const struct prqd_backend prqd_backend_sim = {
 		.overflow_ack = sim_overflow_ack,
 	},
 };
+
+int sim_ctx_new(struct sim_world *w, struct prqd_ctx **out)
+{
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(w),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	int rc = prqd_ctx_new(&co, &ctx);
+	if (rc < 0)
+		return rc;
+	rc = prqd_ctx_add_backend(ctx, &prqd_backend_sim);
+	if (rc < 0) {
+		prqd_ctx_unref(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+unsigned sim_backend_names(const char **names, const char **helps, unsigned max)
+{
+	/* Listing needs no world: a context on the host's platform with "sim" added lists the
+	 * same names, which outlive it (they are the backends' static strings). */
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = prqd_platform_default(),
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	if (prqd_ctx_new(&co, &ctx) < 0)
+		return 0;
+	unsigned n = 0;
+	if (prqd_ctx_add_backend(ctx, &prqd_backend_sim) == 0) {
+		const char *help = NULL;
+		for (const char *name; (name = prqd_ctx_backend_name(ctx, n, &help)) != NULL; n++) {
+			if (n < max) {
+				names[n] = name;
+				if (helps)
+					helps[n] = help;
+			}
+		}
+	}
+	prqd_ctx_unref(ctx);
+	return n;
+}
+
+bool sim_backend_runs_on_world(const char *name)
+{
+	struct sim_world *w;
+	if (sim_world_new(NULL, 1, NULL, &w) != 0)
+		return false;
+	bool runs = false;
+	struct prqd_ctx *ctx;
+	if (sim_ctx_new(w, &ctx) == 0) {
+		struct prqd_iommu *io;
+		if (prqd_iommu_open(ctx, name, NULL, &io) == 0) {
+			runs = true;
+			prqd_iommu_close(io);
+		}
+		prqd_ctx_unref(ctx);
+	}
+	sim_world_free(w);
+	return runs;
+}

@@ -79,35 +79,42 @@ static void *plat_backend_data(void *user, const char *backend)
 	return NULL;
 }
 
-/* The DMAR unit's register window and DMA memory belong to the VT-d model (sim-vtd.c). */
+/* The register window belongs to the register-level model chosen for it (w->mmio_model,
+ * the VT-d model by default), which takes over the world's traffic at the first write. */
 static uint32_t plat_mmio_read32(void *user, uint64_t offset)
 {
-	return sim_vtd_read32(user, offset);
+	struct sim_world *w = user;
+	return w->mmio_model->read32(w, offset);
 }
 
 static uint64_t plat_mmio_read64(void *user, uint64_t offset)
 {
-	return sim_vtd_read64(user, offset);
+	struct sim_world *w = user;
+	return w->mmio_model->read64(w, offset);
 }
 
 static void plat_mmio_write32(void *user, uint64_t offset, uint32_t value)
 {
-	sim_vtd_write32(user, offset, value);
+	struct sim_world *w = user;
+	sim_model_attach(w, w->mmio_model);
+	w->mmio_model->write32(w, offset, value);
 }
 
 static void plat_mmio_write64(void *user, uint64_t offset, uint64_t value)
 {
-	sim_vtd_write64(user, offset, value);
+	struct sim_world *w = user;
+	sim_model_attach(w, w->mmio_model);
+	w->mmio_model->write64(w, offset, value);
 }
 
 static int plat_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)
 {
-	return sim_vtd_dma_alloc(user, size, align, va, bus);
+	return sim_dma_alloc(user, size, align, va, bus);
 }
 
 static void plat_dma_free(void *user, void *va, size_t size)
 {
-	sim_vtd_dma_free(user, va, size);
+	sim_dma_free(user, va, size);
 }
 
 /* The embedder owns the PASID tables; here they are the VT-d model's (sim-vtd.c). */

@@ -50,7 +50,6 @@
 #define VTDM_MODEL_VER 0x60u /* version 6.0 */
 /* CAP: DRD and DWD (bits 55 and 54), as every current unit reports them. */
 #define VTDM_MODEL_CAP ((1ull << 55) | (1ull << 54))
-#define VTDM_DMA_BASE 0x100000ull /* first bus address handed out */
 
 /* Descriptor fields (pri-facts.md §1.3). */
 #define DESC_TYPE(qw0) ((unsigned)((qw0)&0xF))
@@ -86,30 +85,26 @@ void sim_vtd_config_default(struct sim_vtd_config *cfg)
 	cfg->prq_write_ns = 100;
 }
 
-void sim_vtd_init_defaults(struct sim_vtd *v)
+static void vtd_init(struct sim_world *w)
 {
+	struct sim_vtd *v = &w->vtd;
 	memset(v, 0, sizeof(*v));
 	sim_vtd_config_default(&v->cfg);
-	v->next_bus = VTDM_DMA_BASE;
 	v->next_inv_id = 1;
 	sim_ring_init(&v->invs, sizeof(struct sim_vtd_inv));
 	sim_ring_init(&v->waits, sizeof(struct sim_vtd_wait));
 	sim_ring_init(&v->arrivals, sizeof(struct sim_vtd_arrival));
 }
 
-void sim_vtd_release(struct sim_world *w, struct sim_vtd *v)
+static void vtd_release(struct sim_world *w)
 {
-	/* Memory the library never gave back: still counted as live (the leak check saw it). */
-	for (size_t i = 0; i < v->nregions; i++)
-		w->host_free(w->host_user, v->regions[i].va, v->regions[i].size);
-	sim_mem_free(w, v->regions, v->cap_regions * sizeof(*v->regions));
+	struct sim_vtd *v = &w->vtd;
 	sim_mem_free(w, v->shadow, SIM_VTD_SHADOW * sizeof(*v->shadow));
 	sim_ring_free(w, &v->invs);
 	sim_ring_free(w, &v->waits);
 	sim_ring_free(w, &v->arrivals);
 	sim_mem_free(w, v->entries, v->cap_entries * sizeof(*v->entries));
 	v->entries = NULL;
-	v->regions = NULL;
 	v->shadow = NULL;
 }
 
@@ -117,7 +112,7 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 {
 	if (!w || !cfg || cfg->overflow_response > SIM_VTD_AUTO_NONE)
 		return -EINVAL;
-	if (w->vtd.active)
+	if (w->model == &sim_vtd_model)
 		return -EBUSY;
 	w->vtd.cfg = *cfg;
 	return 0;
@@ -125,7 +120,7 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 
 bool sim_vtd_active(const struct sim_world *w)
 {
-	return w->vtd.active;
+	return w->model == &sim_vtd_model;
 }
 
 static uint64_t ecap_value(const struct sim_vtd *v)
@@ -134,73 +129,6 @@ static uint64_t ecap_value(const struct sim_vtd *v)
 	return (c->qi ? VTDM_ECAP_QI : 0) | (c->dt ? VTDM_ECAP_DT : 0) | (c->prs ? VTDM_ECAP_PRS : 0) |
 	       (c->pasid ? VTDM_ECAP_PASID : 0) | (c->pds ? VTDM_ECAP_PDS : 0) |
 	       (c->smts ? VTDM_ECAP_SMTS : 0);
-}
-
-/* ---- DMA memory --------------------------------------------------------------------------- */
-
-int sim_vtd_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus)
-{
-	struct sim_vtd *v = &w->vtd;
-	if (!size || !va || !bus || (align & (align - 1)))
-		return -EINVAL;
-	if (align < 8)
-		align = 8;
-	unsigned char *mem = sim_plat_alloc_counted(w, size);
-	if (!mem)
-		return -ENOMEM;
-	memset(mem, 0, size);
-	sim_mem_grow(w, (void **)&v->regions, &v->cap_regions, v->nregions + 1,
-		     sizeof(*v->regions));
-	uint64_t addr = (v->next_bus + align - 1) & ~(uint64_t)(align - 1);
-	/* Bus addresses are never reused: a late write to freed memory finds nothing. */
-	v->next_bus = addr + size;
-	v->regions[v->nregions++] = (struct sim_vtd_region){ .bus = addr, .size = size, .va = mem };
-	*va = mem;
-	*bus = addr;
-	return 0;
-}
-
-void sim_vtd_dma_free(struct sim_world *w, void *va, size_t size)
-{
-	struct sim_vtd *v = &w->vtd;
-	for (size_t i = 0; i < v->nregions; i++) {
-		if (v->regions[i].va != va)
-			continue;
-		sim_plat_free_counted(w, va, v->regions[i].size);
-		(void)size;
-		v->regions[i] = v->regions[--v->nregions];
-		return;
-	}
-}
-
-/* The host address of @len bytes at bus address @bus, or NULL. */
-static unsigned char *dma_at(struct sim_vtd *v, uint64_t bus, size_t len)
-{
-	for (size_t i = 0; i < v->nregions; i++) {
-		const struct sim_vtd_region *r = &v->regions[i];
-		if (bus >= r->bus && bus - r->bus <= r->size && r->size - (bus - r->bus) >= len)
-			return r->va + (bus - r->bus);
-	}
-	return NULL;
-}
-
-static bool dma_read64(struct sim_vtd *v, uint64_t bus, uint64_t *out)
-{
-	unsigned char *p = dma_at(v, bus, 8);
-	if (!p)
-		return false;
-	memcpy(out, p, 8);
-	return true;
-}
-
-static void dma_write(struct sim_vtd *v, uint64_t bus, const void *src, size_t len)
-{
-	unsigned char *p = dma_at(v, bus, len);
-	if (!p) {
-		v->bad_dma++;
-		return;
-	}
-	memcpy(p, src, len);
 }
 
 /* ---- invalidation queue ------------------------------------------------------------------- */
@@ -239,11 +167,12 @@ static uint64_t oldest_open_inv(struct sim_vtd *v)
 	return UINT64_MAX;
 }
 
-static void status_write(struct sim_vtd *v, const struct sim_vtd_wait *wt)
+static void status_write(struct sim_world *w, const struct sim_vtd_wait *wt)
 {
+	struct sim_vtd *v = &w->vtd;
 	if (wt->sw) {
 		uint32_t data = wt->status_data;
-		dma_write(v, wt->status_addr, &data, sizeof(data));
+		sim_dma_write(w, wt->status_addr, &data, sizeof(data));
 	}
 	if (wt->iflag)
 		v->ics |= VTDM_ICS_IWC;
@@ -273,7 +202,7 @@ static void complete_waits(struct sim_world *w)
 			v->stats.drains_completed++;
 		if (done.fence)
 			v->fenced = false;
-		status_write(v, &done);
+		status_write(w, &done);
 	}
 }
 
@@ -505,9 +434,9 @@ static void iq_progress(struct sim_world *w)
 			return;
 		uint64_t qw[4] = { 0, 0, 0, 0 };
 		uint64_t at = iq_base(v) + ((uint64_t)head << iq_shift(v));
-		bool readable = dma_read64(v, at, &qw[0]) && dma_read64(v, at + 8, &qw[1]);
+		bool readable = sim_dma_read64(w, at, &qw[0]) && sim_dma_read64(w, at + 8, &qw[1]);
 		if (readable && iq_wide(v))
-			readable = dma_read64(v, at + 16, &qw[2]) && dma_read64(v, at + 24, &qw[3]);
+			readable = sim_dma_read64(w, at + 16, &qw[2]) && sim_dma_read64(w, at + 24, &qw[3]);
 		if (!readable || !desc_valid(v, qw)) {
 			/* IQH stays on the refused descriptor. */
 			v->fsts |= VTDM_FSTS_IQE;
@@ -684,7 +613,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	qw[1] = ((a.m.flags & SIM_RQ_READ) ? 1ull : 0) | ((a.m.flags & SIM_RQ_WRITE) ? 2ull : 0) |
 		((a.m.flags & SIM_RQ_LAST) ? 4ull : 0) | ((uint64_t)(a.m.prg_index & 0x1FF) << 3) |
 		(a.m.addr & ~0xFFFull);
-	dma_write(v, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
+	sim_dma_write(w, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
 	struct sim_vtd_shadow *sh = &v->shadow[v->prq_seq % SIM_VTD_SHADOW];
 	sh->seq = v->prq_seq;
 	sh->tag = a.m.tag;
@@ -699,7 +628,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	iq_progress(w); /* a page-drain wait may have been waiting for this entry */
 }
 
-void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
+static void vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_world *w = d->w;
 	struct sim_vtd *v = &w->vtd;
@@ -719,7 +648,7 @@ void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	sim_schedule_or_die(w, w->now + v->cfg.prq_write_ns, prq_write, NULL, 0);
 }
 
-void sim_vtd_overflow_now(struct sim_world *w)
+static void vtd_overflow_now(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
 	if (v->cfg.prs && v->pqa && !(v->prs & VTDM_PRS_PRO)) {
@@ -728,13 +657,13 @@ void sim_vtd_overflow_now(struct sim_world *w)
 	}
 }
 
-void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+static void vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 {
 	*out = w->vtd.stats;
 	out->queue_depth = w->vtd.pqa ? prq_count(&w->vtd) : 0;
 }
 
-uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
+static uint64_t vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
 	const struct sim_vtd *v = &w->vtd;
 	if (!backend_tag || !v->shadow)
@@ -744,10 +673,7 @@ uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 	return sh->seq == seq && seq < v->prq_seq ? sh->tag : 0;
 }
 
-void sim_vtd_each_queued(const struct sim_world *w,
-			 void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-				    uint64_t tag, uint64_t issue_ns),
-			 void *arg)
+static void vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 {
 	const struct sim_vtd *v = &w->vtd;
 	if (v->pqa && v->shadow) {
@@ -756,7 +682,7 @@ void sim_vtd_each_queued(const struct sim_world *w,
 		for (uint32_t k = 0; k < n; k++) {
 			uint64_t off = (v->pqh + (uint64_t)k * VTDM_PRQ_ENTRY_SIZE) & (size - 1);
 			const unsigned char *p =
-				dma_at((struct sim_vtd *)v, (v->pqa & ~0xFFFull) + off, 16);
+				sim_dma_at(w, (v->pqa & ~0xFFFull) + off, 16);
 			if (!p)
 				break;
 			uint64_t qw0;
@@ -778,18 +704,19 @@ void sim_vtd_each_queued(const struct sim_world *w,
 
 /* ---- registers --------------------------------------------------------------------------- */
 
-static void activate(struct sim_world *w)
+/* The first register write: the model takes over the world's traffic. */
+static void vtd_attach(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
-	if (v->active)
-		return;
-	v->active = true;
 	v->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*v->shadow));
 	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
 		v->shadow[i].seq = UINT64_MAX;
 }
 
-uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
+static uint32_t vtd_read32(struct sim_world *w, uint64_t off);
+static void vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
+
+static uint64_t vtd_read64(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
@@ -802,11 +729,11 @@ uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
 	case VTDM_REG_PQH: return v->pqh;
 	case VTDM_REG_PQT: return v->pqt;
 	case VTDM_REG_PQA: return v->pqa;
-	default: return (uint64_t)sim_vtd_read32(w, off) | (uint64_t)sim_vtd_read32(w, off + 4) << 32;
+	default: return (uint64_t)vtd_read32(w, off) | (uint64_t)vtd_read32(w, off + 4) << 32;
 	}
 }
 
-uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
+static uint32_t vtd_read32(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
@@ -833,7 +760,7 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
 	case VTDM_REG_PQH:
 	case VTDM_REG_PQT:
 	case VTDM_REG_PQA:
-		return (uint32_t)(sim_vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
+		return (uint32_t)(vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
 	default:
 		return 0; /* reserved: reads as zero */
 	}
@@ -851,10 +778,9 @@ static void write_gcmd(struct sim_world *w, uint32_t val)
 	iq_progress(w);
 }
 
-void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
+static void vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
 {
 	struct sim_vtd *v = &w->vtd;
-	activate(w);
 	switch (off) {
 	case VTDM_REG_IQT:
 		v->iqt = val & 0x7FFF0ull; /* QT [18:4] */
@@ -876,16 +802,15 @@ void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
 		v->pqh = v->pqt = 0;
 		return;
 	default:
-		sim_vtd_write32(w, off, (uint32_t)val);
-		sim_vtd_write32(w, off + 4, (uint32_t)(val >> 32));
+		vtd_write32(w, off, (uint32_t)val);
+		vtd_write32(w, off + 4, (uint32_t)(val >> 32));
 		return;
 	}
 }
 
-void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
+static void vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
 {
 	struct sim_vtd *v = &w->vtd;
-	activate(w);
 	switch (off) {
 	case VTDM_REG_GCMD:
 		write_gcmd(w, val);
@@ -913,13 +838,29 @@ void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
 	case VTDM_REG_PQH:
 	case VTDM_REG_PQT:
 	case VTDM_REG_PQA: {
-		uint64_t cur = sim_vtd_read64(w, off & ~7ull);
+		uint64_t cur = vtd_read64(w, off & ~7ull);
 		unsigned shift = (unsigned)(off & 4) * 8;
 		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
-		sim_vtd_write64(w, off & ~7ull, cur);
+		vtd_write64(w, off & ~7ull, cur);
 		return;
 	}
 	default:
 		return; /* read-only or reserved */
 	}
 }
+
+const struct sim_iommu_model sim_vtd_model = {
+	.name = "vtd",
+	.init = vtd_init,
+	.release = vtd_release,
+	.attach = vtd_attach,
+	.receive = vtd_receive,
+	.overflow_now = vtd_overflow_now,
+	.stats = vtd_stats,
+	.request_tag = vtd_request_tag,
+	.each_queued = vtd_each_queued,
+	.read32 = vtd_read32,
+	.read64 = vtd_read64,
+	.write32 = vtd_write32,
+	.write64 = vtd_write64,
+};

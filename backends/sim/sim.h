@@ -3,8 +3,8 @@
  * The simulator: a deterministic discrete-event model of PRI devices, the PCIe fabric and an
  * abstract IOMMU, plus the checker that watches every request and response on the wire.
  *
- * Internal to the project (not exported from libprqdrain): prqdrain-sim and the tests link it
- * from libprqdrain-internal. Single-threaded: one world is driven by one thread, and the
+ * Internal to the project: libprqdrain-sim exports only include/prqdrain-sim.h, a thin API
+ * over this; prqdrain-sim, prqdrain-monitor and the tests link the internal library. Single-threaded: one world is driven by one thread, and the
  * library calls into it through the platform table sim_world_platform() returns (simulated
  * clock; relax() runs the next event) and through the "sim" backend.
  *
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "prqdrain.h"
-#include "lib/backend.h"
+#include "prqdrain-backend.h"
 
 struct sim_world;
 struct sim_dev;
@@ -177,7 +177,7 @@ void sim_dev_stats(const struct sim_dev *d, struct sim_dev_stats *out);
 void sim_set_epoch(struct sim_world *w, uint16_t rid, uint32_t pasid, uint32_t gen);
 /* A handler received a group for bond generation @gen: every request's tag must have been
  * issued in that generation. */
-void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *group);
+void sim_check_delivery(struct sim_world *w, uint32_t gen, const struct prqd_group *group);
 /* A drain began at @start_ns and returned 0 just now for (rid, pasid) or, with
  * PRQD_SCOPE_DEVICE, the whole device: no request of that scope issued before @start_ns may
  * still be in the fabric or the IOMMU queue. */
@@ -227,7 +227,23 @@ struct sim_alloc_stats {
 };
 void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
 
-/* IOMMU model counters. */
+/* ---- IOMMU models ------------------------------------------------------------------------ */
+
+/*
+ * The world runs one IOMMU model at a time: "queue", the abstract software queue the "sim"
+ * backend drives (the default), or a register-level model ("vtd", sim-vtd.c) that sits
+ * behind the platform's register window and DMA memory and takes over the devices' traffic
+ * at the first register write.
+ */
+
+/* Choose the register-level model behind the platform's register window (default "vtd").
+ * Returns 0, -ENOENT (no such model), -EINVAL (NULL, or a model without registers), -EBUSY
+ * (another register model already runs the world). */
+int sim_mmio_model_select(struct sim_world *w, const char *name);
+/* The name of the model that runs the world now. */
+const char *sim_model_name(const struct sim_world *w);
+
+/* IOMMU model counters (of the model that runs the world). */
 struct sim_iommu_stats {
 	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
 	uint64_t drains_started, drains_completed, drains_failed;
@@ -281,10 +297,22 @@ struct sim_vtd_config {
 void sim_vtd_config_default(struct sim_vtd_config *cfg);
 /* Set the model's configuration; only before its first register write (-EBUSY after). */
 int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
-/* Is the VT-d model driving the world (a register was written)? */
+/* Is the VT-d model running the world (one of its registers was written)? */
 bool sim_vtd_active(const struct sim_world *w);
 
-/* The "sim" backend (backends/sim/sim-backend.c). */
+/* The "sim" backend (backends/sim/sim-backend.c): not compiled into libprqdrain, added to a
+ * context with prqd_ctx_add_backend(). */
 extern const struct prqd_backend prqd_backend_sim;
+/* A context on the world's platform (PRQD_CTX_IGNORE_ENV) with the "sim" backend added.
+ * Returns 0, -ENOMEM. */
+int sim_ctx_new(struct sim_world *w, struct prqd_ctx **out);
+/* The backends a world runs, as a context from sim_ctx_new() lists them: the library's
+ * compiled-in ones, then "sim". Fills up to @max names (and one-line helps, when @helps is
+ * not NULL; the strings are static) and returns how many there are, 0 if no context could
+ * be made. */
+unsigned sim_backend_names(const char **names, const char **helps, unsigned max);
+/* Whether backend @name comes up on a fresh world (prqd_iommu_open() succeeds): a
+ * register-level backend whose model the world does not have does not. */
+bool sim_backend_runs_on_world(const char *name);
 
 #endif /* PRQD_SIM_H */

@@ -34,7 +34,7 @@
  * Freestanding like the core. The command queue engine is not thread-safe: every use of it,
  * and of the queues' software state, is serialised by one platform lock.
  */
-#include "lib/backend.h"
+#include "prqdrain-backend.h"
 #include "backends/smmuv3/smmuv3-cmdq.h"
 #include "backends/smmuv3/smmuv3-regs.h"
 
@@ -890,6 +890,7 @@ static const struct prqd_param_def smmuv3_params[] = {
 };
 
 const struct prqd_backend prqd_backend_smmuv3 = {
+	.version = PRQD_BACKEND_VERSION,
 	.name = "smmuv3",
 	.help = "Arm SMMUv3: PRI queue, stall events, command queue and the snapshot drain, "
 		"through the platform's MMIO and DMA callbacks",

@@ -24,7 +24,7 @@
  * every use of it, and the queue's software head with its position counter, is serialised by
  * one platform lock.
  */
-#include "lib/backend.h"
+#include "prqdrain-backend.h"
 #include "backends/vtd/vtd-iq.h"
 #include "backends/vtd/vtd-regs.h"
 
@@ -712,6 +712,7 @@ static const struct prqd_param_def vtd_params[] = {
 };
 
 const struct prqd_backend prqd_backend_vtd = {
+	.version = PRQD_BACKEND_VERSION,
 	.name = "vtd",
 	.help = "Intel VT-d: page request queue, invalidation queue and the §7.10 drain, "
 		"through the platform's MMIO and DMA callbacks",

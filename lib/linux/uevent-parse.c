@@ -77,24 +77,6 @@ static int parse_ers(const char *v)
 	return PRQD_ERS_OTHER;
 }
 
-/* Decimal without sign, at most 2^64-1. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
-}
-
 /* Interpret the records the monitor cares about; everything else stays in vars[] only. */
 static int known_keys(struct prqd_uevent *ev, const char *header_action, size_t action_len,
 		      const char *header_devpath)
@@ -132,7 +114,7 @@ static int known_keys(struct prqd_uevent *ev, const char *header_action, size_t 
 	ev->devpath = devpath;
 	ev->action = parse_action(action, action_len);
 	if (seqnum) {
-		if (!parse_u64(seqnum, &ev->seqnum))
+		if (prqd_parse_u64(seqnum, false, &ev->seqnum) < 0) /* decimal, as the kernel writes it */
 			return -PRQD_EBADMSG;
 		ev->has_seqnum = true;
 	}

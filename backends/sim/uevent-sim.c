@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/linux/uevent-sim.c: the uevent monitor on the simulator (see uevent-sim.h).
+ * backends/sim/uevent-sim.c: the uevent monitor on the simulator (see uevent-sim.h).
  *
  * Like the scenario runner, everything happens as events of one world: a poll event consumes
  * the queue, one generator per bond faults steadily, and a library call that blocks (the
@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/linux/alloc.h"
-#include "lib/linux/uevent-sim.h"
+#include "backends/sim/uevent-sim.h"
 
 /* A generator retrying after -EAGAIN waits at least this long. */
 #define RETRY_MIN_NS 500u
@@ -197,9 +196,7 @@ static int setup(struct uevent_sim *u, const struct scn *s, uint64_t seed, char 
 		return setup_error(err, errlen, rc, "cannot create the simulated world (%d)", rc);
 	u->poll_ns = s->poll_ns ? s->poll_ns : 2000;
 
-	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = sim_world_platform(u->w),
-				    .flags = PRQD_CTX_IGNORE_ENV };
-	rc = prqd_ctx_new(&co, &u->ctx);
+	rc = sim_ctx_new(u->w, &u->ctx);
 	if (rc < 0)
 		return setup_error(err, errlen, rc, "prqd_ctx_new failed (%d)", rc);
 	for (unsigned i = 0; i < s->nparams; i++) {
@@ -217,8 +214,8 @@ static int setup(struct uevent_sim *u, const struct scn *s, uint64_t seed, char 
 	if (rc < 0)
 		return setup_error(err, errlen, rc, "prqd_monitor_new failed: %s", strerror(-rc));
 
-	u->devs = prqd__linux_calloc(s->ndevices ? s->ndevices : 1, sizeof(*u->devs));
-	u->bonds = prqd__linux_calloc(s->nbonds ? s->nbonds : 1, sizeof(*u->bonds));
+	u->devs = calloc(s->ndevices ? s->ndevices : 1, sizeof(*u->devs));
+	u->bonds = calloc(s->nbonds ? s->nbonds : 1, sizeof(*u->bonds));
 	if (!u->devs || !u->bonds)
 		return setup_error(err, errlen, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < s->ndevices; i++) {
@@ -283,7 +280,7 @@ int uevent_sim_new(const struct scn *s, uint64_t seed, struct uevent_sim **out, 
 					   rc);
 		s = own;
 	}
-	struct uevent_sim *u = prqd__linux_calloc(1, sizeof(*u));
+	struct uevent_sim *u = calloc(1, sizeof(*u));
 	if (!u) {
 		scn_free(own);
 		return setup_error(err, errlen, -ENOMEM, "out of memory");
@@ -509,7 +506,7 @@ void uevent_sim_free(struct uevent_sim *u)
 		prqd_ctx_unref(u->ctx);
 	if (u->w)
 		sim_world_free(u->w);
-	prqd__linux_free(u->devs);
-	prqd__linux_free(u->bonds);
-	prqd__linux_free(u);
+	free(u->devs);
+	free(u->bonds);
+	free(u);
 }

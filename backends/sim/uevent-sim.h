@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/linux/uevent-sim.h: the uevent monitor on the simulator, for prqdrain-monitor --sim and
- * the tests. Internal (not exported): it links the simulator from libprqdrain-internal.
+ * backends/sim/uevent-sim.h: the uevent monitor on the simulator, for prqdrain-monitor --sim
+ * and the tests. Part of libprqdrain-sim, not exported from it (internal to the project).
  *
  * A bench is a simulated world with the devices and bonds of a scenario (or a built-in
  * setup), the library on it, and a struct prqd_monitor that knows every simulated device as
