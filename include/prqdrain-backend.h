@@ -44,6 +44,11 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup prqdrain_backend Backends: the contract a backend implements, the core's services
+ * @{
+ */
+
 /** The contract version a backend compiled against this header declares. */
 #define PRQD_BACKEND_VERSION 1
 
@@ -701,6 +706,8 @@ void prqd_be_log(const struct prqd_iommu *iommu, int prio, const char *file, int
 /** Log information with the caller's position. */
 #define prqd_be_info(iommu, ...)                                                               \
 	prqd_be_log(iommu, PRQD_LOG_INFO, __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/** @} */
 
 #ifdef __cplusplus
 }

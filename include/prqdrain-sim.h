@@ -33,6 +33,11 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup prqdrain_sim Simulator (libprqdrain-sim): a world, its devices, the checker
+ * @{
+ */
+
 /** A simulated world: devices, fabric, IOMMU models, checker. Opaque. */
 struct prqd_sim_world;
 /** A simulated PRI function of a world. Opaque. */
@@ -412,6 +417,8 @@ unsigned prqd_sim_violation_count(const struct prqd_sim_world *world);
  */
 int prqd_sim_violation_text(const struct prqd_sim_world *world, unsigned index, char *buf,
 			    size_t size);
+
+/** @} */
 
 #ifdef __cplusplus
 }

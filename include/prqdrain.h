@@ -552,34 +552,34 @@ int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget);
 
 /** Counters of one IOMMU. Monotonic; read with prqd_iommu_stats(). */
 struct prqd_stats {
-	uint64_t requests;         /* page requests read from the queue */
-	uint64_t groups;           /* groups completed (Last seen) */
-	uint64_t delivered;        /* groups handed to a handler */
-	uint64_t responses[3];     /* responses sent, by enum prqd_resp */
-	uint64_t by[PRQD_NR_RESPONDERS]; /* groups answered, by enum prqd_responder */
-	uint64_t stop_markers;     /* stop markers seen (never answered) */
-	uint64_t stop_markers_unexpected; /* ... for a PASID with no bond */
-	uint64_t stop_markers_missing; /* unbinds with PRQD_UNBIND_STOP_MARKER that saw none */
-	uint64_t bad_requests;     /* malformed requests (answered Invalid when Last) */
-	uint64_t unknown_requester; /* requests from a requester ID with no device */
-	uint64_t stale_groups;     /* groups completing for a bond generation no longer live */
-	uint64_t partial_discarded; /* partial groups thrown away (overflow, drain) */
-	uint64_t pool_exhausted;   /* requests dropped because the device's request pool was full */
-	uint64_t late_responses;   /* handler answers swallowed (group answered already) */
-	uint64_t bad_responses;    /* prqd_respond() refused (unknown group, bad code) */
-	uint64_t overflows;        /* queue overflows acknowledged */
-	uint64_t drains;           /* drains completed */
-	uint64_t drain_timeouts;   /* drains that ran out of time */
-	uint64_t drain_errors;     /* drains failed by the hardware (device-TLB timeout, ...) */
-	uint64_t drain_steps;      /* hardware drain steps issued */
-	uint64_t drain_repeats;    /* of those, repeated because of an overflow */
-	uint64_t commands_queued;  /* commands (descriptors) the backend queued for drain steps */
-	uint64_t doorbells;        /* doorbell (queue tail) writes for drain steps */
-	uint64_t stale_requests;   /* requests read for a PASID that were queued before its
+	uint64_t requests;         /**< page requests read from the queue */
+	uint64_t groups;           /**< groups completed (Last seen) */
+	uint64_t delivered;        /**< groups handed to a handler */
+	uint64_t responses[3];     /**< responses sent, by enum prqd_resp */
+	uint64_t by[PRQD_NR_RESPONDERS]; /**< groups answered, by enum prqd_responder */
+	uint64_t stop_markers;     /**< stop markers seen (never answered) */
+	uint64_t stop_markers_unexpected; /**< ... for a PASID with no bond */
+	uint64_t stop_markers_missing; /**< unbinds with PRQD_UNBIND_STOP_MARKER that saw none */
+	uint64_t bad_requests;     /**< malformed requests (answered Invalid when Last) */
+	uint64_t unknown_requester; /**< requests from a requester ID with no device */
+	uint64_t stale_groups;     /**< groups completing for a bond generation no longer live */
+	uint64_t partial_discarded; /**< partial groups thrown away (overflow, drain) */
+	uint64_t pool_exhausted;   /**< requests dropped because the device's request pool was full */
+	uint64_t late_responses;   /**< handler answers swallowed (group answered already) */
+	uint64_t bad_responses;    /**< prqd_respond() refused (unknown group, bad code) */
+	uint64_t overflows;        /**< queue overflows acknowledged */
+	uint64_t drains;           /**< drains completed */
+	uint64_t drain_timeouts;   /**< drains that ran out of time */
+	uint64_t drain_errors;     /**< drains failed by the hardware (device-TLB timeout, ...) */
+	uint64_t drain_steps;      /**< hardware drain steps issued */
+	uint64_t drain_repeats;    /**< of those, repeated because of an overflow */
+	uint64_t commands_queued;  /**< commands (descriptors) the backend queued for drain steps */
+	uint64_t doorbells;        /**< doorbell (queue tail) writes for drain steps */
+	uint64_t stale_requests;   /**< requests read for a PASID that were queued before its
 				    * current bond was bound (answered as having no bond) */
-	uint64_t drain_reissues;   /* drain steps issued again after the hardware aborted one
+	uint64_t drain_reissues;   /**< drain steps issued again after the hardware aborted one
 				    * for another device's sake (counted in drain_steps too) */
-	uint64_t stalls;           /* stall-style faults read (SMMUv3 stall model), each
+	uint64_t stalls;           /**< stall-style faults read (SMMUv3 stall model), each
 				    * delivered as a one-request group and resumed or
 				    * terminated once (counted in requests too) */
 };
@@ -616,20 +616,20 @@ int prqd_iommu_stats(const struct prqd_iommu *iommu, struct prqd_stats *out, siz
 
 /** What the library must know of a PCIe function (fillable from config space, see lib/linux). */
 struct prqd_dev_info {
-	uint32_t size;           /* sizeof(struct prqd_dev_info) as the caller knows it */
-	uint16_t rid;            /* requester ID: bus << 8 | device << 3 | function */
-	uint32_t pri_capacity;   /* PRI Outstanding Page Request Capacity (1 .. 2^32-1) */
-	uint32_t pri_alloc;      /* Allocation programmed into the device; 0 means = capacity */
-	bool prg_resp_pasid_required; /* PRI status "PRG Response PASID Required" */
-	bool uses_stop_markers;  /* the device's stop-PASID mechanism sends Stop Markers */
-	uint8_t pasid_width;     /* PASID capability Max PASID Width (0 = no PASID support) */
-	uint16_t ats_queue_depth; /* ATS Invalidate Queue Depth (0 means 32) */
-	/* Appended in 0.1: how the IOMMU names the function in its queues and commands, where
+	uint32_t size;           /**< sizeof(struct prqd_dev_info) as the caller knows it */
+	uint16_t rid;            /**< requester ID: bus << 8 | device << 3 | function */
+	uint32_t pri_capacity;   /**< PRI Outstanding Page Request Capacity (1 .. 2^32-1) */
+	uint32_t pri_alloc;      /**< Allocation programmed into the device; 0 means = capacity */
+	bool prg_resp_pasid_required; /**< PRI status "PRG Response PASID Required" */
+	bool uses_stop_markers;  /**< the device's stop-PASID mechanism sends Stop Markers */
+	uint8_t pasid_width;     /**< PASID capability Max PASID Width (0 = no PASID support) */
+	uint16_t ats_queue_depth; /**< ATS Invalidate Queue Depth (0 means 32) */
+	/** Appended in 0.1: how the IOMMU names the function in its queues and commands, where
 	 * that differs from the requester ID (SMMUv3 StreamID, AMD-Vi DeviceID, RISC-V IOMMU
 	 * device_id). Without has_source_id (or with a @size that stops before it) the source
 	 * ID is the requester ID, as on VT-d. */
 	bool has_source_id;
-	uint32_t source_id;
+	uint32_t source_id; /**< the source ID, when has_source_id */
 };
 
 /**
@@ -735,18 +735,21 @@ enum prqd_resp {
  * reads a field only when size reaches past it.
  */
 struct prqd_request {
-	uint32_t size;     /* set by the library */
-	uint64_t addr;     /* page address (4 KiB aligned) */
-	bool read, write, exec, priv;
-	bool last;
-	uint16_t prg_index;
-	bool pasid_valid;
-	uint32_t pasid;
-	uint16_t rid;
-	uint32_t source_id; /* the IOMMU's name of the requester (prqd_dev_info.source_id) */
-	uint64_t priv_data[2]; /* private data, echoed in the response where the hardware does */
-	bool priv_data_valid;
-	/* A stall-style fault (SMMUv3 stall model), alone in its group: the IOMMU holds the
+	uint32_t size;     /**< set by the library */
+	uint64_t addr;     /**< page address (4 KiB aligned) */
+	bool read;         /**< read access requested */
+	bool write;        /**< write access requested */
+	bool exec;         /**< execute access requested */
+	bool priv;         /**< privileged (supervisor) access requested */
+	bool last;         /**< the last request of its page request group */
+	uint16_t prg_index; /**< page request group index */
+	bool pasid_valid;  /**< the request carried a PASID */
+	uint32_t pasid;    /**< the PASID, when pasid_valid */
+	uint16_t rid;      /**< requester ID: bus << 8 | device << 3 | function */
+	uint32_t source_id; /**< the IOMMU's name of the requester (prqd_dev_info.source_id) */
+	uint64_t priv_data[2]; /**< private data, echoed in the response where the hardware does */
+	bool priv_data_valid; /**< priv_data holds what the request carried */
+	/** A stall-style fault (SMMUv3 stall model), alone in its group: the IOMMU holds the
 	 * transaction; answering Success resumes (retries) it, Invalid or Failure terminates it.
 	 * The one response is sent as for any group. */
 	bool stall;

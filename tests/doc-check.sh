@@ -42,11 +42,7 @@ if ! doxygen "$tmp/Doxyfile" >"$tmp/stdout" 2>&1; then
 	echo "FAIL: doxygen failed"
 	exit 1
 fi
-# The fields of prqd_stats, prqd_dev_info and prqd_request still carry plain comments: the
-# backend contract rework (issue 8) changes those fields and turns their comments into doc
-# comments with them. Until then their undocumented fields are not counted.
-grep -v -E 'Member .* of struct (prqd_stats|prqd_dev_info|prqd_request) is not documented' \
-	"$tmp/warnings" >"$tmp/counted"
+cp "$tmp/warnings" "$tmp/counted"
 fail=0
 if [ -s "$tmp/counted" ]; then
 	cat "$tmp/counted"

@@ -45,6 +45,28 @@ else
 	cat "$tmp/default.out"; bad "prqdrain-sim with no arguments (exit $rc)"
 fi
 
+# The embedding example, as a user builds it: from the installed source, with pkg-config.
+ex=$share/examples/embed/embed.c
+if [ -f "$ex" ]; then
+	if PKG_CONFIG_PATH=$prefix/lib/pkgconfig ${CC:-cc} -o "$tmp/embed" "$ex" \
+		$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs prqdrain-sim) \
+		-lpthread >"$tmp/embed-cc.log" 2>&1; then
+		if LD_LIBRARY_PATH=$prefix/lib "$tmp/embed" >"$tmp/embed.out" 2>&1; then
+			pass "examples/embed built with pkg-config --cflags --libs prqdrain-sim, and ran"
+		else
+			cat "$tmp/embed.out"; bad "the installed embedding example failed"
+		fi
+	else
+		cat "$tmp/embed-cc.log"; bad "the embedding example does not build against the install"
+	fi
+else
+	bad "examples/embed/embed.c not installed under $share"
+fi
+# Only the public API: the headers pkg-config names, nothing of the source tree.
+if PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags prqdrain | grep -q -- "-I$src"; then
+	bad "pkg-config points into the source tree"
+fi
+
 # Every installed page formats cleanly.
 pages=$(find "$prefix/share/man" -type f | sort)
 [ -n "$pages" ] || bad "no man page installed"
