@@ -626,7 +626,7 @@ struct prqd_dev_info {
 	uint16_t ats_queue_depth; /**< ATS Invalidate Queue Depth (0 means 32) */
 	/** Appended in 0.1: how the IOMMU names the function in its queues and commands, where
 	 * that differs from the requester ID (SMMUv3 StreamID, AMD-Vi DeviceID, RISC-V IOMMU
-	 * device_id). Without has_source_id (or with a @size that stops before it) the source
+	 * device_id). Without has_source_id (or with a @c size that stops before it) the source
 	 * ID is the requester ID, as on VT-d. */
 	bool has_source_id;
 	uint32_t source_id; /**< the source ID, when has_source_id */
