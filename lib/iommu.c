@@ -160,9 +160,15 @@ static unsigned source_bucket(uint32_t sid)
 
 struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id)
 {
+	/* Requests come in runs from one device: the last one found is tried first. */
+	struct prqd_dev *last = iommu->last_dev;
+	if (last && last->info.source_id == source_id)
+		return last;
 	for (struct prqd_dev *d = iommu->dev_hash[source_bucket(source_id)]; d; d = d->hnext)
-		if (d->info.source_id == source_id)
+		if (d->info.source_id == source_id) {
+			iommu->last_dev = d;
 			return d;
+		}
 	return NULL;
 }
 
@@ -181,6 +187,8 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
 		if (*pp == dev) {
 			*pp = dev->hnext;
 			iommu->ndevs--;
+			if (iommu->last_dev == dev)
+				iommu->last_dev = NULL;
 			return;
 		}
 	}
@@ -205,7 +213,7 @@ static void handle_overflow(struct prqd_iommu *iommu)
 		for (struct prqd_dev *d = iommu->dev_hash[b]; d; d = d->hnext)
 			discarded += prqd__discard_partials(d, NULL);
 	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
-	prqd_stat_inc(iommu, overflows);
+	prqd_cstat_inc(iommu, overflows);
 	prqd_info(iommu->ctx, "queue overflow acknowledged, %u partial groups discarded",
 		  (unsigned)discarded);
 	if (prqd__tracing(iommu)) {
@@ -386,6 +394,7 @@ PRQD_EXPORT int prqd_iommu_stats(const struct prqd_iommu *iommu, struct prqd_sta
 		return -PRQD_EINVAL;
 	uint64_t *dst = (uint64_t *)(void *)out;
 	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
-		dst[i] = atomic_load_explicit(&iommu->stats.v[i], memory_order_relaxed);
+		dst[i] = atomic_load_explicit(&iommu->stats.v[i], memory_order_relaxed) +
+			 atomic_load_explicit(&iommu->consumer_stats.v[i], memory_order_relaxed);
 	return 0;
 }

@@ -116,7 +116,15 @@ int prqd__log_prio_parse(const char *s);
 
 /* ---- statistics ---------------------------------------------------------------------------- */
 
-/* Counters as relaxed atomics: the consumer bumps most of them, responders the rest. */
+/*
+ * Counters, in two arrays that prqd_iommu_stats() sums:
+ *  - stats: bumped from any thread (responders, drains, binds) with relaxed atomic adds;
+ *  - consumer_stats: bumped only with the queue lock held (the consumer's fast path), so a
+ *    relaxed load and store suffice: no locked instruction per request. The lock's hand-over
+ *    orders one consumer's updates after the last's; a reader without the lock sees each
+ *    counter whole (atomic), maybe a moment old.
+ * A field may live in both; each call site picks the array by the locks it holds.
+ */
 struct prqd_istats {
 	atomic_uint_least64_t v[sizeof(struct prqd_stats) / sizeof(uint64_t)];
 };
@@ -125,6 +133,15 @@ struct prqd_istats {
 	atomic_fetch_add_explicit(&(iommu)->stats.v[PRQD_STAT_IDX(field)], (n),               \
 				  memory_order_relaxed)
 #define prqd_stat_inc(iommu, field) prqd_stat_add(iommu, field, 1)
+/* Queue lock held. */
+#define prqd_cstat_add(iommu, field, n)                                                        \
+	prqd__counter_bump(&(iommu)->consumer_stats.v[PRQD_STAT_IDX(field)], (n))
+#define prqd_cstat_inc(iommu, field) prqd_cstat_add(iommu, field, 1)
+static inline void prqd__counter_bump(atomic_uint_least64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 
 /* ---- groups and requests -------------------------------------------------------------------- */
 
@@ -266,6 +283,7 @@ struct prqd_iommu {
 	void *queue_lock;
 	void *abandoned_lock;
 	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */
+	struct prqd_dev *last_dev; /* the device prqd__dev_lookup() found last (queue lock) */
 	uint32_t ndevs;
 	struct prqd_hw_req *batch;
 	uint32_t batch_size;
@@ -274,7 +292,12 @@ struct prqd_iommu {
 	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
 	atomic_uint nabandoned;                /* their number: pollers look without the lock */
 	size_t drain_step_size;
-	struct prqd_istats stats;
+	/* The two counter arrays apart from each other and from the fields above, so the
+	 * consumer's writes and the responders' adds never share a cache line. */
+	unsigned char stats_gap0[64];
+	struct prqd_istats consumer_stats; /* queue lock held */
+	unsigned char stats_gap1[64];
+	struct prqd_istats stats;          /* any thread */
 };
 
 /* ---- internal functions ---------------------------------------------------------------------- */
@@ -286,6 +309,7 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 /* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
 int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
 			     const struct prqd_platform *platform, struct prqd_iommu **out);
+/* Queue lock held. */
 struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id);
 /* Device hash (by source ID) changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
@@ -337,10 +361,22 @@ void prqd__group_release(struct prqd_group *g);
 /* respond.c */
 /* Send the response for a group (@dev NULL: unknown requester), count and trace: a page
  * request group's response, or a stall's resume (Success) or termination (otherwise). A backend
- * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
- * error. */
+ * failure completes it locally (counted as PRQD_BY_LOCAL). @consumer: the caller holds the
+ * queue lock (its counters are the consumer's). Returns 0 or the backend's error. */
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *last,
-		 uint32_t gen, int code, int responder);
+		 uint32_t gen, int code, int responder, bool consumer);
+/* Bond lock held: take @g off the bond's list of groups the handler holds. */
+static inline void prqd__held_unlink(struct prqd_bond *b, struct prqd_group *g)
+{
+	if (g->bprev)
+		g->bprev->bnext = g->bnext;
+	else
+		b->held = g->bnext;
+	if (g->bnext)
+		g->bnext->bprev = g->bprev;
+	g->bnext = g->bprev = NULL;
+	b->outstanding--;
+}
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
 uint32_t prqd__abandon_held(struct prqd_bond *bond);
