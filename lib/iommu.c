@@ -143,6 +143,11 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 		iommu->ops.drain_release(iommu->priv, o->op);
 		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
+	while (iommu->spare_steps) {
+		struct prqd_abandoned_step *o = iommu->spare_steps;
+		iommu->spare_steps = o->next;
+		prqd__plat_free(&iommu->plat, o->op, iommu->drain_step_size); /* o with it */
+	}
 	iommu->ops.fini(iommu, iommu->priv);
 	iommu_free(iommu);
 	return 0;
@@ -335,10 +340,46 @@ static struct prqd_abandoned_step *abandoned_of(const struct prqd_iommu *iommu,
 						    sizeof(struct prqd_abandoned_step));
 }
 
+/* Steps kept for reuse at most: more than this many drains at once are rare. */
+#define SPARE_STEPS_MAX 8
+
+struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
+{
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	struct prqd_abandoned_step *o = iommu->spare_steps;
+	if (o) {
+		iommu->spare_steps = o->next;
+		iommu->nspare_steps--;
+	}
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
+	if (!o)
+		return prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
+	struct prqd_drain_step *op = o->op;
+	/* As from the allocator: the backend finds its part zeroed (o is inside, zeroed too). */
+	prqd__memset(op, 0, iommu->drain_step_size);
+	return op;
+}
+
+void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op)
+{
+	struct prqd_abandoned_step *o = abandoned_of(iommu, op);
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	bool keep = iommu->nspare_steps < SPARE_STEPS_MAX;
+	if (keep) {
+		o->op = op;
+		o->next = iommu->spare_steps;
+		iommu->spare_steps = o;
+		iommu->nspare_steps++;
+	}
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
+	if (!keep)
+		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+}
+
 void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op)
 {
 	if (iommu->ops.drain_release(iommu->priv, op) == 0) {
-		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		prqd__step_put(iommu, op);
 		return;
 	}
 	/* Kept until the hardware lets go: no allocation here, so it can't fail. */

@@ -291,6 +291,10 @@ struct prqd_iommu {
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
 	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
 	atomic_uint nabandoned;                /* their number: pollers look without the lock */
+	/* Finished steps kept for the next drain (abandoned_lock), linked through their
+	 * tracking record: a drain round allocates nothing. */
+	struct prqd_abandoned_step *spare_steps;
+	uint32_t nspare_steps;
 	size_t drain_step_size;
 	/* The two counter arrays apart from each other and from the fields above, so the
 	 * consumer's writes and the responders' adds never share a cache line. */
@@ -336,6 +340,11 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline);
 int prqd__consume_some(struct prqd_iommu *iommu);
 void prqd__poll_abandoned(struct prqd_iommu *iommu);
 void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op);
+/* A zeroed drain step (drain_step_size bytes): a spare one, or a new allocation (NULL when
+ * that fails). Any thread, no core lock needed. */
+struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu);
+/* A step nothing can write any more: kept as a spare, or freed. */
+void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 
 /* pasid-table.c (queue lock held for get/set) */
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
