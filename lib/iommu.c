@@ -248,6 +248,10 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[i].seq + 1,
 					      memory_order_release);
 		}
+		/* The batch's responses reach the hardware together (one doorbell), before
+		 * anyone else may consume. */
+		if (got > 0)
+			iommu->ops.commit(iommu->priv);
 		total += (unsigned)got;
 		if ((unsigned)got < want) {
 			handle_overflow(iommu);

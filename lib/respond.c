@@ -64,6 +64,8 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
 		.priv_data = { last->priv_data[0], last->priv_data[1] },
 		.tag = hw->tag,
+		/* The consumer's answers are committed at the end of its batch. */
+		.batched = consumer,
 	};
 	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 	if (result < 0) {
