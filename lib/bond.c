@@ -83,11 +83,11 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 		prqd__unlock(pl, dev->lock);
 		return -PRQD_EEXIST;
 	}
-	struct prqd_bond **leaf = NULL;
-	int rc = pasid == PRQD_NO_PASID ? 0 : prqd__pasid_leaf_prepare(pl, &dev->table, pasid, &leaf);
+	struct prqd_pasid_prep prep = { 0 };
+	int rc = pasid == PRQD_NO_PASID ? 0 : prqd__pasid_prepare(pl, &dev->table, pasid, &prep);
 	struct prqd_bond *b = rc < 0 ? NULL : prqd__bond_alloc(dev);
 	if (!b) {
-		prqd__plat_free(pl, leaf, PRQD_PASID_LEAF_SIZE * sizeof(*leaf));
+		prqd__pasid_prep_free(pl, &prep);
 		prqd__unlock(pl, dev->lock);
 		return rc < 0 ? rc : -PRQD_ENOMEM;
 	}
@@ -121,7 +121,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	if (pasid == PRQD_NO_PASID)
 		dev->rid_bond = b;
 	else
-		prqd__pasid_set(&dev->table, pasid, b, leaf);
+		prqd__pasid_set(pl, &dev->table, pasid, b, &prep);
 	prqd__unlock(pl, iommu->queue_lock);
 	prqd__unlock(pl, dev->lock);
 
@@ -264,7 +264,7 @@ void prqd__bond_release(struct prqd_bond *b)
 	if (b->pasid == PRQD_NO_PASID)
 		dev->rid_bond = NULL;
 	else
-		prqd__pasid_set(&dev->table, b->pasid, NULL, NULL);
+		prqd__pasid_set(pl, &dev->table, b->pasid, NULL, NULL);
 	prqd__discard_partials(dev, b);
 	prqd__unlock(pl, iommu->queue_lock);
 

@@ -211,13 +211,21 @@ struct prqd_group_freelist {
 	_Atomic(struct prqd_group *) returned;  /* pushed by responders */
 };
 
-#define PRQD_PASID_LEAF_BITS 10
+#define PRQD_PASID_LEAF_BITS 6
 #define PRQD_PASID_LEAF_SIZE (1u << PRQD_PASID_LEAF_BITS)
 
 struct prqd_pasid_table {
-	struct prqd_bond ***dir; /* dir[pasid >> 10][pasid & 1023]; leaves allocated on demand */
-	uint32_t ndir;
+	struct prqd_bond ***dir; /* dir[pasid >> 6][pasid & 63]; all on demand */
+	uint32_t ndir;           /* directory entries allocated */
+	uint32_t ndir_max;       /* entries the device's PASID width needs */
 	uint32_t nleaves;
+};
+
+/* What a bind allocates before it takes the queue lock (pasid-table.c). */
+struct prqd_pasid_prep {
+	struct prqd_bond **leaf; /* a new leaf, or NULL */
+	struct prqd_bond ***dir; /* a larger directory, or NULL */
+	uint32_t ndir;
 };
 
 struct prqd_bond_slab {
@@ -350,13 +358,17 @@ void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
 void prqd__pasid_table_fini(const struct prqd_plat *pl, struct prqd_pasid_table *t);
 struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid);
-/* Device lock held, queue lock not: allocate the leaf @pasid needs into *leaf (NULL if it
- * exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM. */
-int prqd__pasid_leaf_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
-			     uint32_t pasid, struct prqd_bond ***leaf);
-/* Queue lock held: install @leaf if not NULL, then point @pasid at @b (NULL to clear). */
-void prqd__pasid_set(struct prqd_pasid_table *t, uint32_t pasid, struct prqd_bond *b,
-		     struct prqd_bond **leaf);
+/* Device lock held, queue lock not: allocate what setting @pasid needs into *prep (nothing
+ * when its leaf exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM (nothing
+ * kept). */
+int prqd__pasid_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
+			uint32_t pasid, struct prqd_pasid_prep *prep);
+/* Free what prepare allocated and set did not use. */
+void prqd__pasid_prep_free(const struct prqd_plat *pl, struct prqd_pasid_prep *prep);
+/* Queue lock held (and the device lock): install what @prep holds (NULL: nothing; the
+ * PASID's leaf must exist then), then point @pasid at @b (NULL to clear). */
+void prqd__pasid_set(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint32_t pasid,
+		     struct prqd_bond *b, struct prqd_pasid_prep *prep);
 
 /* prg.c (consumer side, queue lock held unless stated) */
 int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size);
