@@ -451,13 +451,24 @@ PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
 		return -PRQD_EINVAL;
 	const struct prqd_plat *pl = &dev->iommu->plat;
 	int first_error = 0;
-	/* Unbind takes the device lock itself, so walk by picking the next candidate each time;
-	 * a bond that refuses is skipped by remembering how many refused before it. */
+	/* Unbind takes the device lock itself, so walk by picking the next candidate each time.
+	 * Bonds that refuse stay on the list, in front: the walk goes on after the last one
+	 * (O(n) in all), and re-counts from the head only if that one left the list meanwhile
+	 * (a bond's memory outlives it, its generation tells a reuse). */
+	struct prqd_bond *refused = NULL;
+	uint32_t refused_gen = 0;
 	for (unsigned skip = 0;;) {
 		prqd__lock(pl, dev->lock);
-		struct prqd_bond *b = dev->bonds;
-		for (unsigned i = 0; b && i < skip; i++)
-			b = b->next;
+		struct prqd_bond *b;
+		if (refused && refused->gen == refused_gen && !refused->quarantined &&
+		    atomic_load_explicit(&refused->state, memory_order_relaxed) != PRQD_BOND_FREED) {
+			b = refused->next;
+		} else {
+			b = dev->bonds;
+			for (unsigned i = 0; b && i < skip; i++)
+				b = b->next;
+		}
+		uint32_t gen = b ? b->gen : 0;
 		prqd__unlock(pl, dev->lock);
 		if (!b)
 			break;
@@ -470,6 +481,8 @@ PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
 			if (!first_error)
 				first_error = rc;
 			skip++;
+			refused = b;
+			refused_gen = gen;
 		}
 	}
 	return first_error;
