@@ -95,6 +95,10 @@ struct prqd_hw_resp {
 	uint64_t priv_data[2];
 	/** The Last request's prqd_hw_req.tag. */
 	uint64_t tag;
+	/** Sent by the consumer within a batch: the core calls commit before it releases the
+	 * queue lock, so the backend may leave the doorbell to commit. Clear: the response must
+	 * reach the hardware before respond returns. */
+	bool batched;
 };
 
 /** The answer to one stall: resume it (code Success: retry the transaction) or terminate it
@@ -372,6 +376,17 @@ struct prqd_backend_ops {
 	 * reports stalls needs it.
 	 */
 	int (*stall_resume)(void *priv, void *dev_priv, const struct prqd_hw_stall_resp *resp);
+
+	/**
+	 * The consumer finished handling a fetched batch: every response it sent with
+	 * resp->batched set must now reach the hardware (VT-d: one invalidation-queue tail write
+	 * for all of them, not one per group). Called by the core with the queue lock held,
+	 * after each fetch that returned requests, before the lock is released; no blocking
+	 * beyond a register write. Returns 0, or -EIO (the submission path broke: what respond
+	 * accepted is lost with it, as for any response). A backend that never holds a response
+	 * back leaves it out (the stub returns 0).
+	 */
+	int (*commit)(void *priv);
 };
 
 /** A backend: its name, sizes, parameters and operations. */

@@ -65,11 +65,15 @@ static int stub_stall_resume(void *priv, void *dev_priv, const struct prqd_hw_st
 	return -PRQD_EOPNOTSUPP;
 }
 
+static int stub_commit(void *priv)
+{
+	return 0; /* nothing was held back */
+}
 const struct prqd_backend_ops prqd_backend_stub_ops = {
 	stub_probe,	   stub_init,	     stub_fini,	      stub_dev_attach,	stub_dev_detach,
 	stub_gate,	   stub_fetch,	     stub_queue_tail, stub_respond,	stub_drain_start,
 	stub_drain_poll,   stub_drain_release, stub_overflow_pending, stub_overflow_ack,
-	stub_stall_resume,
+	stub_stall_resume, stub_commit,
 };
 
 void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_backend_ops *in)
@@ -80,6 +84,6 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 		out->op = in->op;
 	TAKE(probe) TAKE(init) TAKE(fini) TAKE(dev_attach) TAKE(dev_detach) TAKE(gate) TAKE(fetch)
 	TAKE(queue_tail) TAKE(respond) TAKE(drain_start) TAKE(drain_poll) TAKE(drain_release)
-	TAKE(overflow_pending) TAKE(overflow_ack) TAKE(stall_resume)
+	TAKE(overflow_pending) TAKE(overflow_ack) TAKE(stall_resume) TAKE(commit)
 #undef TAKE
 }

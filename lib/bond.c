@@ -90,11 +90,11 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 		prqd_dbg(iommu->ctx, "%04x pasid %u is bound already", dev->info.rid, (unsigned)pasid);
 		return -PRQD_EEXIST;
 	}
-	struct prqd_bond **leaf = NULL;
-	int rc = pasid == PRQD_NO_PASID ? 0 : prqd__pasid_leaf_prepare(pl, &dev->table, pasid, &leaf);
+	struct prqd_pasid_prep prep = { 0 };
+	int rc = pasid == PRQD_NO_PASID ? 0 : prqd__pasid_prepare(pl, &dev->table, pasid, &prep);
 	struct prqd_bond *b = rc < 0 ? NULL : prqd__bond_alloc(dev);
 	if (!b) {
-		prqd__plat_free(pl, leaf, PRQD_PASID_LEAF_SIZE * sizeof(*leaf));
+		prqd__pasid_prep_free(pl, &prep);
 		prqd__unlock(pl, dev->lock);
 		prqd_err(iommu->ctx, "%04x pasid %u: out of memory for the bond", dev->info.rid,
 			 (unsigned)pasid);
@@ -130,7 +130,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	if (pasid == PRQD_NO_PASID)
 		dev->rid_bond = b;
 	else
-		prqd__pasid_set(&dev->table, pasid, b, leaf);
+		prqd__pasid_set(pl, &dev->table, pasid, b, &prep);
 	prqd__unlock(pl, iommu->queue_lock);
 	prqd__unlock(pl, dev->lock);
 
@@ -273,7 +273,7 @@ void prqd__bond_release(struct prqd_bond *b)
 	if (b->pasid == PRQD_NO_PASID)
 		dev->rid_bond = NULL;
 	else
-		prqd__pasid_set(&dev->table, b->pasid, NULL, NULL);
+		prqd__pasid_set(pl, &dev->table, b->pasid, NULL, NULL);
 	prqd__discard_partials(dev, b);
 	prqd__unlock(pl, iommu->queue_lock);
 
@@ -460,13 +460,24 @@ PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
 		return -PRQD_EINVAL;
 	const struct prqd_plat *pl = &dev->iommu->plat;
 	int first_error = 0;
-	/* Unbind takes the device lock itself, so walk by picking the next candidate each time;
-	 * a bond that refuses is skipped by remembering how many refused before it. */
+	/* Unbind takes the device lock itself, so walk by picking the next candidate each time.
+	 * Bonds that refuse stay on the list, in front: the walk goes on after the last one
+	 * (O(n) in all), and re-counts from the head only if that one left the list meanwhile
+	 * (a bond's memory outlives it, its generation tells a reuse). */
+	struct prqd_bond *refused = NULL;
+	uint32_t refused_gen = 0;
 	for (unsigned skip = 0;;) {
 		prqd__lock(pl, dev->lock);
-		struct prqd_bond *b = dev->bonds;
-		for (unsigned i = 0; b && i < skip; i++)
-			b = b->next;
+		struct prqd_bond *b;
+		if (refused && refused->gen == refused_gen && !refused->quarantined &&
+		    atomic_load_explicit(&refused->state, memory_order_relaxed) != PRQD_BOND_FREED) {
+			b = refused->next;
+		} else {
+			b = dev->bonds;
+			for (unsigned i = 0; b && i < skip; i++)
+				b = b->next;
+		}
+		uint32_t gen = b ? b->gen : 0;
 		prqd__unlock(pl, dev->lock);
 		if (!b)
 			break;
@@ -479,6 +490,8 @@ PRQD_EXPORT int prqd_dev_unbind_all(struct prqd_dev *dev, unsigned flags)
 			if (!first_error)
 				first_error = rc;
 			skip++;
+			refused = b;
+			refused_gen = gen;
 		}
 	}
 	return first_error;

@@ -2,25 +2,32 @@
 /* Devices: registration, pools, and the bond slabs that keep bond memory type-stable. */
 #include "lib/private.h"
 
-#define BONDS_PER_SLAB 64
+/* Slabs double from MIN bonds up to MAX: a device with few bonds pays for few, and a
+ * handle unbound early still waits behind a few never-used slots before its memory is
+ * reused (FIFO). */
+#define BONDS_PER_SLAB_MIN 8
+#define BONDS_PER_SLAB_MAX 64
 
 struct prqd_bond *prqd__bond_alloc(struct prqd_dev *dev)
 {
 	if (!dev->bond_free_head) {
-		size_t size = sizeof(struct prqd_bond_slab) + BONDS_PER_SLAB * sizeof(struct prqd_bond);
+		uint32_t count = dev->slabs ? dev->slabs->count * 2 : BONDS_PER_SLAB_MIN;
+		if (count > BONDS_PER_SLAB_MAX)
+			count = BONDS_PER_SLAB_MAX;
+		size_t size = sizeof(struct prqd_bond_slab) + count * sizeof(struct prqd_bond);
 		struct prqd_bond_slab *slab = prqd__plat_alloc(&dev->iommu->plat, size);
 		if (!slab)
 			return NULL;
-		slab->count = BONDS_PER_SLAB;
+		slab->count = count;
 		slab->next = dev->slabs;
 		dev->slabs = slab;
-		for (uint32_t i = 0; i < BONDS_PER_SLAB; i++) {
+		for (uint32_t i = 0; i < count; i++) {
 			struct prqd_bond *b = &slab->bonds[i];
 			atomic_init(&b->state, PRQD_BOND_FREED);
-			b->free_next = i + 1 < BONDS_PER_SLAB ? &slab->bonds[i + 1] : NULL;
+			b->free_next = i + 1 < count ? &slab->bonds[i + 1] : NULL;
 		}
 		dev->bond_free_head = &slab->bonds[0];
-		dev->bond_free_tail = &slab->bonds[BONDS_PER_SLAB - 1];
+		dev->bond_free_tail = &slab->bonds[count - 1];
 	}
 	struct prqd_bond *b = dev->bond_free_head;
 	dev->bond_free_head = b->free_next;

@@ -69,7 +69,7 @@ static struct prqd_drain_step **step_slot(const struct drain_run *run)
 static int issue_step(const struct drain_run *run)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	struct prqd_drain_step *op = prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
+	struct prqd_drain_step *op = prqd__step_get(iommu);
 	if (!op)
 		return -PRQD_ENOMEM;
 	if (!run->bond) {
@@ -87,7 +87,7 @@ static int issue_step(const struct drain_run *run)
 	op->dev_priv = run->dev->be_priv;
 	int rc = iommu->ops.drain_start(iommu->priv, op);
 	if (rc < 0) {
-		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		prqd__step_put(iommu, op);
 		return rc;
 	}
 	*step_slot(run) = op;
@@ -102,7 +102,7 @@ static int issue_step(const struct drain_run *run)
 static void end_step(const struct drain_run *run, int result, uint64_t value)
 {
 	struct prqd_drain_step **slot = step_slot(run);
-	prqd__plat_free(&run->iommu->plat, *slot, run->iommu->drain_step_size);
+	prqd__step_put(run->iommu, *slot);
 	*slot = NULL;
 	trace_drain(run, PRQD_TR_DRAIN_STEP_DONE, result, value);
 }

@@ -139,6 +139,11 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 		iommu->ops.drain_release(iommu->priv, o->op);
 		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
+	while (iommu->spare_steps) {
+		struct prqd_abandoned_step *o = iommu->spare_steps;
+		iommu->spare_steps = o->next;
+		prqd__plat_free(&iommu->plat, o->op, iommu->drain_step_size); /* o with it */
+	}
 	iommu->ops.fini(iommu, iommu->priv);
 	iommu_free(iommu);
 	return 0;
@@ -156,9 +161,15 @@ static unsigned source_bucket(uint32_t sid)
 
 struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id)
 {
+	/* Requests come in runs from one device: the last one found is tried first. */
+	struct prqd_dev *last = iommu->last_dev;
+	if (last && last->info.source_id == source_id)
+		return last;
 	for (struct prqd_dev *d = iommu->dev_hash[source_bucket(source_id)]; d; d = d->hnext)
-		if (d->info.source_id == source_id)
+		if (d->info.source_id == source_id) {
+			iommu->last_dev = d;
 			return d;
+		}
 	return NULL;
 }
 
@@ -177,6 +188,8 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
 		if (*pp == dev) {
 			*pp = dev->hnext;
 			iommu->ndevs--;
+			if (iommu->last_dev == dev)
+				iommu->last_dev = NULL;
 			return;
 		}
 	}
@@ -201,7 +214,7 @@ static void handle_overflow(struct prqd_iommu *iommu)
 		for (struct prqd_dev *d = iommu->dev_hash[b]; d; d = d->hnext)
 			discarded += prqd__discard_partials(d, NULL);
 	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
-	prqd_stat_inc(iommu, overflows);
+	prqd_cstat_inc(iommu, overflows);
 	prqd_info(iommu->ctx, "queue overflow acknowledged, %u partial groups discarded",
 		  (unsigned)discarded);
 	if (prqd__tracing(iommu)) {
@@ -231,6 +244,10 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[i].seq + 1,
 					      memory_order_release);
 		}
+		/* The batch's responses reach the hardware together (one doorbell), before
+		 * anyone else may consume. */
+		if (got > 0)
+			iommu->ops.commit(iommu->priv);
 		total += (unsigned)got;
 		if ((unsigned)got < want) {
 			handle_overflow(iommu);
@@ -323,10 +340,46 @@ static struct prqd_abandoned_step *abandoned_of(const struct prqd_iommu *iommu,
 						    sizeof(struct prqd_abandoned_step));
 }
 
+/* Steps kept for reuse at most: more than this many drains at once are rare. */
+#define SPARE_STEPS_MAX 8
+
+struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
+{
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	struct prqd_abandoned_step *o = iommu->spare_steps;
+	if (o) {
+		iommu->spare_steps = o->next;
+		iommu->nspare_steps--;
+	}
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
+	if (!o)
+		return prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
+	struct prqd_drain_step *op = o->op;
+	/* As from the allocator: the backend finds its part zeroed (o is inside, zeroed too). */
+	prqd__memset(op, 0, iommu->drain_step_size);
+	return op;
+}
+
+void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op)
+{
+	struct prqd_abandoned_step *o = abandoned_of(iommu, op);
+	prqd__lock(&iommu->plat, iommu->abandoned_lock);
+	bool keep = iommu->nspare_steps < SPARE_STEPS_MAX;
+	if (keep) {
+		o->op = op;
+		o->next = iommu->spare_steps;
+		iommu->spare_steps = o;
+		iommu->nspare_steps++;
+	}
+	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
+	if (!keep)
+		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+}
+
 void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op)
 {
 	if (iommu->ops.drain_release(iommu->priv, op) == 0) {
-		prqd__plat_free(&iommu->plat, op, iommu->drain_step_size);
+		prqd__step_put(iommu, op);
 		return;
 	}
 	/* Kept until the hardware lets go: no allocation here, so it can't fail. */
@@ -382,6 +435,7 @@ PRQD_EXPORT int prqd_iommu_stats(const struct prqd_iommu *iommu, struct prqd_sta
 		return -PRQD_EINVAL;
 	uint64_t *dst = (uint64_t *)(void *)out;
 	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
-		dst[i] = atomic_load_explicit(&iommu->stats.v[i], memory_order_relaxed);
+		dst[i] = atomic_load_explicit(&iommu->stats.v[i], memory_order_relaxed) +
+			 atomic_load_explicit(&iommu->consumer_stats.v[i], memory_order_relaxed);
 	return 0;
 }

@@ -128,6 +128,8 @@ static uint32_t partial_slot(const struct prqd_dev *dev, bool pasid_valid, uint3
 
 static struct prqd_group *partial_find(struct prqd_dev *dev, const struct prqd_request *r)
 {
+	if (!dev->npartial) /* the common case: one-request groups */
+		return NULL;
 	for (struct prqd_group *g = dev->partial_hash[partial_slot(dev, r->pasid_valid, r->pasid,
 								    r->prg_index)];
 	     g; g = g->hnext)
@@ -196,7 +198,7 @@ uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond)
 		}
 	}
 	if (n) {
-		prqd_stat_add(dev->iommu, partial_discarded, n);
+		prqd_cstat_add(dev->iommu, partial_discarded, n);
 		if (prqd__tracing(dev->iommu)) {
 			struct prqd_trace_event ev = {
 				.type = PRQD_TR_PARTIAL_DISCARD,
@@ -223,7 +225,7 @@ static struct prqd_bond *bond_lookup(struct prqd_iommu *iommu, const struct prqd
 	struct prqd_bond *b = r->pasid_valid ? prqd__pasid_get(&dev->table, r->pasid)
 					     : dev->rid_bond;
 	if (b && hw->seq < b->start_seq) {
-		prqd_stat_inc(iommu, stale_requests);
+		prqd_cstat_inc(iommu, stale_requests);
 		return NULL;
 	}
 	return b;
@@ -239,14 +241,14 @@ static void handle_stop_marker(struct prqd_iommu *iommu, struct prqd_dev *dev,
 			       const struct prqd_hw_req *hw)
 {
 	const struct prqd_request *r = &hw->req;
-	prqd_stat_inc(iommu, stop_markers);
+	prqd_cstat_inc(iommu, stop_markers);
 	/* The marker often arrives before the driver calls unbind: it is remembered whatever
 	 * the bond's state, until the bond resumes. */
 	struct prqd_bond *b = bond_lookup(iommu, dev, hw);
 	if (b)
 		atomic_store_explicit(&b->marker_seen, true, memory_order_release);
 	else
-		prqd_stat_inc(iommu, stop_markers_unexpected);
+		prqd_cstat_inc(iommu, stop_markers_unexpected);
 	if (prqd__tracing(iommu)) {
 		struct prqd_trace_event ev = {
 			.type = PRQD_TR_STOP_MARKER, .rid = r->rid, .pasid_valid = true,
@@ -257,23 +259,50 @@ static void handle_stop_marker(struct prqd_iommu *iommu, struct prqd_dev *dev,
 	}
 }
 
+/*
+ * The handler returned @code for @g instead of deferring. The answer is the consumer's own
+ * business, so it skips prqd_respond()'s checks: unless the group left the handler's hands
+ * meanwhile (taken back by an abandon, or answered from another thread: then prqd_respond()
+ * sorts it out, as for any answer), it is answered here and its memory goes straight back to
+ * the consumer's pool, not through the other threads' return stack.
+ */
+static void answer_returned(struct prqd_iommu *iommu, struct prqd_dev *dev, struct prqd_bond *b,
+			    struct prqd_group *g, int code)
+{
+	prqd_spin_lock(&b->lock);
+	if (atomic_load_explicit(&g->state, memory_order_relaxed) != PRQD_G_HANDLER ||
+	    atomic_load_explicit(&g->bond, memory_order_relaxed) != b) {
+		prqd_spin_unlock(&b->lock);
+		prqd_respond(g, code);
+		return;
+	}
+	prqd__held_unlink(b, g);
+	atomic_store_explicit(&g->state, PRQD_G_ANSWERING, memory_order_relaxed);
+	uint32_t gen = b->gen;
+	prqd_spin_unlock(&b->lock);
+	prqd__answer(iommu, dev, &g->last->hw, gen, code, PRQD_BY_HANDLER, true);
+	atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
+	group_free_local(dev, g);
+}
+
 /* The Last request arrived: hand the group to its bond's handler, or answer it. */
 static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struct prqd_group *g)
 {
-	prqd_stat_inc(iommu, groups);
+	prqd_cstat_inc(iommu, groups);
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
 	const struct prqd_request *last = &g->last->hw.req;
 	if (!b) {
-		prqd__answer(iommu, dev, &g->last->hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, &g->last->hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND, true);
 		group_free_local(dev, g);
 		return;
 	}
 	prqd_spin_lock(&b->lock);
 	if (atomic_load_explicit(&b->state, memory_order_relaxed) != PRQD_BOND_ACTIVE) {
 		if (b->quarantined)
-			prqd_stat_inc(iommu, stale_groups);
+			prqd_cstat_inc(iommu, stale_groups);
 		prqd_spin_unlock(&b->lock);
-		prqd__answer(iommu, dev, &g->last->hw, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP);
+		prqd__answer(iommu, dev, &g->last->hw, b->gen, PRQD_RESP_INVALID, PRQD_BY_STOP,
+			     true);
 		atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 		group_free_local(dev, g);
 		return;
@@ -287,7 +316,7 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 	b->outstanding++;
 	prqd_spin_unlock(&b->lock);
 
-	prqd_stat_inc(iommu, delivered);
+	prqd_cstat_inc(iommu, delivered);
 	if (prqd__tracing(iommu)) {
 		struct prqd_trace_event ev = {
 			.type = PRQD_TR_GROUP_DELIVER, .rid = last->rid,
@@ -305,10 +334,10 @@ static void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struc
 		 * chooses Failure itself: Invalid is the answer that disables nothing. */
 		prqd_err(iommu->ctx, "handler returned %d, not a response code: answering Invalid",
 			 code);
-		prqd_stat_inc(iommu, bad_responses);
+		prqd_cstat_inc(iommu, bad_responses);
 		code = PRQD_RESP_INVALID;
 	}
-	prqd_respond(g, code);
+	answer_returned(iommu, dev, b, g, code);
 }
 
 /* A request that cannot join a group: answer it alone if it closes one (a stall always does:
@@ -318,7 +347,7 @@ static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
 {
 	const struct prqd_request *r = &hw->req;
 	if (hw->stall || (r->last && !is_stop_marker(r)))
-		prqd__answer(iommu, dev, hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND);
+		prqd__answer(iommu, dev, hw, 0, PRQD_RESP_INVALID, PRQD_BY_NOBOND, true);
 }
 
 /* A fresh group begins with @r, for @bond (NULL: none). */
@@ -342,14 +371,14 @@ static void handle_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
 			 const struct prqd_hw_req *hw)
 {
 	const struct prqd_request *r = &hw->req;
-	prqd_stat_inc(iommu, stalls);
+	prqd_cstat_inc(iommu, stalls);
 	struct prqd_bond *bond = bond_lookup(iommu, dev, hw);
 	struct prqd_group *g = group_alloc(dev);
 	struct prqd_req_node *n = g ? req_alloc(dev) : NULL;
 	if (!n) {
 		if (g)
 			group_free_local(dev, g);
-		prqd_stat_inc(iommu, pool_exhausted);
+		prqd_cstat_inc(iommu, pool_exhausted);
 		answer_ungrouped(iommu, dev, hw);
 		return;
 	}
@@ -366,7 +395,7 @@ static void handle_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
 void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw)
 {
 	const struct prqd_request *r = &hw->req;
-	prqd_stat_inc(iommu, requests);
+	prqd_cstat_inc(iommu, requests);
 	if (prqd__tracing(iommu)) {
 		struct prqd_trace_event ev = {
 			.type = PRQD_TR_REQUEST, .rid = r->rid, .pasid_valid = r->pasid_valid,
@@ -379,9 +408,9 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->source_id);
 	if (!dev || hw->malformed) {
 		if (!dev)
-			prqd_stat_inc(iommu, unknown_requester);
+			prqd_cstat_inc(iommu, unknown_requester);
 		else
-			prqd_stat_inc(iommu, bad_requests);
+			prqd_cstat_inc(iommu, bad_requests);
 		prqd_dbg(iommu->ctx, "%s request rid %04x pasid %u index %u",
 			 dev ? "malformed" : "unknown requester", r->rid, (unsigned)r->pasid,
 			 r->prg_index);
@@ -400,7 +429,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		if (partial) {
 			partial_remove(dev, partial);
 			group_free_local(dev, partial);
-			prqd_stat_inc(iommu, partial_discarded);
+			prqd_cstat_inc(iommu, partial_discarded);
 		}
 		answer_ungrouped(iommu, dev, hw);
 		return;
@@ -421,15 +450,15 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 		 * generation (or to none). It can never complete as one group. */
 		partial_remove(dev, g);
 		group_free_local(dev, g);
-		prqd_stat_inc(iommu, stale_groups);
-		prqd_stat_inc(iommu, partial_discarded);
+		prqd_cstat_inc(iommu, stale_groups);
+		prqd_cstat_inc(iommu, partial_discarded);
 		g = NULL;
 	}
 	bool is_new = g == NULL;
 	if (is_new) {
 		g = group_alloc(dev);
 		if (!g) {
-			prqd_stat_inc(iommu, pool_exhausted);
+			prqd_cstat_inc(iommu, pool_exhausted);
 			answer_ungrouped(iommu, dev, hw);
 			return;
 		}
@@ -439,7 +468,7 @@ void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw
 	if (!n) {
 		/* Out of request slots: the device exceeded its allocation. The group can't be
 		 * kept whole, so it goes; its Last, if this is it, still gets its answer. */
-		prqd_stat_inc(iommu, pool_exhausted);
+		prqd_cstat_inc(iommu, pool_exhausted);
 		if (!is_new)
 			partial_remove(dev, g);
 		group_free_local(dev, g);

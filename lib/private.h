@@ -127,7 +127,15 @@ int prqd__log_prio_parse(const char *s);
 
 /* ---- statistics ---------------------------------------------------------------------------- */
 
-/* Counters as relaxed atomics: the consumer bumps most of them, responders the rest. */
+/*
+ * Counters, in two arrays that prqd_iommu_stats() sums:
+ *  - stats: bumped from any thread (responders, drains, binds) with relaxed atomic adds;
+ *  - consumer_stats: bumped only with the queue lock held (the consumer's fast path), so a
+ *    relaxed load and store suffice: no locked instruction per request. The lock's hand-over
+ *    orders one consumer's updates after the last's; a reader without the lock sees each
+ *    counter whole (atomic), maybe a moment old.
+ * A field may live in both; each call site picks the array by the locks it holds.
+ */
 struct prqd_istats {
 	atomic_uint_least64_t v[sizeof(struct prqd_stats) / sizeof(uint64_t)];
 };
@@ -136,6 +144,15 @@ struct prqd_istats {
 	atomic_fetch_add_explicit(&(iommu)->stats.v[PRQD_STAT_IDX(field)], (n),               \
 				  memory_order_relaxed)
 #define prqd_stat_inc(iommu, field) prqd_stat_add(iommu, field, 1)
+/* Queue lock held. */
+#define prqd_cstat_add(iommu, field, n)                                                        \
+	prqd__counter_bump(&(iommu)->consumer_stats.v[PRQD_STAT_IDX(field)], (n))
+#define prqd_cstat_inc(iommu, field) prqd_cstat_add(iommu, field, 1)
+static inline void prqd__counter_bump(atomic_uint_least64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
 
 /* ---- groups and requests -------------------------------------------------------------------- */
 
@@ -205,13 +222,21 @@ struct prqd_group_freelist {
 	_Atomic(struct prqd_group *) returned;  /* pushed by responders */
 };
 
-#define PRQD_PASID_LEAF_BITS 10
+#define PRQD_PASID_LEAF_BITS 6
 #define PRQD_PASID_LEAF_SIZE (1u << PRQD_PASID_LEAF_BITS)
 
 struct prqd_pasid_table {
-	struct prqd_bond ***dir; /* dir[pasid >> 10][pasid & 1023]; leaves allocated on demand */
-	uint32_t ndir;
+	struct prqd_bond ***dir; /* dir[pasid >> 6][pasid & 63]; all on demand */
+	uint32_t ndir;           /* directory entries allocated */
+	uint32_t ndir_max;       /* entries the device's PASID width needs */
 	uint32_t nleaves;
+};
+
+/* What a bind allocates before it takes the queue lock (pasid-table.c). */
+struct prqd_pasid_prep {
+	struct prqd_bond **leaf; /* a new leaf, or NULL */
+	struct prqd_bond ***dir; /* a larger directory, or NULL */
+	uint32_t ndir;
 };
 
 struct prqd_bond_slab {
@@ -278,6 +303,7 @@ struct prqd_iommu {
 	void *queue_lock;
 	void *abandoned_lock;
 	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */
+	struct prqd_dev *last_dev; /* the device prqd__dev_lookup() found last (queue lock) */
 	uint32_t ndevs;
 	struct prqd_hw_req *batch;
 	uint32_t batch_size;
@@ -285,8 +311,17 @@ struct prqd_iommu {
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
 	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
 	atomic_uint nabandoned;                /* their number: pollers look without the lock */
+	/* Finished steps kept for the next drain (abandoned_lock), linked through their
+	 * tracking record: a drain round allocates nothing. */
+	struct prqd_abandoned_step *spare_steps;
+	uint32_t nspare_steps;
 	size_t drain_step_size;
-	struct prqd_istats stats;
+	/* The two counter arrays apart from each other and from the fields above, so the
+	 * consumer's writes and the responders' adds never share a cache line. */
+	unsigned char stats_gap0[64];
+	struct prqd_istats consumer_stats; /* queue lock held */
+	unsigned char stats_gap1[64];
+	struct prqd_istats stats;          /* any thread */
 };
 
 /* ---- internal functions ---------------------------------------------------------------------- */
@@ -298,6 +333,7 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 /* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
 int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
 			     const struct prqd_platform *platform, struct prqd_iommu **out);
+/* Queue lock held. */
 struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id);
 /* Device hash (by source ID) changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
@@ -324,18 +360,27 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline);
 int prqd__consume_some(struct prqd_iommu *iommu);
 void prqd__poll_abandoned(struct prqd_iommu *iommu);
 void prqd__step_abandon(struct prqd_iommu *iommu, struct prqd_drain_step *op);
+/* A zeroed drain step (drain_step_size bytes): a spare one, or a new allocation (NULL when
+ * that fails). Any thread, no core lock needed. */
+struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu);
+/* A step nothing can write any more: kept as a spare, or freed. */
+void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 
 /* pasid-table.c (queue lock held for get/set) */
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
 void prqd__pasid_table_fini(const struct prqd_plat *pl, struct prqd_pasid_table *t);
 struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid);
-/* Device lock held, queue lock not: allocate the leaf @pasid needs into *leaf (NULL if it
- * exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM. */
-int prqd__pasid_leaf_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
-			     uint32_t pasid, struct prqd_bond ***leaf);
-/* Queue lock held: install @leaf if not NULL, then point @pasid at @b (NULL to clear). */
-void prqd__pasid_set(struct prqd_pasid_table *t, uint32_t pasid, struct prqd_bond *b,
-		     struct prqd_bond **leaf);
+/* Device lock held, queue lock not: allocate what setting @pasid needs into *prep (nothing
+ * when its leaf exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM (nothing
+ * kept). */
+int prqd__pasid_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
+			uint32_t pasid, struct prqd_pasid_prep *prep);
+/* Free what prepare allocated and set did not use. */
+void prqd__pasid_prep_free(const struct prqd_plat *pl, struct prqd_pasid_prep *prep);
+/* Queue lock held (and the device lock): install what @prep holds (NULL: nothing; the
+ * PASID's leaf must exist then), then point @pasid at @b (NULL to clear). */
+void prqd__pasid_set(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint32_t pasid,
+		     struct prqd_bond *b, struct prqd_pasid_prep *prep);
 
 /* prg.c (consumer side, queue lock held unless stated) */
 int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size);
@@ -349,10 +394,22 @@ void prqd__group_release(struct prqd_group *g);
 /* respond.c */
 /* Send the response for a group (@dev NULL: unknown requester), count and trace: a page
  * request group's response, or a stall's resume (Success) or termination (otherwise). A backend
- * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's
- * error. */
+ * failure completes it locally (counted as PRQD_BY_LOCAL). @consumer: the caller holds the
+ * queue lock (its counters are the consumer's). Returns 0 or the backend's error. */
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *last,
-		 uint32_t gen, int code, int responder);
+		 uint32_t gen, int code, int responder, bool consumer);
+/* Bond lock held: take @g off the bond's list of groups the handler holds. */
+static inline void prqd__held_unlink(struct prqd_bond *b, struct prqd_group *g)
+{
+	if (g->bprev)
+		g->bprev->bnext = g->bnext;
+	else
+		b->held = g->bnext;
+	if (g->bnext)
+		g->bnext->bprev = g->bprev;
+	g->bnext = g->bprev = NULL;
+	b->outstanding--;
+}
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
  * Returns how many. */
 uint32_t prqd__abandon_held(struct prqd_bond *bond);

@@ -21,8 +21,22 @@ static int answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const st
 	return iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 }
 
+/* Count a sent response (@code) or, with @code < 0, a local completion, and who answered. */
+static inline void count_answer(struct prqd_iommu *iommu, int code, int responder, bool consumer)
+{
+	if (consumer) {
+		if (code >= 0)
+			prqd_cstat_inc(iommu, responses[code]);
+		prqd_cstat_inc(iommu, by[responder]);
+	} else {
+		if (code >= 0)
+			prqd_stat_inc(iommu, responses[code]);
+		prqd_stat_inc(iommu, by[responder]);
+	}
+}
+
 int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
-		 uint32_t gen, int code, int responder)
+		 uint32_t gen, int code, int responder, bool consumer)
 {
 	const struct prqd_request *last = &hw->req;
 	if (hw->stall) {
@@ -30,11 +44,10 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 		if (result < 0) {
 			prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
 				 (unsigned)hw->stall_tag, last->rid, result);
-			responder = PRQD_BY_LOCAL;
+			count_answer(iommu, -1, PRQD_BY_LOCAL, consumer);
 		} else {
-			prqd_stat_inc(iommu, responses[code]);
+			count_answer(iommu, code, responder, consumer);
 		}
-		prqd_stat_inc(iommu, by[responder]);
 		return result;
 	}
 	struct prqd_hw_resp resp = {
@@ -51,16 +64,18 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
 		.priv_data = { last->priv_data[0], last->priv_data[1] },
 		.tag = hw->tag,
+		/* The consumer's answers are committed at the end of its batch. */
+		.batched = consumer,
 	};
 	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 	if (result < 0) {
 		prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
 			 last->prg_index, result);
 		responder = PRQD_BY_LOCAL;
+		count_answer(iommu, -1, responder, consumer);
 	} else {
-		prqd_stat_inc(iommu, responses[code]);
+		count_answer(iommu, code, responder, consumer);
 	}
-	prqd_stat_inc(iommu, by[responder]);
 	if (prqd__tracing(iommu)) {
 		struct prqd_trace_event ev = {
 			.type = PRQD_TR_RESPONSE,
@@ -76,19 +91,6 @@ int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct pr
 		prqd__trace(iommu, &ev);
 	}
 	return result;
-}
-
-/* Bond lock held: unlink @g from the bond's held list. */
-static void held_unlink(struct prqd_bond *b, struct prqd_group *g)
-{
-	if (g->bprev)
-		g->bprev->bnext = g->bnext;
-	else
-		b->held = g->bnext;
-	if (g->bnext)
-		g->bnext->bprev = g->bprev;
-	g->bnext = g->bprev = NULL;
-	b->outstanding--;
 }
 
 static int late_answer(struct prqd_group *g)
@@ -147,13 +149,13 @@ PRQD_EXPORT int prqd_respond(struct prqd_group *group, int code)
 			prqd_spin_unlock(&b->lock);
 			continue;
 		}
-		held_unlink(b, group);
+		prqd__held_unlink(b, group);
 		atomic_store_explicit(&group->state, PRQD_G_ANSWERING, memory_order_relaxed);
 		uint32_t gen = b->gen;
 		prqd_spin_unlock(&b->lock);
 
 		int rc = prqd__answer(iommu, group->dev, &group->last->hw, gen, code,
-				      PRQD_BY_HANDLER);
+				      PRQD_BY_HANDLER, false);
 		prqd__group_release(group);
 		return rc;
 	}
@@ -179,7 +181,7 @@ uint32_t prqd__abandon_held(struct prqd_bond *b)
 		list = g->bnext;
 		g->bnext = g->bprev = NULL;
 		prqd__answer(iommu, g->dev, &g->last->hw, gen, PRQD_RESP_INVALID,
-			     PRQD_BY_ABANDON);
+			     PRQD_BY_ABANDON, false);
 		/* From here the handler's late answer may release it at any moment. */
 		atomic_store_explicit(&g->state, PRQD_G_ABANDONED, memory_order_release);
 		n++;

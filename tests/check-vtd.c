@@ -545,6 +545,69 @@ START_TEST(without_pasid_support_only_rid_drains)
 }
 END_TEST
 
+/* IQT writes seen through a tap on the world's platform. */
+static struct {
+	struct prqd_platform p;
+	void (*write64)(void *user, uint64_t offset, uint64_t value);
+	unsigned iqt_writes;
+} iqt_tap;
+
+static void iqt_tap_write64(void *user, uint64_t offset, uint64_t value)
+{
+	if (offset == VTD_REG_IQT)
+		iqt_tap.iqt_writes++;
+	iqt_tap.write64(user, offset, value);
+}
+
+/* The groups one process() call answers share one doorbell (the core's commit at the end
+ * of the batch), and every one of them reaches the device. */
+START_TEST(responses_of_one_batch_share_one_doorbell)
+{
+	enum { GROUPS = 24 };
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 3, NULL, &w), 0);
+	struct sim_vtd_config vc;
+	sim_vtd_config_default(&vc);
+	ck_assert_int_eq(sim_vtd_configure(w, &vc), 0);
+	iqt_tap.p = *sim_world_platform(w);
+	iqt_tap.write64 = iqt_tap.p.mmio_write64;
+	iqt_tap.p.mmio_write64 = iqt_tap_write64;
+	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = &iqt_tap.p,
+				    .flags = PRQD_CTX_IGNORE_ENV };
+	struct prqd_ctx *ctx;
+	struct prqd_iommu *io;
+	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
+	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	dc.capacity = GROUPS + 1;
+	struct sim_dev *sd;
+	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
+	struct prqd_dev_info info;
+	sim_dev_info(sd, &info);
+	struct prqd_dev *dev;
+	ck_assert_int_eq(prqd_dev_add(io, &info, &dev), 0);
+	struct prqd_bond *b;
+	ck_assert_int_eq(prqd_bind(dev, 1, answer_success, NULL, &b), 0);
+	for (unsigned i = 0; i < GROUPS; i++)
+		ck_assert_int_eq(sim_dev_fault(sd, 1, 0x100000 + 0x1000 * i, 1, SIM_R), 0);
+	sim_run_until(w, sim_now(w) + 100000);
+	unsigned before = iqt_tap.iqt_writes;
+	ck_assert_int_eq(prqd_iommu_process(io, 0), GROUPS);
+	ck_assert_uint_eq(iqt_tap.iqt_writes - before, 1);
+	sim_run_until(w, sim_now(w) + 100000);
+	struct sim_dev_stats ds;
+	sim_dev_stats(sd, &ds);
+	ck_assert_uint_eq(ds.responses[PRQD_RESP_SUCCESS], GROUPS);
+	ck_assert_uint_eq(ds.outstanding_groups, 0);
+	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_NO_DRAIN), 0);
+	ck_assert_int_eq(prqd_dev_remove(dev), 0);
+	ck_assert_int_eq(prqd_iommu_close(io), 0);
+	prqd_ctx_unref(ctx);
+	sim_world_free(w);
+}
+END_TEST
+
 /* The backend's drain steps at shifting ring positions: a device whose ATC never answers and
  * two drains of a good device queued behind it, after k = 0..15 single-descriptor responses
  * that move the four-descriptor steps along the ring (their waits at every index modulo
@@ -680,6 +743,7 @@ int main(void)
 	tcase_add_test(tc, caps_follow_ecap_per_unit);
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
+	tcase_add_test(tc, responses_of_one_batch_share_one_doorbell);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

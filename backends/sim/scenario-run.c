@@ -41,6 +41,11 @@ struct rdev {
 	struct sim_dev *sd;
 	struct prqd_dev *pd;
 	bool removed;
+	/* Generators refused with -EAGAIN wait here in arrival order; one retry event per
+	 * device tries them from the head, so a crowd of waiting generators costs one try per
+	 * retry, not one each. */
+	int64_t wait_head, wait_tail; /* op indexes, -1: none */
+	bool retry_scheduled;
 };
 
 struct rbond {
@@ -57,6 +62,8 @@ struct rgen {
 	uint64_t base, sent; /* address window and groups sent so far */
 	uint32_t left;
 	bool active;
+	bool waiting;        /* on its device's wait list */
+	int64_t wait_next;   /* next op index on that list, -1: none */
 };
 
 /* A group a handler deferred. */
@@ -369,27 +376,58 @@ static void gen_end(struct run *r, struct rgen *g)
 	}
 }
 
-static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
+static unsigned gen_device(const struct run *r, const struct scn_op *op)
 {
-	struct run *r = arg;
+	return op->on_device ? op->target : r->s->bonds[op->target].dev;
+}
+
+static void dev_retry_event(struct sim_world *w, void *arg, uint64_t dev);
+static void gen_event(struct sim_world *w, void *arg, uint64_t idx);
+
+/* Put generator @idx on its device's wait list (at the head when it was the one just
+ * retried, so the order holds) and make sure a retry is due. */
+static void gen_wait(struct run *r, uint64_t idx, bool at_head, uint64_t delay)
+{
 	const struct scn_op *op = &r->s->ops[idx];
 	struct rgen *g = &r->gens[idx];
-	(void)w;
-	if (!g->active)
+	struct rdev *rd = &r->devs[gen_device(r, op)];
+	g->waiting = true;
+	if (at_head) {
+		g->wait_next = rd->wait_head;
+		rd->wait_head = (int64_t)idx;
+		if (rd->wait_tail < 0)
+			rd->wait_tail = (int64_t)idx;
+	} else {
+		g->wait_next = -1;
+		if (rd->wait_tail >= 0)
+			r->gens[rd->wait_tail].wait_next = (int64_t)idx;
+		else
+			rd->wait_head = (int64_t)idx;
+		rd->wait_tail = (int64_t)idx;
+	}
+	if (rd->retry_scheduled)
 		return;
+	if (sim_schedule(r->w, now(r) + delay, dev_retry_event, r, gen_device(r, op)) < 0) {
+		fail(r, "%s: out of memory scheduling a retry", r->s->file);
+		return;
+	}
+	rd->retry_scheduled = true;
+}
+
+/* One try of generator @idx. Returns false when the device refused it for now (-EAGAIN):
+ * it is then on the device's wait list. */
+static bool gen_try(struct run *r, uint64_t idx, bool retried)
+{
+	const struct scn_op *op = &r->s->ops[idx];
+	struct rgen *g = &r->gens[idx];
+	if (!g->active)
+		return true;
 	if (r->finishing) {
 		gen_end(r, g);
-		return;
+		return true;
 	}
-	unsigned dev;
-	uint32_t pasid;
-	if (op->on_device) {
-		dev = op->target;
-		pasid = op->pasid;
-	} else {
-		dev = r->s->bonds[op->target].dev;
-		pasid = r->s->bonds[op->target].pasid;
-	}
+	unsigned dev = gen_device(r, op);
+	uint32_t pasid = op->on_device ? op->pasid : r->s->bonds[op->target].pasid;
 	/* Walk a 256 MiB window so addresses stay distinct for a long while. */
 	uint64_t addr = g->base + ((g->sent * op->pages) % 65536) * 4096;
 	int rc = sim_dev_fault(r->devs[dev].sd, pasid, addr, op->pages, op->access);
@@ -400,14 +438,14 @@ static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
 		g->sent++;
 		if (--g->left == 0) {
 			gen_end(r, g);
-			return;
+			return true;
 		}
 	} else if (rc == -EAGAIN) {
 		/* No credit or no free index: the device tries again later, as a real one
 		 * would after a response frees something. */
 		r->res->traffic.eagain++;
-		if (next < RETRY_MIN_NS)
-			next = RETRY_MIN_NS;
+		gen_wait(r, idx, retried, next < RETRY_MIN_NS ? RETRY_MIN_NS : next);
+		return false;
 	} else {
 		/* -ESHUTDOWN: the PASID is stopped at the device, PRI is off after Response
 		 * Failure, or the device is gone. The generator's work ends here. */
@@ -419,10 +457,36 @@ static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
 			fail(r, "%s: sim_dev_fault returned %d", what, rc);
 		}
 		gen_end(r, g);
-		return;
+		return true;
 	}
 	if (sim_schedule(r->w, now(r) + next, gen_event, r, idx) < 0)
 		gen_end(r, g);
+	return true;
+}
+
+static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
+{
+	(void)w;
+	gen_try(arg, idx, false);
+}
+
+/* A device's retry: its waiting generators in order, until one is refused again. */
+static void dev_retry_event(struct sim_world *w, void *arg, uint64_t dev)
+{
+	struct run *r = arg;
+	struct rdev *rd = &r->devs[dev];
+	(void)w;
+	rd->retry_scheduled = false;
+	while (rd->wait_head >= 0) {
+		uint64_t idx = (uint64_t)rd->wait_head;
+		struct rgen *g = &r->gens[idx];
+		rd->wait_head = g->wait_next;
+		if (rd->wait_head < 0)
+			rd->wait_tail = -1;
+		g->waiting = false;
+		if (!gen_try(r, idx, true))
+			break;
+	}
 }
 
 /* ---- operations ------------------------------------------------------------------------------ */
@@ -1244,6 +1308,8 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
 		rc = setup_error(r, -ENOMEM, "out of memory");
 		goto out;
 	}
+	for (unsigned i = 0; i <= s->ndevices; i++)
+		r->devs[i].wait_head = r->devs[i].wait_tail = -1;
 
 	rc = setup(r, res->seed);
 	if (rc == 0) {

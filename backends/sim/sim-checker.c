@@ -74,6 +74,7 @@ void sim_chk_violation(struct sim_world *w, unsigned kind, uint16_t rid, uint32_
 void sim_chk_release(struct sim_world *w, struct sim_checker *c)
 {
 	sim_map_free(w, &c->groups);
+	sim_map_free(w, &c->by_index);
 	sim_pool_fini(w, &c->pool);
 	sim_map_free(w, &c->epoch_index);
 	sim_mem_free(w, c->epochs, c->epochs_cap * sizeof(*c->epochs));
@@ -91,8 +92,47 @@ static struct sim_chk_group *chk_group(const struct sim_checker *c, uint64_t slo
 	return sim_pool_at(&c->pool, (int64_t)slot);
 }
 
-static void group_forget(struct sim_checker *c, uint64_t slot)
+static uint64_t index_key(uint16_t rid, uint16_t prg_index)
 {
+	return (uint64_t)rid << 16 | prg_index;
+}
+
+/* Append @slot to its (rid, index) ring: the newest group there. */
+static void index_link(struct sim_world *w, struct sim_checker *c, int32_t slot)
+{
+	struct sim_chk_group *g = chk_group(c, (uint64_t)slot);
+	uint64_t key = index_key(g->rid, g->prg_index), head;
+	if (!sim_map_get(&c->by_index, key, &head)) {
+		g->index_next = g->index_prev = slot;
+		sim_map_put(w, &c->by_index, key, (uint64_t)slot);
+		return;
+	}
+	struct sim_chk_group *first = chk_group(c, head);
+	int32_t tail = first->index_prev;
+	chk_group(c, (uint64_t)tail)->index_next = slot;
+	g->index_prev = tail;
+	g->index_next = (int32_t)head;
+	first->index_prev = slot;
+}
+
+static void index_unlink(struct sim_world *w, struct sim_checker *c, int32_t slot)
+{
+	struct sim_chk_group *g = chk_group(c, (uint64_t)slot);
+	uint64_t key = index_key(g->rid, g->prg_index), head = 0;
+	sim_map_get(&c->by_index, key, &head);
+	if (g->index_next == slot) {
+		sim_map_del(&c->by_index, key);
+		return;
+	}
+	chk_group(c, (uint64_t)g->index_prev)->index_next = g->index_next;
+	chk_group(c, (uint64_t)g->index_next)->index_prev = g->index_prev;
+	if (head == (uint64_t)slot) /* the next oldest becomes the head */
+		sim_map_put(w, &c->by_index, key, (uint64_t)g->index_next);
+}
+
+static void group_forget(struct sim_world *w, struct sim_checker *c, uint64_t slot)
+{
+	index_unlink(w, c, (int32_t)slot);
 	sim_map_del(&c->groups, chk_group(c, slot)->tag);
 	chk_group(c, slot)->tag = 0;
 	sim_pool_put(&c->pool, (int32_t)slot);
@@ -124,6 +164,7 @@ void sim_chk_request_sent(struct sim_dev *d, const struct sim_up_msg *m)
 	g->pasid = wire_pasid(m);
 	g->prg_index = m->prg_index;
 	sim_map_put(w, &c->groups, m->tag, (uint64_t)slot);
+	index_link(w, c, slot);
 }
 
 static const struct sim_chk_marker *marker_by_tag(const struct sim_checker *c, uint64_t tag)
@@ -184,7 +225,7 @@ static enum sim_chk_verdict judge(struct sim_dev *d, const struct sim_down_msg *
 		return SIM_CHK_BAD;
 	}
 	bool stale = g->forgiven;
-	group_forget(c, slot);
+	group_forget(d->w, c, slot);
 	return stale ? SIM_CHK_STALE : SIM_CHK_OK;
 }
 
@@ -192,29 +233,20 @@ static enum sim_chk_verdict judge(struct sim_dev *d, const struct sim_down_msg *
 static bool match_by_index(const struct sim_dev *d, const struct sim_down_msg *m, uint64_t *out)
 {
 	const struct sim_checker *c = &d->w->chk;
-	uint64_t best_tag = 0, best_fit_tag = 0, best = 0, best_fit = 0;
-	for (size_t i = 0; i < c->groups.cap; i++) {
-		if (c->groups.slots[i].key == SIM_MAP_EMPTY)
-			continue;
-		uint64_t slot = c->groups.slots[i].val;
-		const struct sim_chk_group *g = chk_group(c, slot);
-		if (g->rid != d->cfg.rid || g->prg_index != m->prg_index)
-			continue;
-		if (!best_tag || g->tag < best_tag) {
-			best_tag = g->tag;
-			best = slot;
-		}
-		if (pasid_fits(d, g, m) && (!best_fit_tag || g->tag < best_fit_tag)) {
-			best_fit_tag = g->tag;
-			best_fit = slot;
-		}
-	}
-	if (best_fit_tag)
-		*out = best_fit;
-	else if (best_tag)
-		*out = best;
-	else
+	uint64_t head;
+	if (!sim_map_get(&c->by_index, index_key(d->cfg.rid, m->prg_index), &head))
 		return false;
+	/* The ring is in send order: the first that fits is the oldest that fits. */
+	uint64_t slot = head;
+	do {
+		const struct sim_chk_group *g = chk_group(c, slot);
+		if (pasid_fits(d, g, m)) {
+			*out = slot;
+			return true;
+		}
+		slot = (uint64_t)g->index_next;
+	} while (slot != head);
+	*out = head;
 	return true;
 }
 
@@ -313,7 +345,7 @@ void sim_chk_drop_dev(struct sim_dev *d)
 	size_t room;
 	size_t n = groups_of(w, d->cfg.rid, false, &list, &room);
 	for (size_t i = 0; i < n; i++)
-		group_forget(&w->chk, list[i].slot);
+		group_forget(w, &w->chk, list[i].slot);
 	sim_mem_free(w, list, room * sizeof(*list));
 }
 

@@ -469,6 +469,9 @@ struct sim_chk_group {
 	uint16_t prg_index;
 	bool pasid_valid;
 	bool forgiven; /* FLR or Response Failure: a response is stale, none is fine */
+	/* The groups outstanding at the same (rid, index), a ring in send (tag) order whose
+	 * head is in sim_checker.by_index: an untagged response finds its group there. */
+	int32_t index_next, index_prev;
 };
 
 struct sim_chk_marker {
@@ -485,6 +488,7 @@ struct sim_chk_epochs {
 
 struct sim_checker {
 	struct sim_map groups; /* Last tag -> pool slot */
+	struct sim_map by_index; /* rid << 16 | prg_index -> pool slot of the oldest group there */
 	struct sim_pool pool;  /* of struct sim_chk_group */
 
 	struct sim_chk_marker markers[SIM_MARKERS_KEPT];

@@ -175,6 +175,7 @@ static void ring_doorbell(struct vtd_iq *iq)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	iq->plat->mmio_write64(iq->plat->user, VTD_REG_IQT, (uint64_t)iq->tail << desc_shift(iq));
 	iq->doorbells++;
+	iq->doorbell_held = false;
 }
 
 static uint32_t free_entries(const struct vtd_iq *iq)
@@ -381,8 +382,28 @@ static bool is_sw_if_wait(const struct vtd_desc *d)
 	       (d->qw[0] & VTD_WAIT_IF);
 }
 
+static int queue_descs(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
+		       uint64_t wait_flags, struct vtd_wait *ticket, bool hold_doorbell);
+
 int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 		  uint64_t wait_flags, struct vtd_wait *ticket)
+{
+	return queue_descs(iq, descs, n, wait_flags, ticket, false);
+}
+
+int vtd_iq_submit_held(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n)
+{
+	return queue_descs(iq, descs, n, 0, NULL, true);
+}
+
+void vtd_iq_ring(struct vtd_iq *iq)
+{
+	if (iq->doorbell_held && !iq->broken)
+		ring_doorbell(iq);
+}
+
+static int queue_descs(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
+		       uint64_t wait_flags, struct vtd_wait *ticket, bool hold_doorbell)
 {
 	bool pds = (iq->ecap & VTD_ECAP_PDS) != 0;
 	uint32_t need, start, value;
@@ -412,6 +433,9 @@ int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 	if (need == 0)
 		return 0;
 	if (need > free_entries(iq)) {
+		/* Held descriptors fill the ring too: the hardware must see them to make room. */
+		if (iq->doorbell_held)
+			ring_doorbell(iq);
 		read_head(iq); /* the cached head may be behind the hardware */
 		if (need > free_entries(iq))
 			return -PRQD_EAGAIN;
@@ -441,7 +465,10 @@ int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 		ticket->value = value;
 	}
 	iq->descriptors += need;
-	ring_doorbell(iq);
+	if (hold_doorbell)
+		iq->doorbell_held = true;
+	else
+		ring_doorbell(iq); /* the held ones with them */
 	return 0;
 }
 

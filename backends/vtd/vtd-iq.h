@@ -92,6 +92,7 @@ struct vtd_iq {
 	uint32_t next_value;   /* source of unique status values */
 	uint64_t descriptors;  /* descriptors queued since init (for statistics) */
 	uint64_t doorbells;    /* IQT writes since init */
+	bool doorbell_held;    /* descriptors queued without their IQT write (vtd_iq_ring) */
 	bool broken;           /* an unrecoverable error: every call fails with -EIO */
 };
 
@@ -124,6 +125,15 @@ void vtd_iq_fini(struct vtd_iq *iq);
  */
 int vtd_iq_submit(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n,
 		  uint64_t wait_flags, struct vtd_wait *ticket);
+/*
+ * vtd_iq_submit_held - queue @n descriptors (no wait) like vtd_iq_submit, but leave the IQT
+ * write for later: the next vtd_iq_ring, or any submit that rings (it covers them), or a
+ * submit that finds the ring full (the hardware must see them to free room). The caller
+ * must call vtd_iq_ring before it relies on the hardware having them. Same returns.
+ */
+int vtd_iq_submit_held(struct vtd_iq *iq, const struct vtd_desc *descs, unsigned n);
+/* vtd_iq_ring - one IQT write for every descriptor held back; nothing when none is. */
+void vtd_iq_ring(struct vtd_iq *iq);
 
 /*
  * vtd_iq_poll - has the wait completed? Checks for errors first (vtd_iq_errors, the result

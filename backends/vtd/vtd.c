@@ -374,13 +374,15 @@ static void note_errors(struct vtd_priv *vp)
 		prqd_be_err(vp->iommu, "vtd: invalidation completion error");
 }
 
-/* Queue a batch, waiting a bounded time for room if the ring is full (lock held). */
-static int submit(struct vtd_priv *vp, const struct vtd_desc *descs, unsigned n,
-		  uint64_t wait_flags, struct vtd_wait *ticket)
+/* Queue descriptors, waiting a bounded time for room; @hold leaves the doorbell to
+ * vtd_commit (no wait descriptor then). Unit lock held. */
+static int submit_as(struct vtd_priv *vp, const struct vtd_desc *descs, unsigned n,
+		     uint64_t wait_flags, struct vtd_wait *ticket, bool hold)
 {
 	uint64_t start = prqd_be_now_ns(vp->iommu);
 	for (;;) {
-		int rc = vtd_iq_submit(&vp->iq, descs, n, wait_flags, ticket);
+		int rc = hold ? vtd_iq_submit_held(&vp->iq, descs, n)
+			      : vtd_iq_submit(&vp->iq, descs, n, wait_flags, ticket);
 		if (rc != -PRQD_EAGAIN)
 			return rc;
 		/* A full ring empties as the unit works, unless an error holds it. */
@@ -389,6 +391,13 @@ static int submit(struct vtd_priv *vp, const struct vtd_desc *descs, unsigned n,
 			return rc;
 		prqd_be_relax(vp->iommu);
 	}
+}
+
+/* Queue a batch and ring for it (and for anything held before it). */
+static int submit(struct vtd_priv *vp, const struct vtd_desc *descs, unsigned n,
+		  uint64_t wait_flags, struct vtd_wait *ticket)
+{
+	return submit_as(vp, descs, n, wait_flags, ticket, false);
 }
 
 /* Generic response codes to VT-d's RC field, spelled out (Failure is 0xF, not 2). */
@@ -416,12 +425,23 @@ static int vtd_respond(void *priv, void *dev_priv, const struct prqd_hw_resp *re
 	vtd_desc_page_group_resp(&d, resp->rid, resp->pasid_present, resp->pasid,
 				 resp->prg_index, rc, true, echo ? resp->priv_data : NULL);
 	unit_lock(vp);
-	int ret = submit(vp, &d, 1, 0, NULL);
+	/* A response of the consumer's batch waits for commit's one doorbell. */
+	int ret = submit_as(vp, &d, 1, 0, NULL, resp->batched);
 	unit_unlock(vp);
 	if (ret < 0)
 		prqd_be_err(vp->iommu, "vtd: page group response to %04x index %u not queued: %d",
 			 resp->rid, resp->prg_index, ret);
 	return ret;
+}
+
+/* The end of the consumer's batch: one IQ tail write for the responses it held back. */
+static int vtd_commit(void *priv)
+{
+	struct vtd_priv *vp = priv;
+	unit_lock(vp);
+	vtd_iq_ring(&vp->iq);
+	unit_unlock(vp);
+	return 0;
 }
 
 /* ---- the §7.10 drain ------------------------------------------------------------------------ */
@@ -734,5 +754,6 @@ const struct prqd_backend prqd_backend_vtd = {
 		.drain_release = vtd_drain_release,
 		.overflow_pending = vtd_overflow_pending,
 		.overflow_ack = vtd_overflow_ack,
+		.commit = vtd_commit,
 	},
 };

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Instruction counts of bench/prqdrain-bench under callgrind (no PMU counter is needed):
+#  - instr_per_req: the fast-path loop run for N and for 2N requests, (I(2N) - I(N)) / N, in
+#    total and for the library's own files (lib/);
+#  - drain_instr_ratio_1m_vs_1: instructions of the same drains with a million other bonds
+#    on the device, over those with none.
+# Prints one JSON object. Usage: callgrind.sh path/to/prqdrain-bench [N] [DRAIN_ROUNDS]
+set -eu
+bench=$1
+n=${2:-200000}
+rounds=${3:-200}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/prqd-callgrind.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+run() { # $1: name, rest: bench arguments
+	name=$1
+	shift
+	valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/$name.%p" \
+		"$bench" "$@" >/dev/null 2>"$dir/$name.log" || {
+		cat "$dir/$name.log" >&2
+		exit 1
+	}
+}
+
+# Instructions of the dump labelled $2 in the files of run $1: all, or only lib/ files ($3).
+count() {
+	for f in "$dir/$1".*; do
+		case $f in *.log) continue ;; esac
+		grep -q "^desc: Trigger: Client Request: $2\$" "$f" || continue
+		if [ "${3:-}" = lib ]; then
+			# Inlined helpers of lib/*.h count as the library's too.
+			callgrind_annotate --auto=no --threshold=100 "$f" 2>/dev/null |
+				awk '$0 ~ /[ .\/]lib\/[^ \/]*\.[ch]:/ { gsub(",", "", $1); s += $1 }
+				     END { print s + 0 }'
+		else
+			awk '/^totals:/ { print $2 }' "$f"
+		fi
+	done
+}
+
+run fp1 --callgrind-fastpath "$n"
+run fp2 --callgrind-fastpath $((2 * n))
+run drain --callgrind-drain "$rounds"
+
+awk -v a="$(count fp1 fastpath)" -v b="$(count fp2 fastpath)" \
+    -v la="$(count fp1 fastpath lib)" -v lb="$(count fp2 fastpath lib)" \
+    -v d1="$(count drain drain-1)" -v dm="$(count drain drain-1m)" -v n="$n" 'BEGIN {
+	printf "{\"instr_per_req\": %.1f, \"instr_per_req_lib\": %.1f, ", (b - a) / n, (lb - la) / n
+	printf "\"drain_instr_ratio_1m_vs_1\": %.3f}\n", dm / d1
+}'
