@@ -215,54 +215,9 @@ static void g_relax(void *user)
 	__asm__ volatile("yield");
 }
 
-/* DMA memory: a bump allocator over a static pool. */
-static unsigned char pool[1u << 20] __attribute__((aligned(4096)));
-static size_t pool_used;
-static unsigned dma_frees;
-
-static int g_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)
-{
-	size_t at = (pool_used + align - 1) & ~(align - 1);
-
-	if (at + size > sizeof(pool))
-		return -PRQD_ENOMEM;
-	memset(pool + at, 0, size);
-	pool_used = at + size;
-	*va = pool + at;
-	*bus = (uint64_t)(uintptr_t)(pool + at);
-	return 0;
-}
-
-static void g_dma_free(void *user, void *va, size_t size)
-{
-	dma_frees++;
-}
-
-static void *g_alloc(void *user, size_t size)
-{
-	void *va;
-	uint64_t bus;
-
-	return g_dma_alloc(user, size, 16, &va, &bus) ? NULL : va;
-}
-
-static void g_free(void *user, void *ptr, size_t size)
-{
-}
-
-static const struct prqd_platform plat = {
-	.size = sizeof(struct prqd_platform),
-	.alloc = g_alloc,
-	.free = g_free,
-	.now_ns = g_now_ns,
-	.relax = g_relax,
-	.mmio_read32 = g_read32,
-	.mmio_read64 = g_read64,
-	.mmio_write32 = g_write32,
-	.mmio_write64 = g_write64,
-	.dma_alloc = g_dma_alloc,
-	.dma_free = g_dma_free,
-};
+/* Heap and DMA memory, and the platform table. */
+#define GUEST_POOL_SIZE (1u << 20)
+#include "tests/qemu/guest-platform.h"
 
 /* ---- helpers for the checks ------------------------------------------------------------------ */
 
