@@ -34,6 +34,9 @@ if [ ! -f "$GUEST" ]; then
 	exit 1
 fi
 
+# tap_verdict: what the guest's TAP lines say.
+. "${srcdir:-$(dirname "$0")/../..}/tests/qemu/tap-verdict.sh"
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/prqd-qemu.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -56,28 +59,12 @@ boot() {
 	end=$(date +%s.%N)
 	tr -d '\r' <"$out" >"$out.lf"
 
-	oks=$(grep -c '^ok [0-9]' "$out.lf")
-	notoks=$(grep -c '^not ok [0-9]' "$out.lf")
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out.lf" | tail -n 1)
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
 
 	echo "=== $name: intel-iommu,$opts; guest \"$cmdline\""
 	grep -E '^(ok|not ok) [0-9]|^# ' "$out.lf" | sed "s/^/$name: /"
 	verdict=ok
-	why=
-	if [ "$status" = 124 ] || [ "$status" = 137 ]; then
-		why="timed out after ${QEMU_TIMEOUT}s"
-	elif [ "$status" != 1 ]; then
-		why="QEMU exit status $status (1 = guest passed, 3 = guest failed)"
-	elif [ -z "$plan" ]; then
-		why="no plan line"
-	elif [ "$plan" != $((oks + notoks)) ]; then
-		why="plan 1..$plan but $((oks + notoks)) result lines"
-	elif [ "$notoks" != 0 ]; then
-		why="$notoks checks failed"
-	elif [ "$oks" -lt "$min_checks" ]; then
-		why="only $oks checks ran (expected at least $min_checks)"
-	fi
+	tap_verdict "$out.lf" "$status" 1 "$min_checks"
 	if [ -n "$why" ]; then
 		verdict=FAIL
 		fail=1
