@@ -291,14 +291,35 @@ int sim_iommu_drain_poll(struct sim_world *w, struct prqd_drain_step *op);
 int sim_iommu_drain_release(struct sim_world *w, struct prqd_drain_step *op);
 int sim_iommu_overflow_ack(struct sim_world *w);
 
-/* ---- VT-d model (sim-vtd.c) ------------------------------------------------------------- */
+/* ---- DMA memory (sim-dma.c) ----------------------------------------------------------------- */
 
-/* DMA memory handed to the library: the model reaches it by bus address. */
-struct sim_vtd_region {
+/* One allocation handed to the library: the models reach it by bus address. */
+struct sim_dma_region {
 	uint64_t bus;
 	size_t size;
 	unsigned char *va;
 };
+
+struct sim_dma {
+	struct sim_dma_region *regions;
+	size_t nregions, cap_regions;
+	uint64_t next_bus;
+	uint64_t bad_writes; /* writes to bus addresses nobody allocated */
+};
+
+void sim_dma_init(struct sim_dma *dma);
+void sim_dma_release(struct sim_world *w, struct sim_dma *dma);
+/* The platform's dma_alloc / dma_free (memory counted as the library's). */
+int sim_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus);
+void sim_dma_free(struct sim_world *w, void *va, size_t size);
+/* The host address of @len bytes at bus address @bus, or NULL if no allocation holds them. */
+unsigned char *sim_dma_at(const struct sim_world *w, uint64_t bus, size_t len);
+/* Copy from / to DMA memory; false (nothing copied) where no allocation holds the range. A
+ * failed write is counted in bad_writes. */
+bool sim_dma_read(const struct sim_world *w, uint64_t bus, void *dst, size_t len);
+bool sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len);
+
+/* ---- VT-d model (sim-vtd.c) ------------------------------------------------------------- */
 
 /* A device-TLB invalidation sent to a device, waiting for its completion. */
 struct sim_vtd_inv {
@@ -340,11 +361,6 @@ struct sim_vtd {
 	uint32_t gsts, fsts, fectl, ics, iectl, prs, pectl;
 	uint64_t iqh, iqt, iqa, iqer, pqh, pqt, pqa;
 
-	/* DMA memory. */
-	struct sim_vtd_region *regions;
-	size_t nregions, cap_regions;
-	uint64_t next_bus;
-
 	/* Invalidation queue processing. */
 	uint64_t next_order;     /* descriptors fetched so far */
 	struct sim_ring invs;    /* struct sim_vtd_inv, in order */
@@ -358,7 +374,6 @@ struct sim_vtd {
 	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated with the queue */
 
 	struct sim_iommu_stats stats;
-	uint64_t bad_dma;         /* writes to bus addresses nobody allocated */
 };
 
 void sim_vtd_init_defaults(struct sim_vtd *v);
@@ -373,8 +388,6 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off);
 uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off);
 void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
 void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val);
-int sim_vtd_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus);
-void sim_vtd_dma_free(struct sim_world *w, void *va, size_t size);
 /* The simulator's serial of the request the vtd backend tagged @backend_tag (its queue
  * position + 1), or 0 if the model no longer remembers it. */
 uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag);
@@ -485,6 +498,7 @@ struct sim_world {
 	struct sim_dev **all_devs;
 	size_t nall, all_cap;
 
+	struct sim_dma dma;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
 	struct sim_checker chk;

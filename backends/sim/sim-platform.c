@@ -100,12 +100,12 @@ static void plat_mmio_write64(void *user, uint64_t offset, uint64_t value)
 
 static int plat_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)
 {
-	return sim_vtd_dma_alloc(user, size, align, va, bus);
+	return sim_dma_alloc(user, size, align, va, bus);
 }
 
 static void plat_dma_free(void *user, void *va, size_t size)
 {
-	sim_vtd_dma_free(user, va, size);
+	sim_dma_free(user, va, size);
 }
 
 void sim_platform_setup(struct sim_world *w)

@@ -38,7 +38,6 @@
 #define VTDM_MODEL_VER 0x60u /* version 6.0 */
 /* CAP: DRD and DWD (bits 55 and 54), as every current unit reports them. */
 #define VTDM_MODEL_CAP ((1ull << 55) | (1ull << 54))
-#define VTDM_DMA_BASE 0x100000ull /* first bus address handed out */
 
 /* Descriptor fields (pri-facts.md §1.3). */
 #define DESC_TYPE(qw0) ((unsigned)((qw0)&0xF))
@@ -77,7 +76,6 @@ void sim_vtd_init_defaults(struct sim_vtd *v)
 {
 	memset(v, 0, sizeof(*v));
 	sim_vtd_config_default(&v->cfg);
-	v->next_bus = VTDM_DMA_BASE;
 	v->next_inv_id = 1;
 	sim_ring_init(&v->invs, sizeof(struct sim_vtd_inv));
 	sim_ring_init(&v->waits, sizeof(struct sim_vtd_wait));
@@ -86,15 +84,10 @@ void sim_vtd_init_defaults(struct sim_vtd *v)
 
 void sim_vtd_release(struct sim_world *w, struct sim_vtd *v)
 {
-	/* Memory the library never gave back: still counted as live (the leak check saw it). */
-	for (size_t i = 0; i < v->nregions; i++)
-		w->host_free(w->host_user, v->regions[i].va, v->regions[i].size);
-	sim_mem_free(w, v->regions, v->cap_regions * sizeof(*v->regions));
 	sim_mem_free(w, v->shadow, SIM_VTD_SHADOW * sizeof(*v->shadow));
 	sim_ring_free(w, &v->invs);
 	sim_ring_free(w, &v->waits);
 	sim_ring_free(w, &v->arrivals);
-	v->regions = NULL;
 	v->shadow = NULL;
 }
 
@@ -121,71 +114,11 @@ static uint64_t ecap_value(const struct sim_vtd *v)
 	       (c->smts ? VTDM_ECAP_SMTS : 0);
 }
 
-/* ---- DMA memory --------------------------------------------------------------------------- */
+/* ---- DMA memory (the world's, sim-dma.c) ---------------------------------------------------- */
 
-int sim_vtd_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus)
+static bool dma_read64(struct sim_world *w, uint64_t bus, uint64_t *out)
 {
-	struct sim_vtd *v = &w->vtd;
-	if (!size || !va || !bus || (align & (align - 1)))
-		return -EINVAL;
-	if (align < 8)
-		align = 8;
-	unsigned char *mem = sim_plat_alloc_counted(w, size);
-	if (!mem)
-		return -ENOMEM;
-	memset(mem, 0, size);
-	sim_mem_grow(w, (void **)&v->regions, &v->cap_regions, v->nregions + 1,
-		     sizeof(*v->regions));
-	uint64_t addr = (v->next_bus + align - 1) & ~(uint64_t)(align - 1);
-	/* Bus addresses are never reused: a late write to freed memory finds nothing. */
-	v->next_bus = addr + size;
-	v->regions[v->nregions++] = (struct sim_vtd_region){ .bus = addr, .size = size, .va = mem };
-	*va = mem;
-	*bus = addr;
-	return 0;
-}
-
-void sim_vtd_dma_free(struct sim_world *w, void *va, size_t size)
-{
-	struct sim_vtd *v = &w->vtd;
-	for (size_t i = 0; i < v->nregions; i++) {
-		if (v->regions[i].va != va)
-			continue;
-		sim_plat_free_counted(w, va, v->regions[i].size);
-		(void)size;
-		v->regions[i] = v->regions[--v->nregions];
-		return;
-	}
-}
-
-/* The host address of @len bytes at bus address @bus, or NULL. */
-static unsigned char *dma_at(struct sim_vtd *v, uint64_t bus, size_t len)
-{
-	for (size_t i = 0; i < v->nregions; i++) {
-		const struct sim_vtd_region *r = &v->regions[i];
-		if (bus >= r->bus && bus - r->bus <= r->size && r->size - (bus - r->bus) >= len)
-			return r->va + (bus - r->bus);
-	}
-	return NULL;
-}
-
-static bool dma_read64(struct sim_vtd *v, uint64_t bus, uint64_t *out)
-{
-	unsigned char *p = dma_at(v, bus, 8);
-	if (!p)
-		return false;
-	memcpy(out, p, 8);
-	return true;
-}
-
-static void dma_write(struct sim_vtd *v, uint64_t bus, const void *src, size_t len)
-{
-	unsigned char *p = dma_at(v, bus, len);
-	if (!p) {
-		v->bad_dma++;
-		return;
-	}
-	memcpy(p, src, len);
+	return sim_dma_read(w, bus, out, sizeof(*out));
 }
 
 /* ---- invalidation queue ------------------------------------------------------------------- */
@@ -224,11 +157,12 @@ static uint64_t oldest_open_inv(struct sim_vtd *v)
 	return UINT64_MAX;
 }
 
-static void status_write(struct sim_vtd *v, const struct sim_vtd_wait *wt)
+static void status_write(struct sim_world *w, const struct sim_vtd_wait *wt)
 {
+	struct sim_vtd *v = &w->vtd;
 	if (wt->sw) {
 		uint32_t data = wt->status_data;
-		dma_write(v, wt->status_addr, &data, sizeof(data));
+		sim_dma_write(w, wt->status_addr, &data, sizeof(data));
 	}
 	if (wt->iflag)
 		v->ics |= VTDM_ICS_IWC;
@@ -258,7 +192,7 @@ static void complete_waits(struct sim_world *w)
 			v->stats.drains_completed++;
 		if (done.fence)
 			v->fenced = false;
-		status_write(v, &done);
+		status_write(w, &done);
 	}
 }
 
@@ -362,9 +296,9 @@ static void iq_progress(struct sim_world *w)
 			return;
 		uint64_t qw[4] = { 0, 0, 0, 0 };
 		uint64_t at = iq_base(v) + ((uint64_t)head << iq_shift(v));
-		bool readable = dma_read64(v, at, &qw[0]) && dma_read64(v, at + 8, &qw[1]);
+		bool readable = dma_read64(w, at, &qw[0]) && dma_read64(w, at + 8, &qw[1]);
 		if (readable && iq_wide(v))
-			readable = dma_read64(v, at + 16, &qw[2]) && dma_read64(v, at + 24, &qw[3]);
+			readable = dma_read64(w, at + 16, &qw[2]) && dma_read64(w, at + 24, &qw[3]);
 		if (!readable || !desc_valid(v, qw)) {
 			/* IQH stays on the refused descriptor. */
 			v->fsts |= VTDM_FSTS_IQE;
@@ -510,7 +444,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	qw[1] = ((a.m.flags & SIM_RQ_READ) ? 1ull : 0) | ((a.m.flags & SIM_RQ_WRITE) ? 2ull : 0) |
 		((a.m.flags & SIM_RQ_LAST) ? 4ull : 0) | ((uint64_t)(a.m.prg_index & 0x1FF) << 3) |
 		(a.m.addr & ~0xFFFull);
-	dma_write(v, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
+	sim_dma_write(w, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
 	struct sim_vtd_shadow *sh = &v->shadow[v->prq_seq % SIM_VTD_SHADOW];
 	sh->seq = v->prq_seq;
 	sh->tag = a.m.tag;
@@ -581,8 +515,7 @@ void sim_vtd_each_queued(const struct sim_world *w,
 		uint32_t n = prq_count(v);
 		for (uint32_t k = 0; k < n; k++) {
 			uint64_t off = (v->pqh + (uint64_t)k * VTDM_PRQ_ENTRY_SIZE) & (size - 1);
-			const unsigned char *p =
-				dma_at((struct sim_vtd *)v, (v->pqa & ~0xFFFull) + off, 16);
+			const unsigned char *p = sim_dma_at(w, (v->pqa & ~0xFFFull) + off, 16);
 			if (!p)
 				break;
 			uint64_t qw0;

@@ -420,6 +420,7 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 	for (int i = 0; i < 4; i++)
 		w->rng[i] = splitmix64(&sm);
 
+	sim_dma_init(&w->dma);
 	sim_iommu_init_defaults(&w->iommu);
 	sim_vtd_init_defaults(&w->vtd);
 	sim_pool_init(&w->chk.pool, sizeof(struct sim_chk_group));
@@ -438,6 +439,7 @@ void sim_world_free(struct sim_world *w)
 	sim_mem_free(w, w->devs, w->devs_cap * sizeof(*w->devs));
 	sim_iommu_release(w, &w->iommu);
 	sim_vtd_release(w, &w->vtd);
+	sim_dma_release(w, &w->dma);
 	sim_chk_release(w, &w->chk);
 	sim_mem_free(w, w->heap, w->heap_cap * sizeof(*w->heap));
 	w->magic = 0;
