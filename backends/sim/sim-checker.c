@@ -377,10 +377,12 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 		const struct prqd_request *r = prqd_group_request(group, i);
 		if (!r)
 			continue;
-		/* The vtd backend tags a request with its queue position; the model knows
-		 * which of the simulator's requests it wrote there. */
+		/* The register-level backends tag a request with its queue position; the
+		 * model knows which of the simulator's requests it wrote there. */
 		uint64_t be_tag = prqd_group_request_tag(group, i);
-		uint64_t tag = w->vtd.active ? sim_vtd_request_tag(w, be_tag) : be_tag;
+		uint64_t tag = w->vtd.active      ? sim_vtd_request_tag(w, be_tag)
+			       : w->smmuv3.active ? sim_smmuv3_request_tag(w, be_tag)
+						  : be_tag;
 		if (!tag)
 			continue;
 		uint32_t pasid = r->pasid_valid ? r->pasid : PRQD_NO_PASID;
@@ -450,15 +452,19 @@ void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uin
 			in_fabric++;
 		}
 	}
-	if (w->vtd.active) {
+	bool register_model = w->vtd.active || w->smmuv3.active;
+	if (register_model) {
 		struct queued_scan q = { .scope = scope, .pasid = pasid, .rid = rid,
 					 .start_ns = start_ns, .first_tag = first_tag };
-		sim_vtd_each_queued(w, count_queued, &q);
+		if (w->vtd.active)
+			sim_vtd_each_queued(w, count_queued, &q);
+		else
+			sim_smmuv3_each_queued(w, count_queued, &q);
 		in_queue = q.count;
 		first_tag = q.first_tag;
 	}
 	const struct sim_ring *q = &w->iommu.queue;
-	for (size_t i = 0; !w->vtd.active && i < q->len; i++) {
+	for (size_t i = 0; !register_model && i < q->len; i++) {
 		const struct sim_qent *e = sim_ring_at(q, i);
 		const struct prqd_request *r = &e->hw.req;
 		if (r->rid != rid || e->issue_ns >= start_ns ||

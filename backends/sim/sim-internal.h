@@ -10,7 +10,9 @@
  *  - sim-device.c: the PRI endpoint (credits, PRG indices, stop, FLR, removal, ATC).
  *  - sim-fabric.c: the posted upstream path and the downstream path of each device.
  *  - sim-iommu.c: the abstract IOMMU (page request queue, overflow, drains, responses).
+ *  - sim-dma.c: the DMA memory the library allocates and the register-level models reach.
  *  - sim-vtd.c: the register-level VT-d model the "vtd" backend drives instead.
+ *  - sim-smmuv3.c: the register-level SMMUv3 model the "smmuv3" backend drives instead.
  *  - sim-checker.c: the invariant checker.
  *  - sim-backend.c: the "sim" backend the core drives.
  *
@@ -398,6 +400,73 @@ void sim_vtd_each_queued(const struct sim_world *w,
 				    uint64_t tag, uint64_t issue_ns),
 			 void *arg);
 
+/* ---- SMMUv3 model (sim-smmuv3.c) ---------------------------------------------------------- */
+
+/* One of the SMMU's circular queues as software programmed it: raw register values. */
+struct sim_smmuv3_queue {
+	uint64_t base; /* *_BASE */
+	uint32_t prod; /* *_PROD: index and wrap (plus OVFLG on the event and PRI queues) */
+	uint32_t cons; /* *_CONS: index and wrap (plus ERR on the command queue, OVACKFLG) */
+};
+
+/* An ATS invalidation sent to a device, waiting for its completion. */
+struct sim_smmuv3_inv {
+	uint64_t id; /* echoed by the device's completion (sim_up_msg.drain_id) */
+	uint32_t sid;
+	bool done;      /* answered, or timed out */
+	bool timed_out; /* the next CMD_SYNC fails with CERROR_ATC_INV_SYNC */
+};
+
+struct sim_smmuv3 {
+	struct sim_smmuv3_config cfg;
+	bool selected; /* the world's register window is this model's */
+	bool active;   /* a register was written: it receives the devices' traffic */
+
+	/* Registers. */
+	uint32_t cr0, cr1, cr2, irq_ctrl, gerror, gerrorn, strtab_base_cfg;
+	uint64_t strtab_base, priq_irq_cfg0;
+	uint32_t priq_irq_cfg1, priq_irq_cfg2;
+	struct sim_smmuv3_queue cmdq, evtq, priq;
+
+	/* Command processing: ATS invalidations consumed since the last completed CMD_SYNC, and
+	 * the sync at CONS once everything before it completed (the snapshot cut). */
+	struct sim_ring invs; /* struct sim_smmuv3_inv, in order */
+	uint64_t next_inv_id;
+	bool sync_ready;
+	uint64_t sync_ready_ns;
+	bool sync_has_inv; /* the sync at CONS covers ATS invalidations: a drain round */
+
+	/* Page requests between their arrival and their record (struct sim_vtd_arrival: the
+	 * same facts as the VT-d model keeps). */
+	struct sim_ring arrivals;
+	uint64_t priq_seq; /* records written since PRIQ_BASE was programmed */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries: the checker's view */
+
+	struct sim_iommu_stats stats;
+};
+
+void sim_smmuv3_init_defaults(struct sim_smmuv3 *s);
+void sim_smmuv3_release(struct sim_world *w, struct sim_smmuv3 *s);
+/* A message reached the IOMMU while the SMMUv3 model drives the world. */
+void sim_smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m);
+void sim_smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out);
+/* PRIQ_PROD.OVFLG toggled now (if the PRI queue is enabled and not in overflow already). */
+void sim_smmuv3_overflow_now(struct sim_world *w);
+/* The register window (page 0 and page 1). */
+uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off);
+uint64_t sim_smmuv3_read64(struct sim_world *w, uint64_t off);
+void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val);
+void sim_smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val);
+/* The simulator's serial of the request the smmuv3 backend tagged @backend_tag (its PRI queue
+ * position since PRIQ_BASE was programmed, + 1), or 0 if the model no longer remembers it. */
+uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag);
+/* Call @fn for every page request inside the model not yet read by software: the records
+ * between CONS and PROD and the requests still being written. */
+void sim_smmuv3_each_queued(const struct sim_world *w,
+			    void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+				       uint64_t tag, uint64_t issue_ns),
+			    void *arg);
+
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 
 /* A group as the checker sees it on the wire: from its Last request to its one response. */
@@ -501,6 +570,7 @@ struct sim_world {
 	struct sim_dma dma;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
+	struct sim_smmuv3 smmuv3;
 	struct sim_checker chk;
 };
 

@@ -45,6 +45,10 @@ void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 		sim_vtd_stats(w, out);
 		return;
 	}
+	if (w->smmuv3.active) {
+		sim_smmuv3_stats(w, out);
+		return;
+	}
 	*out = w->iommu.stats;
 	out->queue_depth = (uint32_t)w->iommu.queue.len;
 }
@@ -209,6 +213,10 @@ void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
 		sim_vtd_receive(d, m);
 		return;
 	}
+	if (w->smmuv3.active) {
+		sim_smmuv3_receive(d, m);
+		return;
+	}
 	if (m->kind == SIM_UP_INV_DONE) {
 		drain_completion(w, m->drain_id);
 		return;
@@ -267,6 +275,10 @@ void sim_iommu_overflow_now(struct sim_world *w)
 {
 	if (w->vtd.active) {
 		sim_vtd_overflow_now(w);
+		return;
+	}
+	if (w->smmuv3.active) {
+		sim_smmuv3_overflow_now(w);
 		return;
 	}
 	struct sim_iommu *im = &w->iommu;

@@ -95,7 +95,7 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 {
 	if (!w || !cfg || cfg->overflow_response > SIM_VTD_AUTO_NONE)
 		return -EINVAL;
-	if (w->vtd.active)
+	if (w->vtd.active || w->smmuv3.selected)
 		return -EBUSY;
 	w->vtd.cfg = *cfg;
 	return 0;

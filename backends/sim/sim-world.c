@@ -423,6 +423,7 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 	sim_dma_init(&w->dma);
 	sim_iommu_init_defaults(&w->iommu);
 	sim_vtd_init_defaults(&w->vtd);
+	sim_smmuv3_init_defaults(&w->smmuv3);
 	sim_pool_init(&w->chk.pool, sizeof(struct sim_chk_group));
 	sim_platform_setup(w);
 	*out = w;
@@ -439,6 +440,7 @@ void sim_world_free(struct sim_world *w)
 	sim_mem_free(w, w->devs, w->devs_cap * sizeof(*w->devs));
 	sim_iommu_release(w, &w->iommu);
 	sim_vtd_release(w, &w->vtd);
+	sim_smmuv3_release(w, &w->smmuv3);
 	sim_dma_release(w, &w->dma);
 	sim_chk_release(w, &w->chk);
 	sim_mem_free(w, w->heap, w->heap_cap * sizeof(*w->heap));

@@ -267,6 +267,59 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
 /* Is the VT-d model driving the world (a register was written)? */
 bool sim_vtd_active(const struct sim_world *w);
 
+/* ---- the register-level SMMUv3 model (sim-smmuv3.c) ------------------------------------- */
+
+/*
+ * The world can carry an Arm SMMUv3 instead of the DMAR unit: once sim_smmuv3_configure()
+ * selected it, mmio_read/write reach the SMMUv3 model's registers (page 0 at offset 0, page 1
+ * at 0x10000) and its queues live in the memory dma_alloc hands out. Like the VT-d model it
+ * stays passive until the first register write; from then on it receives the devices' page
+ * requests and ATS invalidation completions, and sim_iommu_stats() reports its counters. The
+ * "smmuv3" backend (backends/smmuv3/) drives it. StreamID = the device's requester ID.
+ */
+enum sim_smmuv3_ste {
+	SIM_SMMUV3_STE_PPAR_MIRROR = 0, /* every STE valid, PPAR = the device's PRG Response PASID
+					 * Required (what Arm expects software to program) */
+	SIM_SMMUV3_STE_PPAR_CLEAR = 1,  /* every STE valid, PPAR = 0 */
+	SIM_SMMUV3_STE_INVALID = 2,     /* no valid STE: PASID auto-responses are Failure */
+};
+
+struct sim_smmuv3_config {
+	/* IDR0: PRI, ATS, MSI, SEV, STALL_MODEL (0 stall or terminate, 1 terminate only,
+	 * 2 stall forced); IDR3.PPS. */
+	bool pri, ats, msi, sev, pps;
+	uint8_t stall_model;
+	/* IDR1: log2 of the largest command, event and PRI queue (1..19). */
+	uint8_t cmdq_max_log2, evtq_max_log2, priq_max_log2;
+	/* The PRI queue takes at most this many entries before it overflows, even when its
+	 * ring is larger (a model knob, as the VT-d model's queue_limit). 0: the ring's size. */
+	uint32_t priq_limit;
+	/* What the stream table says for the overflow auto-responses (enum sim_smmuv3_ste). */
+	uint8_t ste;
+	/* An ATS invalidation unanswered this long fails the CMD_SYNC after it with
+	 * CERROR_ATC_INV_SYNC. 0 = never. */
+	uint64_t atc_inv_timeout_ns;
+	/* Time from a page request's arrival to its PRI queue record. */
+	uint64_t priq_write_ns;
+	/* The snapshot rule: a CMD_SYNC completes only once every page request that arrived
+	 * before its ATS invalidations completed is in the PRI queue (or was answered in an
+	 * overflow). The spec leaves it to the implementation; off models an SMMU that signals
+	 * the sync with such requests still being written. */
+	bool sync_orders_priq;
+};
+
+#define SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS 1500000ull
+
+/* Defaults: PRI, ATS, MSI, SEV on, PPS off, STALL_MODEL 0, every queue up to 2^10 entries
+ * (IDR1), priq_limit 0, PPAR mirrored, ATC time-out after SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS,
+ * priq_write_ns 100, sync_orders_priq on. */
+void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg);
+/* Select the SMMUv3 model as the world's register window and set its configuration; only
+ * before the first register write of either model (-EBUSY after), -EINVAL for a bad value. */
+int sim_smmuv3_configure(struct sim_world *w, const struct sim_smmuv3_config *cfg);
+/* Is the SMMUv3 model driving the world (selected and a register was written)? */
+bool sim_smmuv3_active(const struct sim_world *w);
+
 /* The "sim" backend (backends/sim/sim-backend.c). */
 extern const struct prqd_backend prqd_backend_sim;
 
