@@ -31,6 +31,9 @@
 #define R_CMDQ_BASE 0x90
 #define R_CMDQ_PROD 0x98
 #define R_CMDQ_CONS 0x9C
+#define R_EVTQ_BASE 0xA0
+#define R_EVTQ_PROD 0x100A8
+#define R_EVTQ_CONS 0x100AC
 #define R_PRIQ_BASE 0xC0
 #define R_PRIQ_PROD 0x100C8
 #define R_PRIQ_CONS 0x100CC
@@ -38,6 +41,7 @@
 /* CR0: SMMUEN 0, PRIQEN 1, CMDQEN 3. */
 #define EN_ALL 0xBu
 #define EN_NO_PRIQ 0x9u
+#define EN_WITH_EVTQ 0xFu
 
 #define OVF (1u << 31)
 #define RID 0x0100u
@@ -45,8 +49,9 @@
 struct smmu {
 	struct sim_world *w;
 	const struct prqd_platform *p;
-	uint64_t *cmdq, *priq;
-	uint64_t cmdq_bus, priq_bus, msi_bus;
+	uint64_t *cmdq, *priq, *evtq;
+	uint64_t cmdq_bus, priq_bus, msi_bus, evtq_bus;
+	unsigned evtq_log2;
 	volatile uint32_t *msi;
 	unsigned cmdq_log2, priq_log2;
 	uint32_t cmd_prod, pri_cons;
@@ -106,7 +111,9 @@ static void free_queues(struct smmu *s)
 	s->p->dma_free(s->p->user, s->cmdq, 16u << s->cmdq_log2);
 	s->p->dma_free(s->p->user, s->priq, 16u << s->priq_log2);
 	s->p->dma_free(s->p->user, (void *)s->msi, 8);
-	s->cmdq = s->priq = NULL;
+	if (s->evtq)
+		s->p->dma_free(s->p->user, s->evtq, 32u << s->evtq_log2);
+	s->cmdq = s->priq = s->evtq = NULL;
 	s->msi = NULL;
 }
 
@@ -643,6 +650,139 @@ START_TEST(snapshot_drain_is_sound_only_when_sync_orders_the_priq)
 }
 END_TEST
 
+/* ---- stall model ------------------------------------------------------------------------ */
+
+/* An SMMU with its event queue (2^@log2 records) and a stall-model platform device. */
+static void stall_open(struct smmu *s, const struct sim_smmuv3_config *cfg, unsigned log2)
+{
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	dc.stall = true;
+	smmu_open(s, cfg, 3, &dc);
+	void *va;
+	s->evtq_log2 = log2;
+	ck_assert_int_eq(s->p->dma_alloc(s->p->user, 32u << log2, 64, &va, &s->evtq_bus), 0);
+	s->evtq = va;
+	wr(s, R_CR0, EN_ALL); /* the event queue is programmed while it is off */
+	s->p->mmio_write64(s->p->user, R_EVTQ_BASE, s->evtq_bus | log2);
+	wr(s, R_EVTQ_PROD, 0);
+	wr(s, R_EVTQ_CONS, 0);
+	wr(s, R_CR0, EN_WITH_EVTQ);
+	ck_assert_uint_eq(rd(s, R_CR0ACK), EN_WITH_EVTQ);
+}
+
+static void resume_cmd(struct smmu *s, unsigned action, uint16_t stag)
+{
+	cmd(s, 0x44ull | (uint64_t)action << 12 | (uint64_t)RID << 32, stag);
+}
+
+START_TEST(stall_records_and_resume)
+{
+	struct smmu s;
+	stall_open(&s, NULL, 2);
+	ck_assert_int_eq(sim_dev_fault(s.dev, 0x55, 0x4000, 2, SIM_R | SIM_W), 0);
+	run(&s, 10000);
+	ck_assert_uint_eq(rd(&s, R_EVTQ_PROD), 2);
+	/* F_TRANSLATION, SSV, SubstreamID 0x55, StreamID 0x100; Stall, PnU (not privileged),
+	 * RnW clear (a write); STAG 0 and 1 in turn; the input address. */
+	ck_assert_uint_eq(s.evtq[0], 0x0000010000055810ull);
+	ck_assert_uint_eq(s.evtq[1], 0x0000000280000000ull);
+	ck_assert_uint_eq(s.evtq[2], 0x4000);
+	ck_assert_uint_eq(s.evtq[4], 0x0000010000055810ull);
+	ck_assert_uint_eq(s.evtq[5], 0x0000000280000001ull);
+	ck_assert_uint_eq(s.evtq[6], 0x5000);
+	wr(&s, R_EVTQ_CONS, 2);
+	resume_cmd(&s, 1, 0); /* retry */
+	resume_cmd(&s, 2, 1); /* abort */
+	run(&s, 10000);
+	struct sim_dev_stats st;
+	sim_dev_stats(s.dev, &st);
+	ck_assert_uint_eq(st.stalls_sent, 2);
+	ck_assert_uint_eq(st.stalls_retried, 1);
+	ck_assert_uint_eq(st.stalls_terminated, 1);
+	ck_assert_uint_eq(st.outstanding_stalls, 0);
+	ck_assert_uint_eq(sim_violation_total(s.w), 0);
+	/* A second resume of a stall that ended: the SMMU ignores it, the checker does not. */
+	resume_cmd(&s, 1, 0);
+	run(&s, 10000);
+	ck_assert_uint_eq(sim_violation_count(s.w, SIM_V_DOUBLE_RESPONSE), 1);
+	smmu_close(&s);
+}
+END_TEST
+
+START_TEST(stall_term_ends_every_stall_of_the_stream)
+{
+	struct smmu s;
+	stall_open(&s, NULL, 2);
+	ck_assert_int_eq(sim_dev_fault(s.dev, PRQD_NO_PASID, 0x8000, 3, SIM_R), 0);
+	run(&s, 10000);
+	/* Without a PASID: no SSV; a read: RnW set. */
+	ck_assert_uint_eq(s.evtq[0], 0x0000010000000010ull);
+	ck_assert_uint_eq(s.evtq[1], 0x0000000A80000000ull);
+	cmd(&s, 0x45ull | (uint64_t)RID << 32, 0);
+	run(&s, 10000);
+	struct sim_dev_stats st;
+	sim_dev_stats(s.dev, &st);
+	ck_assert_uint_eq(st.stalls_terminated, 3);
+	finish_clean(&s);
+	smmu_close(&s);
+}
+END_TEST
+
+START_TEST(stall_records_wait_for_room_and_never_overflow)
+{
+	struct smmu s;
+	stall_open(&s, NULL, 1); /* two records */
+	ck_assert_int_eq(sim_dev_fault(s.dev, 3, 0x10000, 3, SIM_R), 0);
+	run(&s, 10000);
+	ck_assert_uint_eq(rd(&s, R_EVTQ_PROD), 2); /* full, no OVFLG */
+	wr(&s, R_EVTQ_CONS, 1);
+	ck_assert_uint_eq(rd(&s, R_EVTQ_PROD), 3);
+	ck_assert_uint_eq(s.evtq[1] & 0xFFFF, 2); /* the third stall took slot 0 */
+	wr(&s, R_EVTQ_CONS, 3);
+	for (uint16_t stag = 0; stag < 3; stag++)
+		resume_cmd(&s, 1, stag);
+	run(&s, 10000);
+	struct sim_dev_stats st;
+	sim_dev_stats(s.dev, &st);
+	ck_assert_uint_eq(st.stalls_retried, 3);
+	finish_clean(&s);
+	smmu_close(&s);
+}
+END_TEST
+
+START_TEST(without_stalls_transactions_are_terminated)
+{
+	struct sim_smmuv3_config c;
+	sim_smmuv3_config_default(&c);
+	c.stall_model = 1; /* terminate only */
+	struct smmu s;
+	stall_open(&s, &c, 2);
+	ck_assert_int_eq(sim_dev_fault(s.dev, 3, 0x10000, 1, SIM_R), 0);
+	run(&s, 10000);
+	ck_assert_uint_eq(rd(&s, R_EVTQ_PROD), 0);
+	struct sim_dev_stats st;
+	sim_dev_stats(s.dev, &st);
+	ck_assert_uint_eq(st.stalls_terminated, 1);
+	/* CMD_RESUME on such an SMMU is illegal. */
+	resume_cmd(&s, 1, 0);
+	expect_stopped(&s, 0, 1);
+	finish_clean(&s);
+	smmu_close(&s);
+
+	/* A stall-model device needs the SMMUv3 model. */
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &w), 0);
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	dc.stall = true;
+	struct sim_dev *d;
+	ck_assert_int_eq(sim_dev_add(w, &dc, &d), 0);
+	ck_assert_int_eq(sim_dev_fault(d, 3, 0x10000, 1, SIM_R), -EOPNOTSUPP);
+	sim_world_free(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim-smmuv3");
@@ -662,6 +802,12 @@ int main(void)
 	tcase_add_test(tc, stop_markers_are_queued_and_a_response_to_one_is_caught);
 	tcase_add_test(tc, priq_disabled_answers_failure);
 	tcase_add_test(tc, snapshot_drain_is_sound_only_when_sync_orders_the_priq);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stall");
+	tcase_add_test(tc, stall_records_and_resume);
+	tcase_add_test(tc, stall_term_ends_every_stall_of_the_stream);
+	tcase_add_test(tc, stall_records_wait_for_room_and_never_overflow);
+	tcase_add_test(tc, without_stalls_transactions_are_terminated);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -125,6 +125,7 @@ void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_e
 enum sim_up_kind {
 	SIM_UP_PAGE_REQ = 1, /* page request or stop marker */
 	SIM_UP_INV_DONE = 2, /* ATS invalidation completion */
+	SIM_UP_STALL = 3,    /* a stall-model device's transaction that faulted */
 };
 
 enum sim_req_flags {
@@ -154,6 +155,7 @@ struct sim_up_msg {
 enum sim_down_kind {
 	SIM_DOWN_RESP = 1, /* PRG response */
 	SIM_DOWN_INV = 2,  /* ATS invalidation */
+	SIM_DOWN_RESUME = 3, /* a stalled transaction ends: code 0 retried, else terminated */
 };
 
 /* PRG Response Message codes on the wire (PCIe §10.4.2.1); every other value is reserved. */
@@ -217,6 +219,9 @@ struct sim_dev {
 
 	/* PASIDs stopped at the device (PRQD_NO_PASID included): pasid -> marker (0/1). */
 	struct sim_map stopped;
+
+	/* Stall model: transactions held by the IOMMU, by tag (value unused). */
+	struct sim_map stalls;
 
 	/* Paths to and from the IOMMU (sim-fabric.c). */
 	struct sim_ring up, down;
@@ -417,6 +422,17 @@ struct sim_smmuv3_inv {
 	bool timed_out; /* the next CMD_SYNC fails with CERROR_ATC_INV_SYNC */
 };
 
+/* A transaction the SMMU holds (stall model) until CMD_RESUME or CMD_STALL_TERM. */
+struct sim_smmuv3_stall {
+	uint64_t tag;  /* the device's transaction */
+	uint64_t addr;
+	uint32_t sid;
+	uint32_t ssid;
+	uint16_t stag;
+	uint8_t flags;  /* enum sim_req_flags of the transaction */
+	bool recorded;  /* its event record is in the event queue */
+};
+
 struct sim_smmuv3 {
 	struct sim_smmuv3_config cfg;
 	bool selected; /* the world's register window is this model's */
@@ -441,6 +457,11 @@ struct sim_smmuv3 {
 	struct sim_ring arrivals;
 	uint64_t priq_seq; /* records written since PRIQ_BASE was programmed */
 	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries: the checker's view */
+
+	/* Stalled transactions in arrival order (event records are written in that order). */
+	struct sim_smmuv3_stall *stalls;
+	size_t nstalls, cap_stalls;
+	uint16_t next_stag;
 
 	struct sim_iommu_stats stats;
 };

@@ -41,6 +41,16 @@
  *    ever. With PRIQEN or SMMUEN clear, or PRIQ_ABT_ERR active, every request with Last is
  *    answered Response Failure. The checker counts automatic answers like any other, so a
  *    later CMD_PRI_RESP for the same group is a second response.
+ *  - The stall model, for platform devices whose stream stalls (sim_dev_cfg.stall): each
+ *    faulting transaction is held and gets an STAG; its F_TRANSLATION event record (Stall=1,
+ *    STAG, StreamID, SubstreamID with SSV, PnU/InD/RnW, address) is written to the event
+ *    queue in arrival order as soon as the queue is enabled and has room (stall records
+ *    wait, they are never dropped and never overflow the queue). CMD_RESUME (StreamID,
+ *    STAG) ends it: retry (the device's transaction goes on) or abort/terminate; a resume
+ *    that matches nothing is ignored by the SMMU but is a second answer for the checker.
+ *    CMD_STALL_TERM terminates every transaction of the stream still held. With
+ *    STALL_MODEL=1 (terminate only) transactions are terminated at once, and CMD_RESUME /
+ *    CMD_STALL_TERM are illegal.
  *
  * Time: commands take no time; the fabric and the devices supply the latencies.
  */
@@ -77,6 +87,8 @@ void sim_smmuv3_release(struct sim_world *w, struct sim_smmuv3 *s)
 {
 	sim_mem_free(w, s->shadow, SIM_VTD_SHADOW * sizeof(*s->shadow));
 	s->shadow = NULL;
+	sim_mem_free(w, s->stalls, s->cap_stalls * sizeof(*s->stalls));
+	s->stalls = NULL;
 	sim_ring_free(w, &s->invs);
 	sim_ring_free(w, &s->arrivals);
 }
@@ -162,6 +174,118 @@ static void gerror_raise(struct sim_smmuv3 *s, uint32_t bit)
 {
 	if (!gerror_active(s, bit))
 		s->gerror ^= bit;
+}
+
+/* ---- stall model ---------------------------------------------------------------------------- */
+
+/* Write the event records of stalls not recorded yet, in order, while the event queue takes
+ * them: a stall record is never lost and never overflows the queue, it waits for room. */
+static void evtq_flush(struct sim_world *w)
+{
+	struct sim_smmuv3 *s = &w->smmuv3;
+	const uint32_t on = SMMUM_CR0_SMMUEN | SMMUM_CR0_EVTQEN;
+	for (size_t i = 0; i < s->nstalls; i++) {
+		struct sim_smmuv3_stall *st = &s->stalls[i];
+		if (st->recorded)
+			continue;
+		unsigned l = q_log2(&s->evtq, s->cfg.evtq_max_log2);
+		if ((s->cr0 & on) != on || q_used(s->evtq.prod, s->evtq.cons, l) >= (1u << l))
+			return;
+		uint64_t rec[4] = { 0, 0, 0, 0 };
+		rec[0] = SMMUM_EVT_F_TRANSLATION | (uint64_t)st->sid << SMMUM_EVT0_SID_SHIFT;
+		if (st->flags & SIM_RQ_PASID)
+			rec[0] |= SMMUM_EVT0_SSV | (uint64_t)st->ssid << SMMUM_EVT0_SSID_SHIFT;
+		rec[1] = st->stag | SMMUM_EVT1_STALL;
+		rec[1] |= (st->flags & SIM_RQ_PRIV) ? 0 : SMMUM_EVT1_PNU;
+		rec[1] |= (st->flags & SIM_RQ_EXEC) ? SMMUM_EVT1_IND : 0;
+		rec[1] |= (st->flags & SIM_RQ_WRITE) ? 0 : SMMUM_EVT1_RNW;
+		rec[2] = st->addr;
+		if (!sim_dma_write(w, q_addr(&s->evtq, s->evtq.prod, l, SMMUM_EVT_SIZE), rec,
+				   sizeof(rec)))
+			return; /* retried when software touches the queue again */
+		st->recorded = true;
+		s->evtq.prod = q_advance(s->evtq.prod, l);
+	}
+}
+
+static bool stag_in_use(const struct sim_smmuv3 *s, uint16_t stag)
+{
+	for (size_t i = 0; i < s->nstalls; i++)
+		if (s->stalls[i].stag == stag)
+			return true;
+	return false;
+}
+
+/* A stalled transaction ends: the device retries it (@retry) or sees it terminated. */
+static void stall_end(struct sim_world *w, size_t i, bool retry, bool by_smmu)
+{
+	struct sim_smmuv3 *s = &w->smmuv3;
+	struct sim_smmuv3_stall st = s->stalls[i];
+	memmove(&s->stalls[i], &s->stalls[i + 1], (s->nstalls - i - 1) * sizeof(*s->stalls));
+	s->nstalls--;
+	struct sim_dev *d = st.sid <= 0xFFFF ? sim_dev_route(w, (uint16_t)st.sid) : NULL;
+	if (!d)
+		return;
+	struct sim_down_msg m = { 0 };
+	m.kind = SIM_DOWN_RESUME;
+	m.rid = (uint16_t)st.sid;
+	m.tag = st.tag;
+	m.pasid_present = st.flags & SIM_RQ_PASID;
+	m.pasid = st.ssid;
+	m.code = retry ? 0 : 1;
+	m.is_auto = by_smmu;
+	sim_fabric_down(d, &m);
+}
+
+static void stall_arrive(struct sim_world *w, struct sim_dev *d, const struct sim_up_msg *m)
+{
+	struct sim_smmuv3 *s = &w->smmuv3;
+	/* STAGs are opaque to software; the model hands them out in turn, skipping held ones. */
+	while (stag_in_use(s, s->next_stag))
+		s->next_stag++;
+	sim_mem_grow(w, (void **)&s->stalls, &s->cap_stalls, s->nstalls + 1, sizeof(*s->stalls));
+	struct sim_smmuv3_stall *st = &s->stalls[s->nstalls++];
+	memset(st, 0, sizeof(*st));
+	st->tag = m->tag;
+	st->addr = m->addr;
+	st->sid = d->cfg.rid;
+	st->ssid = m->pasid;
+	st->flags = m->flags;
+	st->stag = s->next_stag++;
+	if (s->cfg.stall_model == SMMUM_STALL_TERM_ONLY) {
+		/* An SMMU without stalls terminates the transaction at once. */
+		stall_end(w, s->nstalls - 1, false, true);
+		return;
+	}
+	evtq_flush(w);
+}
+
+/* CMD_RESUME: the stalled transaction (StreamID, STAG) is retried or terminated. */
+static void resume(struct sim_world *w, const uint64_t *cmd)
+{
+	struct sim_smmuv3 *s = &w->smmuv3;
+	uint32_t sid = (uint32_t)(cmd[0] >> SMMUM_CMD_SID_SHIFT);
+	uint16_t stag = (uint16_t)(cmd[1] & SMMUM_RESUME_STAG_MASK);
+	unsigned action = (unsigned)(cmd[0] >> SMMUM_RESUME_ACTION_SHIFT) & 3;
+	for (size_t i = 0; i < s->nstalls; i++) {
+		if (s->stalls[i].sid == sid && s->stalls[i].stag == stag && s->stalls[i].recorded) {
+			stall_end(w, i, action == SMMUM_RESUME_RETRY, false);
+			return;
+		}
+	}
+	/* The SMMU ignores it; for software it means a stall ended twice (or never was). */
+	sim_chk_violation(w, SIM_V_DOUBLE_RESPONSE, (uint16_t)sid, PRQD_NO_PASID, 0,
+			  "CMD_RESUME for StreamID %x STAG %x: no transaction stalled", sid, stag);
+}
+
+/* CMD_STALL_TERM: every transaction of the stream still stalled is terminated. */
+static void stall_term(struct sim_world *w, const uint64_t *cmd)
+{
+	struct sim_smmuv3 *s = &w->smmuv3;
+	uint32_t sid = (uint32_t)(cmd[0] >> SMMUM_CMD_SID_SHIFT);
+	for (size_t i = s->nstalls; i-- > 0;)
+		if (s->stalls[i].sid == sid)
+			stall_end(w, i, false, true);
 }
 
 /* ---- command queue ------------------------------------------------------------------------ */
@@ -377,6 +501,12 @@ static void cmdq_progress(struct sim_world *w)
 		case SMMUM_OP_PRI_RESP:
 			send_pri_resp(w, cmd);
 			break;
+		case SMMUM_OP_RESUME:
+			resume(w, cmd);
+			break;
+		case SMMUM_OP_STALL_TERM:
+			stall_term(w, cmd);
+			break;
 		default:
 			break; /* nothing cached, nothing stalled: nothing to do */
 		}
@@ -532,6 +662,10 @@ void sim_smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m)
 			inv->done = true;
 			cmdq_progress(w);
 		}
+		return;
+	}
+	if (m->kind == SIM_UP_STALL) {
+		stall_arrive(w, d, m);
 		return;
 	}
 	struct sim_vtd_arrival *a = sim_ring_push(w, &s->arrivals);
@@ -690,6 +824,7 @@ static void write_cr0(struct sim_world *w, uint32_t val)
 		val &= ~SMMUM_CR0_PRIQEN;
 	s->cr0 = val;
 	cmdq_progress(w);
+	evtq_flush(w);
 }
 
 /* A queue's BASE is programmed only while the queue is off. */
@@ -776,6 +911,7 @@ void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val)
 		return;
 	case SMMUM_EVTQ_CONS:
 		s->evtq.cons = ptr_value(val, q_log2(&s->evtq, s->cfg.evtq_max_log2), SMMUM_Q_OVF);
+		evtq_flush(w); /* room for stall records that waited */
 		return;
 	case SMMUM_PRIQ_PROD:
 		if (!(s->cr0 & SMMUM_CR0_PRIQEN))

@@ -102,6 +102,10 @@ struct sim_dev_cfg {
 	uint16_t refault_permille;   /* after Success, chance of faulting the page again */
 	uint32_t misbehave;          /* enum sim_misbehaviour */
 	uint16_t misbehave_permille; /* how often a misbehaviour triggers */
+	/* A platform device whose stream uses the SMMUv3 stall model instead of PRI: a fault is
+	 * one transaction per page that the IOMMU holds until software resumes (retry) or
+	 * terminates it. Only the SMMUv3 model takes stalls. */
+	bool stall;
 };
 
 void sim_dev_cfg_default(struct sim_dev_cfg *cfg);
@@ -122,7 +126,9 @@ enum sim_access { SIM_R = 1, SIM_W = 2, SIM_X = 4, SIM_P = 8 };
  * page request group, sent now on the posted path. Returns 0, -EAGAIN (no credits or no free
  * index: nothing sent), -ESHUTDOWN (PRI disabled after Response Failure, device removed, or
  * the PASID is stopped at the device), -EINVAL (no pages, neither read nor write asked, PASID
- * beyond the device's width). */
+ * beyond the device's width). A stall-model device (cfg.stall) instead issues one stalling
+ * transaction per page (capacity bounds how many are held at once); -EOPNOTSUPP unless the
+ * world's SMMUv3 model is selected. */
 int sim_dev_fault(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		  unsigned access);
 
@@ -156,6 +162,10 @@ struct sim_dev_stats {
 	uint64_t unexpected_index; /* UPRGI events */
 	bool response_failure;     /* RF set: PRI disabled */
 	uint32_t outstanding_groups, credits_used;
+	/* Stall-model devices: transactions stalled, retried, terminated (abort, STALL_TERM or
+	 * an SMMU without stalls); outstanding_stalls still held. */
+	uint64_t stalls_sent, stalls_retried, stalls_terminated;
+	uint32_t outstanding_stalls;
 };
 void sim_dev_stats(const struct sim_dev *d, struct sim_dev_stats *out);
 

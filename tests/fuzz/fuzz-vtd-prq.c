@@ -120,13 +120,13 @@ static void process(struct fuzz_run *r, unsigned budget)
 /* The ring the backend programmed into the model, found by its bus address. */
 static uint8_t *queue_ring(struct fuzz_run *r, size_t *bytes)
 {
-	const struct sim_vtd *v = &r->w->vtd;
-	uint64_t base = v->pqa & ~0xfffull;
+	const struct sim_dma *dma = &r->w->dma;
+	uint64_t base = r->w->vtd.pqa & ~0xfffull;
 
-	for (size_t i = 0; i < v->nregions; i++)
-		if (v->regions[i].bus == base) {
-			*bytes = v->regions[i].size;
-			return v->regions[i].va;
+	for (size_t i = 0; i < dma->nregions; i++)
+		if (dma->regions[i].bus == base) {
+			*bytes = dma->regions[i].size;
+			return dma->regions[i].va;
 		}
 	return NULL;
 }
