@@ -227,6 +227,20 @@ static uint8_t access_flags(unsigned access, uint32_t pasid)
 	return flags;
 }
 
+/* A request about @addr leaving the device now, with the world's next tag. */
+static struct sim_up_msg page_msg(struct sim_dev *d, uint8_t kind, uint32_t pasid, uint64_t addr,
+				  uint8_t flags)
+{
+	struct sim_up_msg m = { 0 };
+	m.kind = kind;
+	m.issue_ns = d->w->now;
+	m.tag = d->w->next_tag++;
+	m.addr = addr;
+	m.pasid = pasid == PRQD_NO_PASID ? 0 : pasid;
+	m.flags = flags;
+	return m;
+}
+
 /* Issue one page request group: the requests go out back to back on the posted path. */
 static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		      unsigned access)
@@ -261,14 +275,9 @@ static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned
 
 	uint8_t flags = access_flags(access, pasid);
 	for (unsigned k = 0; k < pages; k++) {
-		struct sim_up_msg m = { 0 };
-		m.kind = SIM_UP_PAGE_REQ;
-		m.issue_ns = w->now;
-		m.tag = w->next_tag++;
-		m.addr = addr + (uint64_t)k * PAGE_SIZE;
-		m.pasid = pasid == PRQD_NO_PASID ? 0 : pasid;
+		struct sim_up_msg m = page_msg(d, SIM_UP_PAGE_REQ, pasid, addr + (uint64_t)k * PAGE_SIZE,
+					       flags);
 		m.prg_index = (uint16_t)idx;
-		m.flags = flags;
 		bool final = k + 1 == pages;
 		/* A device that "never sends Last" sends its final request without L. */
 		if (final && !no_last)
@@ -298,13 +307,8 @@ static int send_stalls(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigne
 	if ((uint64_t)d->credits_used + pages > d->cfg.capacity)
 		return -EAGAIN;
 	for (unsigned k = 0; k < pages; k++) {
-		struct sim_up_msg m = { 0 };
-		m.kind = SIM_UP_STALL;
-		m.issue_ns = w->now;
-		m.tag = w->next_tag++;
-		m.addr = addr + (uint64_t)k * PAGE_SIZE;
-		m.pasid = pasid == PRQD_NO_PASID ? 0 : pasid;
-		m.flags = access_flags(access, pasid) | SIM_RQ_LAST;
+		struct sim_up_msg m = page_msg(d, SIM_UP_STALL, pasid, addr + (uint64_t)k * PAGE_SIZE,
+					       access_flags(access, pasid) | SIM_RQ_LAST);
 		sim_map_put(w, &d->stalls, m.tag, 0);
 		d->credits_used++;
 		d->stats.stalls_sent++;

@@ -398,12 +398,13 @@ void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val);
 /* The simulator's serial of the request the vtd backend tagged @backend_tag (its queue
  * position + 1), or 0 if the model no longer remembers it. */
 uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag);
+/* What a register-level model tells about one page request it holds that software has not
+ * read yet (the checker's view of its queue): @tag 0 if the model no longer knows it. */
+typedef void (*sim_queued_fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+			      uint64_t tag, uint64_t issue_ns);
 /* Call @fn for every page request inside the model, not yet read by software: the queue
  * entries between PQH and PQT and the requests still being written. */
-void sim_vtd_each_queued(const struct sim_world *w,
-			 void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-				    uint64_t tag, uint64_t issue_ns),
-			 void *arg);
+void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg);
 
 /* ---- SMMUv3 model (sim-smmuv3.c) ---------------------------------------------------------- */
 
@@ -483,10 +484,7 @@ void sim_smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val);
 uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag);
 /* Call @fn for every page request inside the model not yet read by software: the records
  * between CONS and PROD and the requests still being written. */
-void sim_smmuv3_each_queued(const struct sim_world *w,
-			    void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-				       uint64_t tag, uint64_t issue_ns),
-			    void *arg);
+void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg);
 
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 

@@ -702,10 +702,7 @@ uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
 	return sh->seq == seq && seq < s->priq_seq ? sh->tag : 0;
 }
 
-void sim_smmuv3_each_queued(const struct sim_world *w,
-			    void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-				       uint64_t tag, uint64_t issue_ns),
-			    void *arg)
+void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	if (s->priq.base && s->shadow) {
@@ -761,6 +758,21 @@ static uint32_t idr1_value(const struct sim_smmuv3_config *c)
 	       (uint32_t)c->cmdq_max_log2 << SMMUM_IDR1_CMDQS_SHIFT;
 }
 
+/* Is @off within one of the 64-bit registers (read and written in 32-bit halves too)? */
+static bool wide_register(uint64_t off)
+{
+	switch (off & ~7ull) {
+	case SMMUM_STRTAB_BASE:
+	case SMMUM_CMDQ_BASE:
+	case SMMUM_EVTQ_BASE:
+	case SMMUM_PRIQ_BASE:
+	case SMMUM_PRIQ_IRQ_CFG0:
+		return true;
+	default:
+		return false;
+	}
+}
+
 uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
@@ -789,16 +801,9 @@ uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off)
 	default:
 		break;
 	}
-	switch (off & ~7ull) {
-	case SMMUM_STRTAB_BASE:
-	case SMMUM_CMDQ_BASE:
-	case SMMUM_EVTQ_BASE:
-	case SMMUM_PRIQ_BASE:
-	case SMMUM_PRIQ_IRQ_CFG0:
+	if (wide_register(off))
 		return (uint32_t)(sim_smmuv3_read64(w, off & ~7ull) >> ((off & 4) * 8));
-	default:
-		return 0; /* reserved or not modelled: reads as zero */
-	}
+	return 0; /* reserved or not modelled: reads as zero */
 }
 
 uint64_t sim_smmuv3_read64(struct sim_world *w, uint64_t off)
@@ -925,19 +930,12 @@ void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val)
 	default:
 		break;
 	}
-	switch (off & ~7ull) {
-	case SMMUM_STRTAB_BASE:
-	case SMMUM_CMDQ_BASE:
-	case SMMUM_EVTQ_BASE:
-	case SMMUM_PRIQ_BASE:
-	case SMMUM_PRIQ_IRQ_CFG0: {
+	if (wide_register(off)) {
+		/* One half of a 64-bit register: the other half stays. */
 		uint64_t cur = sim_smmuv3_read64(w, off & ~7ull);
 		unsigned shift = (unsigned)(off & 4) * 8;
 		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
 		sim_smmuv3_write64(w, off & ~7ull, cur);
-		return;
 	}
-	default:
-		return; /* read-only, reserved or not modelled */
-	}
+	/* Anything else is read-only, reserved or not modelled. */
 }

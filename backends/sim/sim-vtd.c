@@ -504,10 +504,7 @@ uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 	return sh->seq == seq && seq < v->prq_seq ? sh->tag : 0;
 }
 
-void sim_vtd_each_queued(const struct sim_world *w,
-			 void (*fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-				    uint64_t tag, uint64_t issue_ns),
-			 void *arg)
+void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 {
 	const struct sim_vtd *v = &w->vtd;
 	if (v->pqa && v->shadow) {
