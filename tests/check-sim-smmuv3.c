@@ -180,7 +180,7 @@ static void inject(struct smmu *s, uint32_t pasid, uint16_t prgi, uint64_t addr,
 	m.prg_index = prgi;
 	m.addr = addr;
 	m.flags = flags;
-	sim_smmuv3_receive(s->dev, &m);
+	s->w->model->receive(s->dev, &m);
 }
 
 static void finish_clean(struct smmu *s)

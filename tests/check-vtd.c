@@ -192,7 +192,7 @@ static void model_ite_every_slot(bool wide)
 		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_FN, &t[FENCE]), 0);
 		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[PLAIN2]), 0);
 		sim_run_until(w, sim_now(w) + 2 * vc.ite_timeout_ns);
-		ck_assert(sim_vtd_read32(w, VTD_REG_FSTS) & VTD_FSTS_ITE);
+		ck_assert(sim_world_platform(w)->mmio_read32(w, VTD_REG_FSTS) & VTD_FSTS_ITE);
 		ck_assert_int_eq(vtd_iq_submit(&iq, NULL, 0, VTD_WAIT_SW, &t[AFTER]), 0);
 
 		for (unsigned i = 0; i < N; i++) {
@@ -208,7 +208,7 @@ static void model_ite_every_slot(bool wide)
 		ck_assert(e.ite && !e.iqe);
 		ck_assert_uint_eq(e.ite_sid, NOBODY_SID);
 		ck_assert_uint_eq(e.aborted, 3);
-		ck_assert_uint_eq(sim_vtd_read32(w, VTD_REG_FSTS), 0);
+		ck_assert_uint_eq(sim_world_platform(w)->mmio_read32(w, VTD_REG_FSTS), 0);
 		for (unsigned i = 0; i < VTD_IQ_MAX_WAITS; i++)
 			ck_assert_uint_eq(iq.slot_value[i], 0);
 	}

@@ -377,12 +377,9 @@ void sim_check_delivery(struct sim_world *w, uint32_t gen, struct prqd_group *gr
 		const struct prqd_request *r = prqd_group_request(group, i);
 		if (!r)
 			continue;
-		/* The register-level backends tag a request with its queue position; the
-		 * model knows which of the simulator's requests it wrote there. */
-		uint64_t be_tag = prqd_group_request_tag(group, i);
-		uint64_t tag = w->vtd.active      ? sim_vtd_request_tag(w, be_tag)
-			       : w->smmuv3.active ? sim_smmuv3_request_tag(w, be_tag)
-						  : be_tag;
+		/* A register-level backend tags a request with its queue position; the model
+		 * knows which of the simulator's requests it wrote there. */
+		uint64_t tag = w->model->request_tag(w, prqd_group_request_tag(group, i));
 		if (!tag)
 			continue;
 		uint32_t pasid = r->pasid_valid ? r->pasid : PRQD_NO_PASID;
@@ -418,7 +415,7 @@ static bool in_scope(uint32_t scope, uint32_t pasid, bool req_pasid_valid, uint3
 	}
 }
 
-/* Requests still inside the VT-d model, counted as the abstract queue's are below. */
+/* Requests still inside the IOMMU model, not yet read by software. */
 struct queued_scan {
 	uint32_t scope, pasid;
 	uint16_t rid;
@@ -452,28 +449,11 @@ void sim_check_drain_done(struct sim_world *w, uint32_t scope, uint16_t rid, uin
 			in_fabric++;
 		}
 	}
-	bool register_model = w->vtd.active || w->smmuv3.active;
-	if (register_model) {
-		struct queued_scan q = { .scope = scope, .pasid = pasid, .rid = rid,
-					 .start_ns = start_ns, .first_tag = first_tag };
-		if (w->vtd.active)
-			sim_vtd_each_queued(w, count_queued, &q);
-		else
-			sim_smmuv3_each_queued(w, count_queued, &q);
-		in_queue = q.count;
-		first_tag = q.first_tag;
-	}
-	const struct sim_ring *q = &w->iommu.queue;
-	for (size_t i = 0; !register_model && i < q->len; i++) {
-		const struct sim_qent *e = sim_ring_at(q, i);
-		const struct prqd_request *r = &e->hw.req;
-		if (r->rid != rid || e->issue_ns >= start_ns ||
-		    !in_scope(scope, pasid, r->pasid_valid, r->pasid))
-			continue;
-		if (!first_tag || e->hw.tag < first_tag)
-			first_tag = e->hw.tag;
-		in_queue++;
-	}
+	struct queued_scan q = { .scope = scope, .pasid = pasid, .rid = rid,
+				 .start_ns = start_ns, .first_tag = first_tag };
+	w->model->each_queued(w, count_queued, &q);
+	in_queue = q.count;
+	first_tag = q.first_tag;
 	if (in_fabric || in_queue)
 		sim_chk_violation(w, SIM_V_DRAIN_INCOMPLETE, rid,
 				  scope == PRQD_SCOPE_DEVICE ? PRQD_NO_PASID : pasid, 0,

@@ -300,7 +300,7 @@ static int send_stalls(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigne
 		       unsigned access)
 {
 	struct sim_world *w = d->w;
-	if (!w->smmuv3.selected)
+	if (w->mmio_model != &sim_smmuv3_model)
 		return -EOPNOTSUPP;
 	if (d->removed)
 		return -ESHUTDOWN;

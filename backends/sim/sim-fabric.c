@@ -33,7 +33,7 @@ static void up_deliver(struct sim_world *w, void *arg, uint64_t arg2)
 		const struct sim_up_msg *next = sim_ring_at(&d->up, 0);
 		sim_schedule_reserved(w, next->deliver_at, next->event_seq, up_deliver, d, 0);
 	}
-	sim_iommu_receive(d, &m);
+	w->model->receive(d, &m);
 }
 
 void sim_fabric_up(struct sim_dev *d, const struct sim_up_msg *m)

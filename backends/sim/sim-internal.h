@@ -9,10 +9,12 @@
  *  - sim-platform.c: the platform table the library sees (counted allocation, simulated time).
  *  - sim-device.c: the PRI endpoint (credits, PRG indices, stop, FLR, removal, ATC).
  *  - sim-fabric.c: the posted upstream path and the downstream path of each device.
- *  - sim-iommu.c: the abstract IOMMU (page request queue, overflow, drains, responses).
- *  - sim-dma.c: the DMA memory the library allocates and the register-level models reach.
+ *  - sim-model.c: the table of IOMMU models and which one the world runs.
+ *  - sim-iommu.c: the software queue model, an abstract IOMMU (page request queue,
+ *    overflow, drains, responses) the "sim" backend drives.
  *  - sim-vtd.c: the register-level VT-d model the "vtd" backend drives instead.
  *  - sim-smmuv3.c: the register-level SMMUv3 model the "smmuv3" backend drives instead.
+ *  - sim-dma.c: the DMA memory a register-level model reads and writes by bus address.
  *  - sim-checker.c: the invariant checker.
  *  - sim-backend.c: the "sim" backend the core drives.
  *
@@ -285,10 +287,6 @@ struct sim_iommu {
 	struct sim_iommu_stats stats;
 };
 
-void sim_iommu_init_defaults(struct sim_iommu *im);
-void sim_iommu_release(struct sim_world *w, struct sim_iommu *im);
-/* A message reached the IOMMU on @d's upstream path. */
-void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m);
 /* The backend's steps. */
 int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max);
 /* Send a response whose code the backend already encoded for the wire (SIM_RC_*). */
@@ -298,9 +296,10 @@ int sim_iommu_drain_poll(struct sim_world *w, struct prqd_drain_step *op);
 int sim_iommu_drain_release(struct sim_world *w, struct prqd_drain_step *op);
 int sim_iommu_overflow_ack(struct sim_world *w);
 
-/* ---- DMA memory (sim-dma.c) ----------------------------------------------------------------- */
+/* ---- DMA memory (sim-dma.c) ------------------------------------------------------------- */
 
-/* One allocation handed to the library: the models reach it by bus address. */
+/* Memory the platform's dma_alloc hands to the library; a register model reaches it by bus
+ * address. Bus addresses are never reused: a late write to freed memory finds nothing. */
 struct sim_dma_region {
 	uint64_t bus;
 	size_t size;
@@ -309,22 +308,74 @@ struct sim_dma_region {
 
 struct sim_dma {
 	struct sim_dma_region *regions;
-	size_t nregions, cap_regions;
+	size_t len, cap;
 	uint64_t next_bus;
 	uint64_t bad_writes; /* writes to bus addresses nobody allocated */
 };
 
 void sim_dma_init(struct sim_dma *dma);
-void sim_dma_release(struct sim_world *w, struct sim_dma *dma);
-/* The platform's dma_alloc / dma_free (memory counted as the library's). */
+/* Memory the library never gave back is freed here (the leak check has seen it). */
+void sim_dma_release(struct sim_world *w);
 int sim_dma_alloc(struct sim_world *w, size_t size, size_t align, void **va, uint64_t *bus);
 void sim_dma_free(struct sim_world *w, void *va, size_t size);
-/* The host address of @len bytes at bus address @bus, or NULL if no allocation holds them. */
+/* The host address of @len bytes at bus address @bus, or NULL. */
 unsigned char *sim_dma_at(const struct sim_world *w, uint64_t bus, size_t len);
-/* Copy from / to DMA memory; false (nothing copied) where no allocation holds the range. A
- * failed write is counted in bad_writes. */
-bool sim_dma_read(const struct sim_world *w, uint64_t bus, void *dst, size_t len);
-bool sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len);
+bool sim_dma_read64(const struct sim_world *w, uint64_t bus, uint64_t *out);
+/* A write to memory nobody allocated is lost and counted. */
+void sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len);
+
+/* ---- IOMMU models (sim-model.c) -------------------------------------------------------- */
+
+/* One page request inside a model that software has not read yet (sim_iommu_model
+ * each_queued): its requester, PASID, the simulator's tag (0 if the model no longer knows
+ * it) and when the device issued it. */
+typedef void (*sim_queued_fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+			      uint64_t tag, uint64_t issue_ns);
+
+/*
+ * An IOMMU model: what the world, the fabric and the checker ask of the IOMMU, whichever
+ * model the world runs. Every op is set but the register window's. The world starts with the software queue model
+ * (sim-iommu.c, driven by the "sim" backend); the first register write through the
+ * platform attaches the register-level model behind the register window (w->mmio_model,
+ * "vtd" by default, sim_mmio_model_select() chooses), which from then on receives the
+ * devices' traffic. Each model keeps its state in its own member of struct sim_world.
+ */
+struct sim_iommu_model {
+	const char *name;
+	/* World creation and teardown: set up and free the model's state (every model's, used
+	 * or not). */
+	void (*init)(struct sim_world *w);
+	void (*release)(struct sim_world *w);
+	/* The model starts receiving the world's traffic (sim_model_attach). */
+	void (*attach)(struct sim_world *w);
+	/* A message reached the IOMMU on @d's upstream path. */
+	void (*receive)(struct sim_dev *d, const struct sim_up_msg *m);
+	/* The page request queue overflows now, as a full one would. */
+	void (*overflow_now)(struct sim_world *w);
+	void (*stats)(const struct sim_world *w, struct sim_iommu_stats *out);
+	/* The simulator's tag of the request the backend tagged @backend_tag in
+	 * prqd_hw_req.tag, or 0 if the model no longer knows it. */
+	uint64_t (*request_tag)(const struct sim_world *w, uint64_t backend_tag);
+	/* Call @fn for every page request inside the model that software has not read. */
+	void (*each_queued)(const struct sim_world *w, sim_queued_fn fn, void *arg);
+	/* The register window: register-level models only, NULL in the others (which
+	 * sim_mmio_model_select() refuses). */
+	uint32_t (*read32)(struct sim_world *w, uint64_t off);
+	uint64_t (*read64)(struct sim_world *w, uint64_t off);
+	void (*write32)(struct sim_world *w, uint64_t off, uint32_t val);
+	void (*write64)(struct sim_world *w, uint64_t off, uint64_t val);
+};
+
+extern const struct sim_iommu_model sim_queue_model; /* sim-iommu.c */
+extern const struct sim_iommu_model sim_vtd_model;   /* sim-vtd.c */
+extern const struct sim_iommu_model sim_smmuv3_model; /* sim-smmuv3.c */
+
+/* Every model the world builds, NULL-terminated: a new model adds one entry (sim-model.c). */
+extern const struct sim_iommu_model *const sim_iommu_models[];
+
+/* Make @m the model that receives the world's traffic (once: attaching the attached model
+ * again does nothing). */
+void sim_model_attach(struct sim_world *w, const struct sim_iommu_model *m);
 
 /* ---- VT-d model (sim-vtd.c) ------------------------------------------------------------- */
 
@@ -362,7 +413,6 @@ struct sim_vtd_shadow {
 
 struct sim_vtd {
 	struct sim_vtd_config cfg;
-	bool active;
 
 	/* Registers. */
 	uint32_t gsts, fsts, fectl, ics, iectl, prs, pectl;
@@ -378,33 +428,10 @@ struct sim_vtd {
 	/* Page requests. */
 	struct sim_ring arrivals; /* struct sim_vtd_arrival */
 	uint64_t prq_seq;         /* entries written since PQA was programmed */
-	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated with the queue */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated on attach */
 
 	struct sim_iommu_stats stats;
 };
-
-void sim_vtd_init_defaults(struct sim_vtd *v);
-void sim_vtd_release(struct sim_world *w, struct sim_vtd *v);
-/* A message reached the IOMMU while the VT-d model drives the world. */
-void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m);
-void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out);
-/* PRS.PRO set now (if the queue is enabled), as a full queue would. */
-void sim_vtd_overflow_now(struct sim_world *w);
-/* The platform's register window and DMA memory. */
-uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off);
-uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off);
-void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
-void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val);
-/* The simulator's serial of the request the vtd backend tagged @backend_tag (its queue
- * position + 1), or 0 if the model no longer remembers it. */
-uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag);
-/* What a register-level model tells about one page request it holds that software has not
- * read yet (the checker's view of its queue): @tag 0 if the model no longer knows it. */
-typedef void (*sim_queued_fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
-			      uint64_t tag, uint64_t issue_ns);
-/* Call @fn for every page request inside the model, not yet read by software: the queue
- * entries between PQH and PQT and the requests still being written. */
-void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg);
 
 /* ---- SMMUv3 model (sim-smmuv3.c) ---------------------------------------------------------- */
 
@@ -436,8 +463,6 @@ struct sim_smmuv3_stall {
 
 struct sim_smmuv3 {
 	struct sim_smmuv3_config cfg;
-	bool selected; /* the world's register window is this model's */
-	bool active;   /* a register was written: it receives the devices' traffic */
 
 	/* Registers. */
 	uint32_t cr0, cr1, cr2, irq_ctrl, gerror, gerrorn, strtab_base_cfg;
@@ -457,7 +482,7 @@ struct sim_smmuv3 {
 	 * same facts as the VT-d model keeps). */
 	struct sim_ring arrivals;
 	uint64_t priq_seq; /* records written since PRIQ_BASE was programmed */
-	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries: the checker's view */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated on attach */
 
 	/* Stalled transactions in arrival order (event records are written in that order). */
 	struct sim_smmuv3_stall *stalls;
@@ -466,25 +491,6 @@ struct sim_smmuv3 {
 
 	struct sim_iommu_stats stats;
 };
-
-void sim_smmuv3_init_defaults(struct sim_smmuv3 *s);
-void sim_smmuv3_release(struct sim_world *w, struct sim_smmuv3 *s);
-/* A message reached the IOMMU while the SMMUv3 model drives the world. */
-void sim_smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m);
-void sim_smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out);
-/* PRIQ_PROD.OVFLG toggled now (if the PRI queue is enabled and not in overflow already). */
-void sim_smmuv3_overflow_now(struct sim_world *w);
-/* The register window (page 0 and page 1). */
-uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off);
-uint64_t sim_smmuv3_read64(struct sim_world *w, uint64_t off);
-void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val);
-void sim_smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val);
-/* The simulator's serial of the request the smmuv3 backend tagged @backend_tag (its PRI queue
- * position since PRIQ_BASE was programmed, + 1), or 0 if the model no longer remembers it. */
-uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag);
-/* Call @fn for every page request inside the model not yet read by software: the records
- * between CONS and PROD and the requests still being written. */
-void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg);
 
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 
@@ -586,10 +592,14 @@ struct sim_world {
 	struct sim_dev **all_devs;
 	size_t nall, all_cap;
 
-	struct sim_dma dma;
+	/* The IOMMU models (one member per model, each model's own) and which of them receives
+	 * the devices' traffic and sits behind the platform's register window. */
+	const struct sim_iommu_model *model;
+	const struct sim_iommu_model *mmio_model;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
 	struct sim_smmuv3 smmuv3;
+	struct sim_dma dma;
 	struct sim_checker chk;
 };
 

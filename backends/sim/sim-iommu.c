@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The abstract IOMMU: what the "sim" backend drives.
+ * The software queue model ("queue"), an abstract IOMMU: what the "sim" backend drives.
  *
  *  - A bounded page request queue of decoded requests, each with a sequence number that
  *    only grows.
@@ -19,8 +19,9 @@
  */
 #include "backends/sim/sim-internal.h"
 
-void sim_iommu_init_defaults(struct sim_iommu *im)
+static void queue_init(struct sim_world *w)
 {
+	struct sim_iommu *im = &w->iommu;
 	memset(im, 0, sizeof(*im));
 	im->queue_size = 256;
 	im->overflow_response = PRQD_RESP_SUCCESS;
@@ -31,24 +32,23 @@ void sim_iommu_init_defaults(struct sim_iommu *im)
 	im->next_drain_id = 1;
 }
 
-void sim_iommu_release(struct sim_world *w, struct sim_iommu *im)
+static void queue_release(struct sim_world *w)
 {
+	struct sim_iommu *im = &w->iommu;
 	sim_ring_free(w, &im->queue);
 	sim_mem_free(w, im->drains, im->drains_cap * sizeof(*im->drains));
 	im->drains = NULL;
 	im->drains_cap = 0;
 }
 
-void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+/* The world starts with this model: nothing to set up when it is attached. */
+static void queue_attach(struct sim_world *w)
 {
-	if (w->vtd.active) {
-		sim_vtd_stats(w, out);
-		return;
-	}
-	if (w->smmuv3.active) {
-		sim_smmuv3_stats(w, out);
-		return;
-	}
+	(void)w;
+}
+
+static void queue_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+{
 	*out = w->iommu.stats;
 	out->queue_depth = (uint32_t)w->iommu.queue.len;
 }
@@ -204,19 +204,10 @@ static void auto_respond(struct sim_dev *d, const struct sim_up_msg *m)
 	sim_fabric_down(d, &r);
 }
 
-void sim_iommu_receive(struct sim_dev *d, const struct sim_up_msg *m)
+static void queue_receive(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_world *w = d->w;
 	struct sim_iommu *im = &w->iommu;
-	if (w->vtd.active) {
-		/* The register-level VT-d model drives this world. */
-		sim_vtd_receive(d, m);
-		return;
-	}
-	if (w->smmuv3.active) {
-		sim_smmuv3_receive(d, m);
-		return;
-	}
 	if (m->kind == SIM_UP_INV_DONE) {
 		drain_completion(w, m->drain_id);
 		return;
@@ -271,16 +262,8 @@ int sim_iommu_fetch(struct sim_world *w, struct prqd_hw_req *out, unsigned max)
 	return (int)n;
 }
 
-void sim_iommu_overflow_now(struct sim_world *w)
+static void queue_overflow_now(struct sim_world *w)
 {
-	if (w->vtd.active) {
-		sim_vtd_overflow_now(w);
-		return;
-	}
-	if (w->smmuv3.active) {
-		sim_smmuv3_overflow_now(w);
-		return;
-	}
 	struct sim_iommu *im = &w->iommu;
 	if (!im->overflow) {
 		im->overflow = true;
@@ -321,3 +304,33 @@ int sim_iommu_respond(struct sim_world *w, const struct prqd_hw_resp *resp, uint
 	sim_fabric_down(d, &m); /* vanishes if the device was removed */
 	return 0;
 }
+
+/* The "sim" backend passes the simulator's tag through prqd_hw_req.tag as it is. */
+static uint64_t queue_request_tag(const struct sim_world *w, uint64_t backend_tag)
+{
+	(void)w;
+	return backend_tag;
+}
+
+static void queue_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
+{
+	const struct sim_ring *q = &w->iommu.queue;
+	for (size_t i = 0; i < q->len; i++) {
+		const struct sim_qent *e = sim_ring_at(q, i);
+		const struct prqd_request *r = &e->hw.req;
+		fn(arg, r->rid, r->pasid_valid, r->pasid, e->hw.tag, e->issue_ns);
+	}
+}
+
+const struct sim_iommu_model sim_queue_model = {
+	.name = "queue",
+	.init = queue_init,
+	.release = queue_release,
+	.attach = queue_attach,
+	.receive = queue_receive,
+	.overflow_now = queue_overflow_now,
+	.stats = queue_stats,
+	.request_tag = queue_request_tag,
+	.each_queued = queue_each_queued,
+	/* No registers: software reaches this model through the "sim" backend only. */
+};

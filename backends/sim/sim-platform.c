@@ -77,36 +77,32 @@ static void *plat_backend_data(void *user, const char *backend)
 	return NULL;
 }
 
-/* The register window belongs to the VT-d model (sim-vtd.c), or to the SMMUv3 model
- * (sim-smmuv3.c) once sim_smmuv3_configure() selected it. */
+/* The register window belongs to the register-level model chosen for it (w->mmio_model,
+ * the VT-d model by default), which takes over the world's traffic at the first write. */
 static uint32_t plat_mmio_read32(void *user, uint64_t offset)
 {
 	struct sim_world *w = user;
-	return w->smmuv3.selected ? sim_smmuv3_read32(w, offset) : sim_vtd_read32(w, offset);
+	return w->mmio_model->read32(w, offset);
 }
 
 static uint64_t plat_mmio_read64(void *user, uint64_t offset)
 {
 	struct sim_world *w = user;
-	return w->smmuv3.selected ? sim_smmuv3_read64(w, offset) : sim_vtd_read64(w, offset);
+	return w->mmio_model->read64(w, offset);
 }
 
 static void plat_mmio_write32(void *user, uint64_t offset, uint32_t value)
 {
 	struct sim_world *w = user;
-	if (w->smmuv3.selected)
-		sim_smmuv3_write32(w, offset, value);
-	else
-		sim_vtd_write32(w, offset, value);
+	sim_model_attach(w, w->mmio_model);
+	w->mmio_model->write32(w, offset, value);
 }
 
 static void plat_mmio_write64(void *user, uint64_t offset, uint64_t value)
 {
 	struct sim_world *w = user;
-	if (w->smmuv3.selected)
-		sim_smmuv3_write64(w, offset, value);
-	else
-		sim_vtd_write64(w, offset, value);
+	sim_model_attach(w, w->mmio_model);
+	w->mmio_model->write64(w, offset, value);
 }
 
 static int plat_dma_alloc(void *user, size_t size, size_t align, void **va, uint64_t *bus)

@@ -74,8 +74,9 @@ void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg)
 	cfg->sync_orders_priq = true;
 }
 
-void sim_smmuv3_init_defaults(struct sim_smmuv3 *s)
+static void smmuv3_init(struct sim_world *w)
 {
+	struct sim_smmuv3 *s = &w->smmuv3;
 	memset(s, 0, sizeof(*s));
 	sim_smmuv3_config_default(&s->cfg);
 	s->next_inv_id = 1;
@@ -83,8 +84,9 @@ void sim_smmuv3_init_defaults(struct sim_smmuv3 *s)
 	sim_ring_init(&s->arrivals, sizeof(struct sim_vtd_arrival));
 }
 
-void sim_smmuv3_release(struct sim_world *w, struct sim_smmuv3 *s)
+static void smmuv3_release(struct sim_world *w)
 {
+	struct sim_smmuv3 *s = &w->smmuv3;
 	sim_mem_free(w, s->shadow, SIM_VTD_SHADOW * sizeof(*s->shadow));
 	s->shadow = NULL;
 	sim_mem_free(w, s->stalls, s->cap_stalls * sizeof(*s->stalls));
@@ -104,16 +106,18 @@ int sim_smmuv3_configure(struct sim_world *w, const struct sim_smmuv3_config *cf
 	    cfg->ste > SIM_SMMUV3_STE_INVALID || !log2_fits(cfg->cmdq_max_log2) ||
 	    !log2_fits(cfg->evtq_max_log2) || !log2_fits(cfg->priq_max_log2))
 		return -EINVAL;
-	if (w->smmuv3.active || w->vtd.active)
+	if (w->model == &sim_smmuv3_model)
 		return -EBUSY;
+	int rc = sim_mmio_model_select(w, sim_smmuv3_model.name);
+	if (rc < 0)
+		return rc;
 	w->smmuv3.cfg = *cfg;
-	w->smmuv3.selected = true;
 	return 0;
 }
 
 bool sim_smmuv3_active(const struct sim_world *w)
 {
-	return w->smmuv3.active;
+	return w->model == &sim_smmuv3_model;
 }
 
 /* ---- queue arithmetic -------------------------------------------------------------------- */
@@ -200,9 +204,10 @@ static void evtq_flush(struct sim_world *w)
 		rec[1] |= (st->flags & SIM_RQ_EXEC) ? SMMUM_EVT1_IND : 0;
 		rec[1] |= (st->flags & SIM_RQ_WRITE) ? 0 : SMMUM_EVT1_RNW;
 		rec[2] = st->addr;
-		if (!sim_dma_write(w, q_addr(&s->evtq, s->evtq.prod, l, SMMUM_EVT_SIZE), rec,
-				   sizeof(rec)))
+		uint64_t at = q_addr(&s->evtq, s->evtq.prod, l, SMMUM_EVT_SIZE);
+		if (!sim_dma_at(w, at, sizeof(rec)))
 			return; /* retried when software touches the queue again */
+		sim_dma_write(w, at, rec, sizeof(rec));
 		st->recorded = true;
 		s->evtq.prod = q_advance(s->evtq.prod, l);
 	}
@@ -477,8 +482,8 @@ static void cmdq_progress(struct sim_world *w)
 		if (!q_used(s->cmdq.prod, s->cmdq.cons, l))
 			return;
 		uint64_t cmd[2];
-		if (!sim_dma_read(w, q_addr(&s->cmdq, s->cmdq.cons, l, SMMUM_CMD_SIZE), cmd,
-				  sizeof(cmd))) {
+		uint64_t at = q_addr(&s->cmdq, s->cmdq.cons, l, SMMUM_CMD_SIZE);
+		if (!sim_dma_read64(w, at, &cmd[0]) || !sim_dma_read64(w, at + 8, &cmd[1])) {
 			cmdq_stop(s, SMMUM_CERROR_ABT);
 			return;
 		}
@@ -630,8 +635,8 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 	}
 	uint64_t rec[2];
 	priq_record(&a, rec);
-	if (!sim_dma_write(w, q_addr(&s->priq, s->priq.prod, l, SMMUM_PRI_SIZE), rec,
-			   sizeof(rec))) {
+	uint64_t at = q_addr(&s->priq, s->priq.prod, l, SMMUM_PRI_SIZE);
+	if (!sim_dma_at(w, at, sizeof(rec))) {
 		/* An abort writing the record: the request is answered Failure. */
 		gerror_raise(s, SMMUM_GERROR_PRIQ_ABT_ERR);
 		if (last && !marker)
@@ -639,6 +644,7 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 		cmdq_progress(w);
 		return;
 	}
+	sim_dma_write(w, at, rec, sizeof(rec));
 	struct sim_vtd_shadow *sh = &s->shadow[s->priq_seq % SIM_VTD_SHADOW];
 	sh->seq = s->priq_seq;
 	sh->tag = a.m.tag;
@@ -652,7 +658,7 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 	cmdq_progress(w); /* a sync may have been waiting for this record */
 }
 
-void sim_smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m)
+static void smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_world *w = d->w;
 	struct sim_smmuv3 *s = &w->smmuv3;
@@ -676,7 +682,7 @@ void sim_smmuv3_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	sim_schedule_or_die(w, w->now + s->cfg.priq_write_ns, priq_write, NULL, 0);
 }
 
-void sim_smmuv3_overflow_now(struct sim_world *w)
+static void smmuv3_overflow_now(struct sim_world *w)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
 	if (!priq_refuses(s) && !priq_overflowed(s)) {
@@ -685,14 +691,14 @@ void sim_smmuv3_overflow_now(struct sim_world *w)
 	}
 }
 
-void sim_smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+static void smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	*out = s->stats;
 	out->queue_depth = s->priq.base ? q_used(s->priq.prod, s->priq.cons, priq_log2(s)) : 0;
 }
 
-uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
+static uint64_t smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	if (!backend_tag || !s->shadow)
@@ -702,7 +708,7 @@ uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
 	return sh->seq == seq && seq < s->priq_seq ? sh->tag : 0;
 }
 
-void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
+static void smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	if (s->priq.base && s->shadow) {
@@ -711,8 +717,7 @@ void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *a
 		uint32_t at = s->priq.cons;
 		for (uint32_t k = 0; k < n; k++, at = q_advance(at, l)) {
 			uint64_t rec0;
-			if (!sim_dma_read(w, q_addr(&s->priq, at, l, SMMUM_PRI_SIZE), &rec0,
-					  sizeof(rec0)))
+			if (!sim_dma_read64(w, q_addr(&s->priq, at, l, SMMUM_PRI_SIZE), &rec0))
 				break;
 			uint64_t seq = s->priq_seq - n + k;
 			const struct sim_vtd_shadow *sh = &s->shadow[seq % SIM_VTD_SHADOW];
@@ -730,12 +735,9 @@ void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *a
 
 /* ---- registers ------------------------------------------------------------------------------ */
 
-static void activate(struct sim_world *w)
+static void smmuv3_attach(struct sim_world *w)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
-	if (s->active)
-		return;
-	s->active = true;
 	s->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*s->shadow));
 	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
 		s->shadow[i].seq = UINT64_MAX;
@@ -758,6 +760,9 @@ static uint32_t idr1_value(const struct sim_smmuv3_config *c)
 	       (uint32_t)c->cmdq_max_log2 << SMMUM_IDR1_CMDQS_SHIFT;
 }
 
+static uint64_t smmuv3_read64(struct sim_world *w, uint64_t off);
+static void smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val);
+
 /* Is @off within one of the 64-bit registers (read and written in 32-bit halves too)? */
 static bool wide_register(uint64_t off)
 {
@@ -773,7 +778,7 @@ static bool wide_register(uint64_t off)
 	}
 }
 
-uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off)
+static uint32_t smmuv3_read32(struct sim_world *w, uint64_t off)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	switch (off) {
@@ -802,11 +807,11 @@ uint32_t sim_smmuv3_read32(struct sim_world *w, uint64_t off)
 		break;
 	}
 	if (wide_register(off))
-		return (uint32_t)(sim_smmuv3_read64(w, off & ~7ull) >> ((off & 4) * 8));
+		return (uint32_t)(smmuv3_read64(w, off & ~7ull) >> ((off & 4) * 8));
 	return 0; /* reserved or not modelled: reads as zero */
 }
 
-uint64_t sim_smmuv3_read64(struct sim_world *w, uint64_t off)
+static uint64_t smmuv3_read64(struct sim_world *w, uint64_t off)
 {
 	const struct sim_smmuv3 *s = &w->smmuv3;
 	switch (off) {
@@ -816,8 +821,8 @@ uint64_t sim_smmuv3_read64(struct sim_world *w, uint64_t off)
 	case SMMUM_PRIQ_BASE: return s->priq.base;
 	case SMMUM_PRIQ_IRQ_CFG0: return s->priq_irq_cfg0;
 	default:
-		return (uint64_t)sim_smmuv3_read32(w, off) |
-		       (uint64_t)sim_smmuv3_read32(w, off + 4) << 32;
+		return (uint64_t)smmuv3_read32(w, off) |
+		       (uint64_t)smmuv3_read32(w, off + 4) << 32;
 	}
 }
 
@@ -847,10 +852,9 @@ static uint32_t ptr_value(uint32_t val, unsigned l, uint32_t flags)
 	return q_ptr(val, l) | (val & flags);
 }
 
-void sim_smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val)
+static void smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
-	activate(w);
 	switch (off) {
 	case SMMUM_STRTAB_BASE:
 		if (!(s->cr0 & SMMUM_CR0_SMMUEN))
@@ -872,16 +876,15 @@ void sim_smmuv3_write64(struct sim_world *w, uint64_t off, uint64_t val)
 		s->priq_irq_cfg0 = val;
 		return;
 	default:
-		sim_smmuv3_write32(w, off, (uint32_t)val);
-		sim_smmuv3_write32(w, off + 4, (uint32_t)(val >> 32));
+		smmuv3_write32(w, off, (uint32_t)val);
+		smmuv3_write32(w, off + 4, (uint32_t)(val >> 32));
 		return;
 	}
 }
 
-void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val)
+static void smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
-	activate(w);
 	switch (off) {
 	case SMMUM_CR0:
 		write_cr0(w, val);
@@ -932,10 +935,26 @@ void sim_smmuv3_write32(struct sim_world *w, uint64_t off, uint32_t val)
 	}
 	if (wide_register(off)) {
 		/* One half of a 64-bit register: the other half stays. */
-		uint64_t cur = sim_smmuv3_read64(w, off & ~7ull);
+		uint64_t cur = smmuv3_read64(w, off & ~7ull);
 		unsigned shift = (unsigned)(off & 4) * 8;
 		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
-		sim_smmuv3_write64(w, off & ~7ull, cur);
+		smmuv3_write64(w, off & ~7ull, cur);
 	}
 	/* Anything else is read-only, reserved or not modelled. */
 }
+
+const struct sim_iommu_model sim_smmuv3_model = {
+	.name = "smmuv3",
+	.init = smmuv3_init,
+	.release = smmuv3_release,
+	.attach = smmuv3_attach,
+	.receive = smmuv3_receive,
+	.overflow_now = smmuv3_overflow_now,
+	.stats = smmuv3_stats,
+	.request_tag = smmuv3_request_tag,
+	.each_queued = smmuv3_each_queued,
+	.read32 = smmuv3_read32,
+	.read64 = smmuv3_read64,
+	.write32 = smmuv3_write32,
+	.write64 = smmuv3_write64,
+};

@@ -72,8 +72,9 @@ void sim_vtd_config_default(struct sim_vtd_config *cfg)
 	cfg->prq_write_ns = 100;
 }
 
-void sim_vtd_init_defaults(struct sim_vtd *v)
+static void vtd_init(struct sim_world *w)
 {
+	struct sim_vtd *v = &w->vtd;
 	memset(v, 0, sizeof(*v));
 	sim_vtd_config_default(&v->cfg);
 	v->next_inv_id = 1;
@@ -82,8 +83,9 @@ void sim_vtd_init_defaults(struct sim_vtd *v)
 	sim_ring_init(&v->arrivals, sizeof(struct sim_vtd_arrival));
 }
 
-void sim_vtd_release(struct sim_world *w, struct sim_vtd *v)
+static void vtd_release(struct sim_world *w)
 {
+	struct sim_vtd *v = &w->vtd;
 	sim_mem_free(w, v->shadow, SIM_VTD_SHADOW * sizeof(*v->shadow));
 	sim_ring_free(w, &v->invs);
 	sim_ring_free(w, &v->waits);
@@ -95,7 +97,7 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 {
 	if (!w || !cfg || cfg->overflow_response > SIM_VTD_AUTO_NONE)
 		return -EINVAL;
-	if (w->vtd.active || w->smmuv3.selected)
+	if (w->model == &sim_vtd_model)
 		return -EBUSY;
 	w->vtd.cfg = *cfg;
 	return 0;
@@ -103,7 +105,7 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 
 bool sim_vtd_active(const struct sim_world *w)
 {
-	return w->vtd.active;
+	return w->model == &sim_vtd_model;
 }
 
 static uint64_t ecap_value(const struct sim_vtd *v)
@@ -112,13 +114,6 @@ static uint64_t ecap_value(const struct sim_vtd *v)
 	return (c->qi ? VTDM_ECAP_QI : 0) | (c->dt ? VTDM_ECAP_DT : 0) | (c->prs ? VTDM_ECAP_PRS : 0) |
 	       (c->pasid ? VTDM_ECAP_PASID : 0) | (c->pds ? VTDM_ECAP_PDS : 0) |
 	       (c->smts ? VTDM_ECAP_SMTS : 0);
-}
-
-/* ---- DMA memory (the world's, sim-dma.c) ---------------------------------------------------- */
-
-static bool dma_read64(struct sim_world *w, uint64_t bus, uint64_t *out)
-{
-	return sim_dma_read(w, bus, out, sizeof(*out));
 }
 
 /* ---- invalidation queue ------------------------------------------------------------------- */
@@ -296,9 +291,9 @@ static void iq_progress(struct sim_world *w)
 			return;
 		uint64_t qw[4] = { 0, 0, 0, 0 };
 		uint64_t at = iq_base(v) + ((uint64_t)head << iq_shift(v));
-		bool readable = dma_read64(w, at, &qw[0]) && dma_read64(w, at + 8, &qw[1]);
+		bool readable = sim_dma_read64(w, at, &qw[0]) && sim_dma_read64(w, at + 8, &qw[1]);
 		if (readable && iq_wide(v))
-			readable = dma_read64(w, at + 16, &qw[2]) && dma_read64(w, at + 24, &qw[3]);
+			readable = sim_dma_read64(w, at + 16, &qw[2]) && sim_dma_read64(w, at + 24, &qw[3]);
 		if (!readable || !desc_valid(v, qw)) {
 			/* IQH stays on the refused descriptor. */
 			v->fsts |= VTDM_FSTS_IQE;
@@ -459,7 +454,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	iq_progress(w); /* a page-drain wait may have been waiting for this entry */
 }
 
-void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
+static void vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_world *w = d->w;
 	struct sim_vtd *v = &w->vtd;
@@ -479,7 +474,7 @@ void sim_vtd_receive(struct sim_dev *d, const struct sim_up_msg *m)
 	sim_schedule_or_die(w, w->now + v->cfg.prq_write_ns, prq_write, NULL, 0);
 }
 
-void sim_vtd_overflow_now(struct sim_world *w)
+static void vtd_overflow_now(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
 	if (v->cfg.prs && v->pqa && !(v->prs & VTDM_PRS_PRO)) {
@@ -488,13 +483,13 @@ void sim_vtd_overflow_now(struct sim_world *w)
 	}
 }
 
-void sim_vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
+static void vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 {
 	*out = w->vtd.stats;
 	out->queue_depth = w->vtd.pqa ? prq_count(&w->vtd) : 0;
 }
 
-uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
+static uint64_t vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
 	const struct sim_vtd *v = &w->vtd;
 	if (!backend_tag || !v->shadow)
@@ -504,7 +499,7 @@ uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 	return sh->seq == seq && seq < v->prq_seq ? sh->tag : 0;
 }
 
-void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
+static void vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 {
 	const struct sim_vtd *v = &w->vtd;
 	if (v->pqa && v->shadow) {
@@ -512,7 +507,8 @@ void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 		uint32_t n = prq_count(v);
 		for (uint32_t k = 0; k < n; k++) {
 			uint64_t off = (v->pqh + (uint64_t)k * VTDM_PRQ_ENTRY_SIZE) & (size - 1);
-			const unsigned char *p = sim_dma_at(w, (v->pqa & ~0xFFFull) + off, 16);
+			const unsigned char *p =
+				sim_dma_at(w, (v->pqa & ~0xFFFull) + off, 16);
 			if (!p)
 				break;
 			uint64_t qw0;
@@ -534,18 +530,19 @@ void sim_vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
 
 /* ---- registers --------------------------------------------------------------------------- */
 
-static void activate(struct sim_world *w)
+/* The first register write: the model takes over the world's traffic. */
+static void vtd_attach(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
-	if (v->active)
-		return;
-	v->active = true;
 	v->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*v->shadow));
 	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
 		v->shadow[i].seq = UINT64_MAX;
 }
 
-uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
+static uint32_t vtd_read32(struct sim_world *w, uint64_t off);
+static void vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
+
+static uint64_t vtd_read64(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
@@ -558,11 +555,11 @@ uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off)
 	case VTDM_REG_PQH: return v->pqh;
 	case VTDM_REG_PQT: return v->pqt;
 	case VTDM_REG_PQA: return v->pqa;
-	default: return (uint64_t)sim_vtd_read32(w, off) | (uint64_t)sim_vtd_read32(w, off + 4) << 32;
+	default: return (uint64_t)vtd_read32(w, off) | (uint64_t)vtd_read32(w, off + 4) << 32;
 	}
 }
 
-uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
+static uint32_t vtd_read32(struct sim_world *w, uint64_t off)
 {
 	const struct sim_vtd *v = &w->vtd;
 	switch (off) {
@@ -589,7 +586,7 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off)
 	case VTDM_REG_PQH:
 	case VTDM_REG_PQT:
 	case VTDM_REG_PQA:
-		return (uint32_t)(sim_vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
+		return (uint32_t)(vtd_read64(w, off & ~7ull) >> ((off & 4) * 8));
 	default:
 		return 0; /* reserved: reads as zero */
 	}
@@ -607,10 +604,9 @@ static void write_gcmd(struct sim_world *w, uint32_t val)
 	iq_progress(w);
 }
 
-void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
+static void vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
 {
 	struct sim_vtd *v = &w->vtd;
-	activate(w);
 	switch (off) {
 	case VTDM_REG_IQT:
 		v->iqt = val & 0x7FFF0ull; /* QT [18:4] */
@@ -632,16 +628,15 @@ void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val)
 		v->pqh = v->pqt = 0;
 		return;
 	default:
-		sim_vtd_write32(w, off, (uint32_t)val);
-		sim_vtd_write32(w, off + 4, (uint32_t)(val >> 32));
+		vtd_write32(w, off, (uint32_t)val);
+		vtd_write32(w, off + 4, (uint32_t)(val >> 32));
 		return;
 	}
 }
 
-void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
+static void vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
 {
 	struct sim_vtd *v = &w->vtd;
-	activate(w);
 	switch (off) {
 	case VTDM_REG_GCMD:
 		write_gcmd(w, val);
@@ -669,13 +664,29 @@ void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val)
 	case VTDM_REG_PQH:
 	case VTDM_REG_PQT:
 	case VTDM_REG_PQA: {
-		uint64_t cur = sim_vtd_read64(w, off & ~7ull);
+		uint64_t cur = vtd_read64(w, off & ~7ull);
 		unsigned shift = (unsigned)(off & 4) * 8;
 		cur = (cur & ~(0xFFFFFFFFull << shift)) | (uint64_t)val << shift;
-		sim_vtd_write64(w, off & ~7ull, cur);
+		vtd_write64(w, off & ~7ull, cur);
 		return;
 	}
 	default:
 		return; /* read-only or reserved */
 	}
 }
+
+const struct sim_iommu_model sim_vtd_model = {
+	.name = "vtd",
+	.init = vtd_init,
+	.release = vtd_release,
+	.attach = vtd_attach,
+	.receive = vtd_receive,
+	.overflow_now = vtd_overflow_now,
+	.stats = vtd_stats,
+	.request_tag = vtd_request_tag,
+	.each_queued = vtd_each_queued,
+	.read32 = vtd_read32,
+	.read64 = vtd_read64,
+	.write32 = vtd_write32,
+	.write64 = vtd_write64,
+};

@@ -420,10 +420,11 @@ int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct 
 	for (int i = 0; i < 4; i++)
 		w->rng[i] = splitmix64(&sm);
 
+	for (size_t i = 0; sim_iommu_models[i]; i++)
+		sim_iommu_models[i]->init(w);
+	w->model = &sim_queue_model;
+	w->mmio_model = &sim_vtd_model;
 	sim_dma_init(&w->dma);
-	sim_iommu_init_defaults(&w->iommu);
-	sim_vtd_init_defaults(&w->vtd);
-	sim_smmuv3_init_defaults(&w->smmuv3);
 	sim_pool_init(&w->chk.pool, sizeof(struct sim_chk_group));
 	sim_platform_setup(w);
 	*out = w;
@@ -438,10 +439,9 @@ void sim_world_free(struct sim_world *w)
 		sim_dev_release(w->all_devs[i]);
 	sim_mem_free(w, w->all_devs, w->all_cap * sizeof(*w->all_devs));
 	sim_mem_free(w, w->devs, w->devs_cap * sizeof(*w->devs));
-	sim_iommu_release(w, &w->iommu);
-	sim_vtd_release(w, &w->vtd);
-	sim_smmuv3_release(w, &w->smmuv3);
-	sim_dma_release(w, &w->dma);
+	for (size_t i = 0; sim_iommu_models[i]; i++)
+		sim_iommu_models[i]->release(w);
+	sim_dma_release(w);
 	sim_chk_release(w, &w->chk);
 	sim_mem_free(w, w->heap, w->heap_cap * sizeof(*w->heap));
 	w->magic = 0;

@@ -223,7 +223,23 @@ struct sim_alloc_stats {
 };
 void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
 
-/* IOMMU model counters. */
+/* ---- IOMMU models ------------------------------------------------------------------------ */
+
+/*
+ * The world runs one IOMMU model at a time: "queue", the abstract software queue the "sim"
+ * backend drives (the default), or a register-level model ("vtd", sim-vtd.c) that sits
+ * behind the platform's register window and DMA memory and takes over the devices' traffic
+ * at the first register write.
+ */
+
+/* Choose the register-level model behind the platform's register window (default "vtd").
+ * Returns 0, -ENOENT (no such model), -EINVAL (NULL, or a model without registers), -EBUSY
+ * (another register model already runs the world). */
+int sim_mmio_model_select(struct sim_world *w, const char *name);
+/* The name of the model that runs the world now. */
+const char *sim_model_name(const struct sim_world *w);
+
+/* IOMMU model counters (of the model that runs the world). */
 struct sim_iommu_stats {
 	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
 	uint64_t drains_started, drains_completed, drains_failed;
@@ -274,17 +290,18 @@ struct sim_vtd_config {
 void sim_vtd_config_default(struct sim_vtd_config *cfg);
 /* Set the model's configuration; only before its first register write (-EBUSY after). */
 int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
-/* Is the VT-d model driving the world (a register was written)? */
+/* Is the VT-d model running the world (one of its registers was written)? */
 bool sim_vtd_active(const struct sim_world *w);
 
 /* ---- the register-level SMMUv3 model (sim-smmuv3.c) ------------------------------------- */
 
 /*
- * The world can carry an Arm SMMUv3 instead of the DMAR unit: once sim_smmuv3_configure()
- * selected it, mmio_read/write reach the SMMUv3 model's registers (page 0 at offset 0, page 1
- * at 0x10000) and its queues live in the memory dma_alloc hands out. Like the VT-d model it
- * stays passive until the first register write; from then on it receives the devices' page
- * requests and ATS invalidation completions, and sim_iommu_stats() reports its counters. The
+ * The model "smmuv3": an Arm SMMUv3 behind the platform's register window instead of the
+ * DMAR unit. sim_smmuv3_configure() selects it (sim_mmio_model_select(w, "smmuv3") with the
+ * configuration); mmio_read/write then reach its registers (page 0 at offset 0, page 1 at
+ * 0x10000) and its queues live in the memory dma_alloc hands out. Like the VT-d model it
+ * takes over the devices' page requests, ATS invalidation completions and stalled
+ * transactions at the first register write, and sim_iommu_stats() reports its counters. The
  * "smmuv3" backend (backends/smmuv3/) drives it. StreamID = the device's requester ID.
  */
 enum sim_smmuv3_ste {
@@ -324,8 +341,9 @@ struct sim_smmuv3_config {
  * (IDR1), priq_limit 0, PPAR mirrored, ATC time-out after SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS,
  * priq_write_ns 100, sync_orders_priq on. */
 void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg);
-/* Select the SMMUv3 model as the world's register window and set its configuration; only
- * before the first register write of either model (-EBUSY after), -EINVAL for a bad value. */
+/* Select the SMMUv3 model for the world's register window and set its configuration: 0,
+ * -EINVAL (a bad value), -EBUSY (a register model, this one included, runs the world
+ * already: after the first register write). */
 int sim_smmuv3_configure(struct sim_world *w, const struct sim_smmuv3_config *cfg);
 /* Is the SMMUv3 model driving the world (selected and a register was written)? */
 bool sim_smmuv3_active(const struct sim_world *w);

@@ -123,7 +123,7 @@ static uint8_t *queue_ring(struct fuzz_run *r, size_t *bytes)
 	const struct sim_dma *dma = &r->w->dma;
 	uint64_t base = r->w->vtd.pqa & ~0xfffull;
 
-	for (size_t i = 0; i < dma->nregions; i++)
+	for (size_t i = 0; i < dma->len; i++)
 		if (dma->regions[i].bus == base) {
 			*bytes = dma->regions[i].size;
 			return dma->regions[i].va;
