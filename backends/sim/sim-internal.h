@@ -13,6 +13,7 @@
  *  - sim-iommu.c: the software queue model, an abstract IOMMU (page request queue,
  *    overflow, drains, responses) the "sim" backend drives.
  *  - sim-vtd.c: the register-level VT-d model the "vtd" backend drives instead.
+ *  - sim-smmuv3.c: the register-level SMMUv3 model the "smmuv3" backend drives instead.
  *  - sim-dma.c: the DMA memory a register-level model reads and writes by bus address.
  *  - sim-checker.c: the invariant checker.
  *  - sim-backend.c: the "sim" backend the core drives.
@@ -126,6 +127,7 @@ void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_e
 enum sim_up_kind {
 	SIM_UP_PAGE_REQ = 1, /* page request or stop marker */
 	SIM_UP_INV_DONE = 2, /* ATS invalidation completion */
+	SIM_UP_STALL = 3,    /* a stall-model device's transaction that faulted */
 };
 
 enum sim_req_flags {
@@ -155,6 +157,7 @@ struct sim_up_msg {
 enum sim_down_kind {
 	SIM_DOWN_RESP = 1, /* PRG response */
 	SIM_DOWN_INV = 2,  /* ATS invalidation */
+	SIM_DOWN_RESUME = 3, /* a stalled transaction ends: code 0 retried, else terminated */
 };
 
 /* PRG Response Message codes on the wire (PCIe §10.4.2.1); every other value is reserved. */
@@ -218,6 +221,9 @@ struct sim_dev {
 
 	/* PASIDs stopped at the device (PRQD_NO_PASID included): pasid -> marker (0/1). */
 	struct sim_map stopped;
+
+	/* Stall model: transactions held by the IOMMU, by tag (value unused). */
+	struct sim_map stalls;
 
 	/* Paths to and from the IOMMU (sim-fabric.c). */
 	struct sim_ring up, down;
@@ -362,6 +368,7 @@ struct sim_iommu_model {
 
 extern const struct sim_iommu_model sim_queue_model; /* sim-iommu.c */
 extern const struct sim_iommu_model sim_vtd_model;   /* sim-vtd.c */
+extern const struct sim_iommu_model sim_smmuv3_model; /* sim-smmuv3.c */
 
 /* Every model the world builds, NULL-terminated: a new model adds one entry (sim-model.c). */
 extern const struct sim_iommu_model *const sim_iommu_models[];
@@ -458,6 +465,65 @@ int sim_vtd_pasid_entry_set_present(struct sim_world *w, uint32_t rid, uint32_t 
 /* The types of the latest descriptors the unit fetched and accepted, oldest first: up to
  * @max (at most SIM_VTD_DESC_LOG) into @out; returns how many. */
 unsigned sim_vtd_recent_descs(const struct sim_world *w, uint8_t *out, unsigned max);
+
+/* ---- SMMUv3 model (sim-smmuv3.c) ---------------------------------------------------------- */
+
+/* One of the SMMU's circular queues as software programmed it: raw register values. */
+struct sim_smmuv3_queue {
+	uint64_t base; /* *_BASE */
+	uint32_t prod; /* *_PROD: index and wrap (plus OVFLG on the event and PRI queues) */
+	uint32_t cons; /* *_CONS: index and wrap (plus ERR on the command queue, OVACKFLG) */
+};
+
+/* An ATS invalidation sent to a device, waiting for its completion. */
+struct sim_smmuv3_inv {
+	uint64_t id; /* echoed by the device's completion (sim_up_msg.drain_id) */
+	uint32_t sid;
+	bool done;      /* answered, or timed out */
+	bool timed_out; /* the next CMD_SYNC fails with CERROR_ATC_INV_SYNC */
+};
+
+/* A transaction the SMMU holds (stall model) until CMD_RESUME or CMD_STALL_TERM. */
+struct sim_smmuv3_stall {
+	uint64_t tag;  /* the device's transaction */
+	uint64_t addr;
+	uint32_t sid;
+	uint32_t ssid;
+	uint16_t stag;
+	uint8_t flags;  /* enum sim_req_flags of the transaction */
+	bool recorded;  /* its event record is in the event queue */
+};
+
+struct sim_smmuv3 {
+	struct sim_smmuv3_config cfg;
+
+	/* Registers. */
+	uint32_t cr0, cr1, cr2, irq_ctrl, gerror, gerrorn, strtab_base_cfg;
+	uint64_t strtab_base, priq_irq_cfg0;
+	uint32_t priq_irq_cfg1, priq_irq_cfg2;
+	struct sim_smmuv3_queue cmdq, evtq, priq;
+
+	/* Command processing: ATS invalidations consumed since the last completed CMD_SYNC, and
+	 * the sync at CONS once everything before it completed (the snapshot cut). */
+	struct sim_ring invs; /* struct sim_smmuv3_inv, in order */
+	uint64_t next_inv_id;
+	bool sync_ready;
+	uint64_t sync_ready_ns;
+	bool sync_has_inv; /* the sync at CONS covers ATS invalidations: a drain round */
+
+	/* Page requests between their arrival and their record (struct sim_vtd_arrival: the
+	 * same facts as the VT-d model keeps). */
+	struct sim_ring arrivals;
+	uint64_t priq_seq; /* records written since PRIQ_BASE was programmed */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated on attach */
+
+	/* Stalled transactions in arrival order (event records are written in that order). */
+	struct sim_smmuv3_stall *stalls;
+	size_t nstalls, cap_stalls;
+	uint16_t next_stag;
+
+	struct sim_iommu_stats stats;
+};
 
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 
@@ -574,6 +640,7 @@ struct sim_world {
 	const struct sim_iommu_model *mmio_model;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
+	struct sim_smmuv3 smmuv3;
 	struct sim_dma dma;
 	struct sim_checker chk;
 };

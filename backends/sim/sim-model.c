@@ -8,6 +8,7 @@
 const struct sim_iommu_model *const sim_iommu_models[] = {
 	&sim_queue_model,
 	&sim_vtd_model,
+	&sim_smmuv3_model,
 	NULL,
 };
 
