@@ -809,9 +809,10 @@ static void configure_vtd_model(struct run *r)
 /*
  * The SMMUv3 model takes the same settings where SMMUv3 has them: the queue size becomes the
  * PRI queue's limit, the device-TLB time-out the ATS invalidation time-out that fails a
- * CMD_SYNC (0 keeps the model's default). Arm fixes the overflow auto-response (Success, the
- * PASID per IDR3.PPS and STE.PPAR) and has no page-drain: sim.overflow_response and
- * sim.page_drain do not apply.
+ * CMD_SYNC (0 keeps the model's default), and a world that cannot drain (sim.page_drain off)
+ * an SMMU without ATS: with no ATC invalidation to push a device's requests ahead of a sync
+ * there is no drain. Arm fixes the overflow auto-response (Success, the PASID per IDR3.PPS
+ * and STE.PPAR): sim.overflow_response does not apply.
  */
 static void configure_smmuv3_model(struct run *r)
 {
@@ -822,6 +823,8 @@ static void configure_smmuv3_model(struct run *r)
 		sc.priq_limit = (uint32_t)v;
 	if (prqd_ctx_get_param(r->ctx, "sim.ite_timeout_us", &v) == 0 && v)
 		sc.atc_inv_timeout_ns = v * 1000u;
+	if (prqd_ctx_get_param(r->ctx, "sim.page_drain", &v) == 0)
+		sc.ats = v != 0;
 	sim_smmuv3_configure(r->w, &sc);
 }
 

@@ -6,7 +6,8 @@
  *
  *  - Registers: IDR0 (PRI, ATS, MSI, SEV, STALL_MODEL as configured), IDR1 (queue size
  *    maxima, 16-bit StreamIDs, 20-bit SubstreamIDs), IDR3.PPS, IDR5, CR0 with CR0ACK
- *    mirroring the enables at once, CR1/CR2/IRQ_CTRL kept as written (IRQ_CTRLACK mirrors),
+ *    mirroring the enables at once (SMMUEN starts as the host's IOMMU driver left it,
+ *    cfg.smmuen: translation is not the library's), CR1/CR2/IRQ_CTRL kept as written (IRQ_CTRLACK mirrors),
  *    GERROR/GERRORN (an error is active while the two bits differ), the three queues'
  *    BASE/PROD/CONS (PROD/CONS of the event and PRI queues in register page 1). A queue's
  *    size is 2^LOG2SIZE entries, LOG2SIZE capped at IDR1's maximum; PROD and CONS carry an
@@ -65,7 +66,7 @@
 void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->pri = cfg->ats = cfg->msi = cfg->sev = true;
+	cfg->pri = cfg->ats = cfg->msi = cfg->sev = cfg->smmuen = true;
 	cfg->stall_model = SMMUM_STALL_AND_TERM;
 	cfg->cmdq_max_log2 = cfg->evtq_max_log2 = cfg->priq_max_log2 = 10;
 	cfg->ste = SIM_SMMUV3_STE_PPAR_MIRROR;
@@ -78,6 +79,7 @@ void sim_smmuv3_init_defaults(struct sim_smmuv3 *s)
 {
 	memset(s, 0, sizeof(*s));
 	sim_smmuv3_config_default(&s->cfg);
+	s->cr0 = SMMUM_CR0_SMMUEN; /* as the host's driver left it (cfg.smmuen) */
 	s->next_inv_id = 1;
 	sim_ring_init(&s->invs, sizeof(struct sim_smmuv3_inv));
 	sim_ring_init(&s->arrivals, sizeof(struct sim_vtd_arrival));
@@ -108,6 +110,7 @@ int sim_smmuv3_configure(struct sim_world *w, const struct sim_smmuv3_config *cf
 		return -EBUSY;
 	w->smmuv3.cfg = *cfg;
 	w->smmuv3.selected = true;
+	w->smmuv3.cr0 = cfg->smmuen ? SMMUM_CR0_SMMUEN : 0;
 	return 0;
 }
 

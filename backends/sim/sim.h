@@ -299,6 +299,9 @@ struct sim_smmuv3_config {
 	 * 2 stall forced); IDR3.PPS. */
 	bool pri, ats, msi, sev, pps;
 	uint8_t stall_model;
+	/* CR0.SMMUEN as the host's IOMMU driver left it: translation (stream table, SMMUEN)
+	 * is not the library's, its backend only runs the queues. */
+	bool smmuen;
 	/* IDR1: log2 of the largest command, event and PRI queue (1..19). */
 	uint8_t cmdq_max_log2, evtq_max_log2, priq_max_log2;
 	/* The PRI queue takes at most this many entries before it overflows, even when its
@@ -320,7 +323,7 @@ struct sim_smmuv3_config {
 
 #define SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS 1500000ull
 
-/* Defaults: PRI, ATS, MSI, SEV on, PPS off, STALL_MODEL 0, every queue up to 2^10 entries
+/* Defaults: PRI, ATS, MSI, SEV on, PPS off, STALL_MODEL 0, SMMUEN on, every queue up to 2^10 entries
  * (IDR1), priq_limit 0, PPAR mirrored, ATC time-out after SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS,
  * priq_write_ns 100, sync_orders_priq on. */
 void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg);
