@@ -191,10 +191,12 @@ static void print_json(const struct prqd_pci_caps *c, bool first)
 	       v.state, tf(v.resp_need_pasid), v.alloc);
 }
 
+/* @user counts the lines printed, so a failure the library explained is not told twice. */
 static void log_stderr(void *user, int prio, const char *file, int line, const char *fn,
 		       const char *msg)
 {
 	fprintf(stderr, "lspri: %s\n", msg);
+	++*(unsigned *)user;
 }
 
 static void usage(FILE *f)
@@ -222,6 +224,8 @@ int main(int argc, char **argv)
 	int c, rc, prio = PRQD_LOG_ERR, status = 0;
 	bool first = true;
 
+	/* getopt names the program by argv[0]: the same name as every other message. */
+	argv[0] = (char *)"lspri";
 	while ((c = getopt_long(argc, argv, "F:s:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F': o.dump = optarg; break;
@@ -229,11 +233,11 @@ int main(int argc, char **argv)
 		case 'j': o.json = true; break;
 		case 'v': prio = PRQD_LOG_WARNING; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: fprintf(stderr, "lspri: try `lspri --help'\n"); return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "lspri: unexpected argument `%s`; try `lspri --help'\n", argv[optind]);
 		return 2;
 	}
 
@@ -242,12 +246,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lspri: %s\n", strerror(-rc));
 		return 1;
 	}
-	prqd_ctx_set_log_fn(ctx, log_stderr, NULL);
+	unsigned lines_logged = 0;
+	prqd_ctx_set_log_fn(ctx, log_stderr, &lines_logged);
 	prqd_ctx_set_log_priority(ctx, prio);
 
 	rc = prqd_pci_open(ctx, o.dump, &pci);
 	if (rc) {
-		fprintf(stderr, "lspri: %s: %s\n", o.dump ? o.dump : "PCI devices", strerror(-rc));
+		if (!lines_logged)
+			fprintf(stderr, "lspri: %s: %s\n", o.dump ? o.dump : "PCI devices",
+				strerror(-rc));
 		prqd_ctx_unref(ctx);
 		return 1;
 	}
@@ -271,10 +278,12 @@ int main(int argc, char **argv)
 			if (rc == 0)
 				continue;
 		}
+		unsigned lines_before = lines_logged;
 		rc = prqd_pci_dev_caps(d, &caps, sizeof(caps));
 		if (rc) {
-			/* The library logged which device; keep listing the others. */
-			fprintf(stderr, "lspri: %s\n", strerror(-rc));
+			/* Keep listing the others. */
+			if (lines_logged == lines_before)
+				fprintf(stderr, "lspri: %s\n", strerror(-rc));
 			status = 1;
 			continue;
 		}
@@ -288,6 +297,9 @@ int main(int argc, char **argv)
 	}
 	if (o.json)
 		printf("%s]\n", first ? "" : "\n");
+	else if (first && status == 0)
+		fprintf(stderr, "lspri: no PCI function%s%s has an ATS, PASID or PRI capability\n",
+			o.slot ? " in " : "", o.slot ? o.slot : "");
 	prqd_pci_close(pci);
 	prqd_ctx_unref(ctx);
 	if (fflush(stdout) != 0 && status == 0)

@@ -494,6 +494,8 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int c;
 
+	/* getopt names the program by argv[0]: the same name as every other message. */
+	argv[0] = (char *)"prqdrain-monitor";
 	while ((c = getopt_long(argc, argv, "hVqas:n:t:", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -561,8 +563,8 @@ int main(int argc, char **argv)
 			}
 			o.from_port = (uint32_t)v;
 			break;
-		default:
-			usage(stderr);
+		default: /* getopt said what was wrong */
+			fprintf(stderr, "prqdrain-monitor: try `prqdrain-monitor --help'\n");
 			return EXIT_USAGE;
 		}
 	}

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/sim/scenario.h"
@@ -24,6 +25,24 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1"
 #endif
+
+/* Run when no scenario and no workload is given: installed with the examples, or in the
+ * source tree of a build not installed yet. */
+#ifndef PRQD_PKGDATADIR
+#define PRQD_PKGDATADIR "/usr/local/share/prqdrain"
+#endif
+#define DEFAULT_SCENARIO PRQD_PKGDATADIR "/scenarios/default.scn"
+
+static const char *default_scenario(void)
+{
+	if (access(DEFAULT_SCENARIO, R_OK) == 0)
+		return DEFAULT_SCENARIO;
+#ifdef PRQD_SRCDIR
+	if (access(PRQD_SRCDIR "/examples/scenarios/default.scn", R_OK) == 0)
+		return PRQD_SRCDIR "/examples/scenarios/default.scn";
+#endif
+	return NULL;
+}
 
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
@@ -41,6 +60,7 @@ enum {
 	OPT_INJECT,
 	OPT_DUMP,
 	OPT_EXPLORE,
+	OPT_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "inject", required_argument, NULL, OPT_INJECT },
 	{ "dump", required_argument, NULL, OPT_DUMP },
 	{ "explore", no_argument, NULL, OPT_EXPLORE },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -88,6 +109,7 @@ static void usage(FILE *f)
 		"Runs a scenario (docs/scenario-format.md) or a random workload against libprqdrain\n"
 		"on the simulator; the checker watches every request and response on the wire.\n"
 		"Exit status: 0 pass, 1 violation or failed expectation, 2 usage or scenario error.\n"
+		"Without a scenario or workload option it runs " DEFAULT_SCENARIO ".\n"
 		"\n"
 		"Options:\n"
 		"  -b, --backend NAME       IOMMU backend (default sim)\n"
@@ -96,6 +118,8 @@ static void usage(FILE *f)
 		"  -t, --trace FILE         write a Perfetto / Chrome trace (JSON) of the run\n"
 		"      --dump FILE          write the scenario being run in the text format (- = stdout)\n"
 		"  -q, --quiet              no progress and no summary unless the run fails\n"
+		"      --progress           the progress bar even when stderr is not a terminal\n"
+		"                           (one line per change)\n"
 		"  -v, --verbose            library log on stderr (twice: debug)\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            version\n"
@@ -109,6 +133,7 @@ static void usage(FILE *f)
 		"      --overflow           a small queue and capacities that overflow it\n"
 		"      --inject LIST        comma-separated: atc-slow, atc-never, removal, flr,\n"
 		"                           marker, handler-failure, defer, misbehave, all\n"
+		"                           (a name given twice counts once)\n"
 		"      --explore            the seed also picks sizes, injections, parameters and\n"
 		"                           teardown ways (the other workload options are ignored)\n"
 		"\n"
@@ -146,28 +171,69 @@ static int parse_num(const char *opt, const char *arg, uint64_t min, uint64_t ma
 	return 0;
 }
 
+/*
+ * The progress bar on stderr. It moves with the work done (page requests sent or given up,
+ * operations run) and, while a library call blocks, names what it waits for with the
+ * simulated time turning, so a long drain never looks like a hang. It ends at 100 %. On a
+ * terminal it redraws at most every REDRAW_NS of wall time (and always at the end); forced
+ * with --progress on anything else it draws a line per change, which tests can read.
+ */
+#define REDRAW_NS 100000000ull
+
 struct progress {
-	int last_pct;
+	bool tty;          /* stderr is a terminal: redraw in place, rate-limited */
 	bool shown;
+	int last_pct;
+	char last_wait[128];
+	uint64_t last_draw_ns; /* wall clock */
+	unsigned spin;
 };
 
-static void progress_cb(void *user, uint64_t done, uint64_t total)
+static uint64_t wall_ns(void)
 {
-	struct progress *p = user;
-	if (!total)
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void progress_cb(void *user, const struct scn_progress *p)
+{
+	struct progress *pr = user;
+	int pct = p->total ? (int)(p->done * 100 / p->total) : 100;
+	if (p->finished)
+		pct = 100;
+	const char *wait = p->waiting_for ? p->waiting_for : "";
+	bool changed = pct != pr->last_pct || strcmp(wait, pr->last_wait) != 0;
+	if (pr->tty) {
+		uint64_t t = wall_ns();
+		if (!p->finished && t - pr->last_draw_ns < REDRAW_NS)
+			return;
+		pr->last_draw_ns = t;
+	} else if (!changed && !p->finished) {
 		return;
-	int pct = done >= total ? 100 : (int)(done * 100 / total);
-	if (pct == p->last_pct)
-		return;
-	p->last_pct = pct;
-	p->shown = true;
-	char bar[41];
-	int fill = pct * 40 / 100;
-	for (int i = 0; i < 40; i++)
+	}
+	pr->last_pct = pct;
+	snprintf(pr->last_wait, sizeof(pr->last_wait), "%s", wait);
+	pr->shown = true;
+
+	char bar[31];
+	int fill = pct * 30 / 100;
+	for (int i = 0; i < 30; i++)
 		bar[i] = i < fill ? '#' : '.';
-	bar[40] = '\0';
-	fprintf(stderr, "\rprqdrain-sim: [%s] %3d%% %llu/%llu requests", bar, pct,
-		(unsigned long long)done, (unsigned long long)total);
+	bar[30] = '\0';
+	static const char spinner[] = "|/-\\";
+	char line[256];
+	int n = snprintf(line, sizeof(line), "prqdrain-sim: [%s] %3d%% %c %.1f us simulated", bar,
+			 pct, p->finished ? ' ' : spinner[pr->spin++ % 4],
+			 (double)p->now_ns / 1e3);
+	if (*wait && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, ", waiting: %s", wait);
+	if (pr->tty)
+		fprintf(stderr, "\r%-100.100s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	if (p->finished && pr->tty)
+		fputc('\n', stderr);
 	fflush(stderr);
 }
 
@@ -195,7 +261,7 @@ int main(int argc, char **argv)
 	struct scn_run_opts ro;
 	const char **params = NULL;
 	const char *trace_path = NULL, *dump_path = NULL;
-	bool random_mode = false, quiet = false, seed_set = false;
+	bool random_mode = false, quiet = false, seed_set = false, force_progress = false;
 	int verbose = 0;
 	uint64_t seed = 0, v;
 	int c, status = EXIT_USAGE;
@@ -209,6 +275,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* getopt names the program by argv[0]: the same name as every other message. */
+	argv[0] = (char *)"prqdrain-sim";
 	while ((c = getopt_long(argc, argv, "hVqvb:p:t:s:r", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -285,12 +353,15 @@ int main(int argc, char **argv)
 		case OPT_DUMP:
 			dump_path = optarg;
 			break;
+		case OPT_PROGRESS:
+			force_progress = true;
+			break;
 		case OPT_EXPLORE:
 			wl.explore = true;
 			random_mode = true;
 			break;
 		default:
-			fprintf(stderr, "Try `prqdrain-sim --help'.\n");
+			fprintf(stderr, "prqdrain-sim: try `prqdrain-sim --help'\n");
 			goto out;
 		}
 	}
@@ -299,11 +370,19 @@ int main(int argc, char **argv)
 				"not both\n");
 		goto out;
 	}
-	if (!random_mode && optind != argc - 1) {
-		fprintf(stderr, optind < argc ? "prqdrain-sim: one scenario file at a time\n"
-					      : "prqdrain-sim: no scenario file (or --random)\n");
-		fprintf(stderr, "Try `prqdrain-sim --help'.\n");
+	if (!random_mode && optind < argc - 1) {
+		fprintf(stderr, "prqdrain-sim: one scenario file at a time\n");
+		fprintf(stderr, "prqdrain-sim: try `prqdrain-sim --help'\n");
 		goto out;
+	}
+	const char *scenario_path = NULL;
+	if (!random_mode) {
+		scenario_path = optind < argc ? argv[optind] : default_scenario();
+		if (!scenario_path) {
+			fprintf(stderr, "prqdrain-sim: the default scenario is missing (%s)\n",
+				DEFAULT_SCENARIO);
+			goto out;
+		}
 	}
 	if ((uint64_t)wl.devices * wl.pasids > 65536) {
 		fprintf(stderr, "prqdrain-sim: --devices x --pasids may be at most 65536\n");
@@ -321,8 +400,14 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		if (scn_load_file(argv[optind], &s, err, sizeof(err)) < 0) {
+		if (scn_load_file(scenario_path, &s, err, sizeof(err)) < 0) {
 			fprintf(stderr, "prqdrain-sim: %s\n", err);
+			goto out;
+		}
+		if (s->ndevices == 0 && s->nops == 0) {
+			fprintf(stderr, "prqdrain-sim: %s: no device and no event: nothing to run\n",
+				scenario_path);
+			scn_free(s);
 			goto out;
 		}
 		if (seed_set) {
@@ -350,23 +435,23 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct progress prog = { .last_pct = -1 };
+	struct progress prog = { .last_pct = -1, .tty = isatty(STDERR_FILENO) && !force_progress };
 	ro.params = params;
 	ro.trace = tf;
 	if (verbose) {
 		ro.log = stderr;
 		ro.log_prio = verbose > 1 ? PRQD_LOG_DEBUG : PRQD_LOG_INFO;
 	}
-	if (random_mode && !quiet && wl.requests >= PROGRESS_MIN_REQUESTS &&
-	    isatty(STDERR_FILENO)) {
+	/* On a terminal: for runs long enough to want it; --progress: always, anywhere. */
+	if (force_progress || (!quiet && isatty(STDERR_FILENO) &&
+			       (!random_mode || wl.explore || wl.requests >= PROGRESS_MIN_REQUESTS))) {
 		ro.progress = progress_cb;
 		ro.progress_user = &prog;
 	}
 
 	struct scn_result res;
 	int rc = scn_run(s, &ro, &res);
-	if (prog.shown)
-		fprintf(stderr, "\r%*s\r", 78, "");
+
 	if (tf && fclose(tf) != 0 && rc == 0) {
 		fprintf(stderr, "prqdrain-sim: --trace %s: %s\n", trace_path, strerror(errno));
 		rc = -EIO;
@@ -391,7 +476,7 @@ int main(int argc, char **argv)
 			       (unsigned long long)wl.requests, wl.teardown_rate,
 			       wl.overflow ? "yes" : "no", inj);
 		} else {
-			printf("%-22s %s\n", "scenario", argv[optind]);
+			printf("%-22s %s\n", "scenario", scenario_path);
 		}
 		scn_result_print(stdout, &res);
 	}

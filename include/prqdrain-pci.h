@@ -36,6 +36,11 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup prqdrain_pci PCI helpers: find, decode and drive PRI, PASID and ATS through libpci
+ * @{
+ */
+
 /** A view of the PCI devices: live, or one dump file. Opaque. */
 struct prqd_pci;
 /** One PCI function of that view; belongs to its struct prqd_pci and is valid until
@@ -288,6 +293,8 @@ int prqd_pci_pri_enable(struct prqd_pci_dev *dev, uint32_t requested, uint32_t *
  * @return 0; -EROFS, -EOPNOTSUPP, -ENODEV as for every PRI control call.
  */
 int prqd_pci_pri_clear_errors(struct prqd_pci_dev *dev);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -73,6 +73,44 @@ struct prqd_platform {
 	int (*dma_alloc)(void *user, size_t size, size_t align, void **va, uint64_t *bus);
 	/** Release memory from dma_alloc; @p size is the size asked for. */
 	void (*dma_free)(void *user, void *va, size_t size);
+
+	/** Optional: where messages go while no log function is installed
+	 * (prqd_ctx_set_log_fn()), for the priorities PRQDRAIN_LOG or
+	 * prqd_ctx_set_log_priority() let through. Same arguments and rules as a
+	 * prqd_log_fn. Default: nowhere. The hosted default platform writes one line per
+	 * message to stderr. */
+	void (*log)(void *user, int prio, const char *file, int line, const char *fn,
+		    const char *msg);
+
+	/**
+	 * Optional (register-level backends only; a table from an older header ends before
+	 * it, which @p size tells): the embedder owns the PASID and context tables, so the
+	 * library asks it to clear (@p present false) or restore (@p present true) the Present
+	 * bit of one PASID-table entry, leaving every other field of the entry as it was. The
+	 * library then invalidates the IOMMU's cached copies itself
+	 * (VT-d: PASID cache, IOTLB, device-TLB, in that order); the callback only writes
+	 * memory, with whatever barrier makes the write visible to the IOMMU before the
+	 * library's next invalidation descriptor.
+	 *
+	 * @p source_id names the requester as the IOMMU does (VT-d: the requester ID). @p pasid
+	 * is the PASID, or PRQD_NO_PASID (UINT32_MAX) for the device's requests without PASID:
+	 * the embedder then changes the entry that serves them (VT-d scalable mode: the entry at
+	 * the context entry's RID_PASID, Linux uses PASID 0).
+	 *
+	 * While the bit is clear the IOMMU blocks the PASID: its DMA faults and its page requests
+	 * are answered by the IOMMU itself (VT-d: Invalid Request for a group's Last request)
+	 * without reaching the page request queue. The library clears it only for a bond that is
+	 * stopping, draining or being unbound, and restores it when the bond is resumed or bound
+	 * again.
+	 *
+	 * Called with the device's gate lock held (a leaf: the callback must not call the
+	 * library); must not block. Returns 1 when the bit changed, 0 when it already had that
+	 * value, or a negative errno (-ENOENT: no such entry) with the entry untouched.
+	 * Absent (NULL, or past @p size): the library never gates at the IOMMU and relies on its
+	 * drain alone.
+	 */
+	int (*pasid_entry_set_present)(void *user, uint32_t source_id, uint32_t pasid,
+				       bool present);
 };
 
 /**

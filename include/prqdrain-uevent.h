@@ -38,6 +38,11 @@
 extern "C" {
 #endif
 
+/**
+ * @defgroup prqdrain_uevent Device events: the kernel uevents that end or reset a PRI device
+ * @{
+ */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Parsing                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
@@ -457,6 +462,8 @@ int prqd_monitor_receive(struct prqd_monitor *mon, int timeout_ms,
  */
 int prqd_monitor_stats(const struct prqd_monitor *mon, struct prqd_monitor_stats *out,
 		       size_t size);
+
+/** @} */
 
 #ifdef __cplusplus
 }

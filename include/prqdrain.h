@@ -87,6 +87,11 @@ struct prqd_group;
 /* ------------------------------------------------------------------------------------------ */
 
 /**
+ * @defgroup prqdrain_version Version: compile-time macros and the run-time version
+ * @{
+ */
+
+/**
  * @brief The version of the library that is running, "MAJOR.MINOR.MICRO".
  *
  * Compare it with PRQD_VERSION_STRING (the version of the header the program was built
@@ -101,9 +106,16 @@ struct prqd_group;
  */
 const char *prqd_version(void);
 
+/** @} */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Context                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @defgroup prqdrain_context Context: platform, logging, parameters, backends
+ * @{
+ */
 
 /** Options for prqd_ctx_new(). Zero-initialise and set what you need. */
 struct prqd_ctx_opts {
@@ -264,7 +276,7 @@ int prqd_ctx_get_param(const struct prqd_ctx *ctx, const char *name, uint64_t *v
 
 /** A parameter's description for listings (--help). All strings are static. */
 struct prqd_param_info {
-	const char *name; /**< "core.drain_timeout_ms", ... */
+	const char *name; /**< the name, for example core.drain_timeout_ms */
 	const char *help; /**< one line */
 	uint64_t def;     /**< default value */
 	uint64_t min;     /**< smallest accepted value */
@@ -302,9 +314,16 @@ int prqd_param_walk(int (*fn)(void *user, const struct prqd_param_info *info), v
  */
 const char *prqd_backend_name(unsigned index, const char **help);
 
+/** @} */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Tracing                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @defgroup prqdrain_tracing Tracing: events of the page request protocol
+ * @{
+ */
 
 /** The kinds of trace events (prqd_trace_event.type). */
 enum prqd_trace_type {
@@ -441,9 +460,16 @@ void prqd_trace_json_event(void *writer, const struct prqd_trace_event *ev);
  */
 int prqd_trace_json_finish(struct prqd_trace_json *tw);
 
+/** @} */
+
 /* ------------------------------------------------------------------------------------------ */
 /* IOMMU                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @defgroup prqdrain_iommu IOMMU: open, process the page request queue, statistics
+ * @{
+ */
 
 /**
  * @brief Bring up one IOMMU with a backend.
@@ -573,9 +599,16 @@ struct prqd_stats {
  */
 int prqd_iommu_stats(const struct prqd_iommu *iommu, struct prqd_stats *out, size_t size);
 
+/** @} */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Devices                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @defgroup prqdrain_devices Devices: add, remove, stop and drain a whole device
+ * @{
+ */
 
 /** What the library must know of a PCIe function (fillable from config space, see lib/linux). */
 struct prqd_dev_info {
@@ -646,9 +679,16 @@ int prqd_dev_remove(struct prqd_dev *dev);
  */
 uint16_t prqd_dev_rid(const struct prqd_dev *dev);
 
+/** @} */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Bonds, groups, responses                                                                   */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @defgroup prqdrain_bonds Bonds, groups, responses: bind, drain, unbind; answer groups
+ * @{
+ */
 
 /** The life of a bond. */
 enum prqd_bond_state {
@@ -832,12 +872,16 @@ enum prqd_stop_flags {
  * @brief Stop delivering: from now on every group of the bond is answered Invalid at once.
  *
  * Idempotent: a stopped, stopping or draining bond returns 0 (PRQD_STOP_ABANDON still
- * applies). Where the backend can gate page requests (VT-d PRE bit) it does so.
+ * applies). Where the backend can gate page requests at the IOMMU it does so (VT-d, when the
+ * platform supplies pasid_entry_set_present: the PASID entry's Present bit is cleared and the
+ * IOMMU's caches of it invalidated; the IOMMU then answers the PASID's page requests itself).
  *
  * - Ownership: with PRQD_STOP_ABANDON the held groups are taken back from the handler.
  * - Locking: the bond spinlock, then (outside it) the device's gate lock around the backend's
  *   gate call. May be called from the handler.
- * - Blocking: never on a handler or the hardware's progress.
+ * - Blocking: never on a handler; on the hardware only inside the backend's gate call, for
+ *   the backend's bound (VT-d: vtd.gate_wait_us, the device's answer to a device-TLB
+ *   invalidation included).
  * - Since: 0.1
  *
  * @param bond the bond.
@@ -1097,6 +1141,8 @@ struct prqd_bond *prqd_group_bond(const struct prqd_group *group);
  * @return The index. Cannot fail.
  */
 uint16_t prqd_group_index(const struct prqd_group *group);
+
+/** @} */
 
 #ifdef __cplusplus
 }

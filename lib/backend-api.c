@@ -8,6 +8,11 @@ const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu)
 	return &iommu->plat.p;
 }
 
+bool prqd_iommu_can_gate_pasid(const struct prqd_iommu *iommu)
+{
+	return iommu->plat.has_pasid_entry;
+}
+
 uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name)
 {
 	int idx = prqd__param_find(name);

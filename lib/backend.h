@@ -212,9 +212,26 @@ struct prqd_backend_ops {
 	/*
 	 * gate: stop (@enable false) or restart page requests of a PASID (or the RID-only
 	 * requests with PRQD_NO_PASID) at the IOMMU. Called only with PRQD_CAP_GATE, under the
-	 * device's gate lock (a leaf), possibly with the device lock held; bounded register
-	 * work only. Returns 0 or -EOPNOTSUPP, which the core ignores (gating is an
-	 * optimisation; correctness never depends on it).
+	 * device's gate lock (a leaf), possibly with the device lock held.
+	 *
+	 * An instance whose drain is proven by a Stop Marker (level none, or snapshot where the
+	 * device promised one) claims the cap only if a closed gate still lets markers into the
+	 * queue: the core closes the gate before it waits for the marker.
+	 *
+	 * Order: the core closes the gate of every bond a drain covers before it starts the
+	 * drain's first hardware step (lib/drain.c, step 1), and opens it only once the bond is
+	 * ACTIVE again. gate(false) must therefore return only when the IOMMU no longer uses a
+	 * cached copy of what it changed (VT-d: PASID entry cleared, then PASID cache, IOTLB and
+	 * device-TLB invalidated and a wait completed), so the drain that follows covers every
+	 * request the IOMMU accepted before the gate closed.
+	 *
+	 * Blocks for a bounded time only, the backend's own bound (VT-d: vtd.gate_wait_us, the
+	 * device's answer to the device-TLB invalidation included). Returns 0; -EOPNOTSUPP (the
+	 * backend cannot gate this scope); or another negative errno, which the core logs and
+	 * otherwise ignores (the drain alone still proves the PASID drained): -EBUSY (no room
+	 * in the invalidation queue: nothing changed), -ETIMEDOUT (the invalidations did not
+	 * complete in time: they stay queued, ahead of anything queued later), -EIO (the unit
+	 * refused or aborted them), or the embedder's callback's error (nothing changed).
 	 */
 	int (*gate)(void *priv, void *dev_priv, uint32_t pasid, bool enable);
 
@@ -332,6 +349,10 @@ extern const struct prqd_backend *const prqd_backends[];
  * a platform without them): for MMIO, and for code that is handed a platform (vtd-iq.c).
  * Owned by the core; valid until fini returns. */
 const struct prqd_platform *prqd_iommu_platform(const struct prqd_iommu *iommu);
+/* Did the embedder supply pasid_entry_set_present (prqdrain-platform.h)? Without it the
+ * platform table's callback is a default that returns -EOPNOTSUPP; a backend that gates by
+ * clearing PASID entries claims PRQD_CAP_GATE only with it. */
+bool prqd_iommu_can_gate_pasid(const struct prqd_iommu *iommu);
 /* The value of the parameter "<backend>.<name>" (the full name) for this IOMMU, from a
  * snapshot taken at open; 0 for an unknown name. */
 uint64_t prqd_iommu_param(const struct prqd_iommu *iommu, const char *name);

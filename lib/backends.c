@@ -8,6 +8,9 @@ extern const struct prqd_backend prqd_backend_sim;
 #if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
 extern const struct prqd_backend prqd_backend_vtd;
 #endif
+#if defined(PRQD_HAVE_BACKEND_SMMUV3) && PRQD_HAVE_BACKEND_SMMUV3
+extern const struct prqd_backend prqd_backend_smmuv3;
+#endif
 
 const struct prqd_backend *const prqd_backends[] = {
 #if defined(PRQD_HAVE_BACKEND_SIM) && PRQD_HAVE_BACKEND_SIM
@@ -15,6 +18,9 @@ const struct prqd_backend *const prqd_backends[] = {
 #endif
 #if defined(PRQD_HAVE_BACKEND_VTD) && PRQD_HAVE_BACKEND_VTD
 	&prqd_backend_vtd,
+#endif
+#if defined(PRQD_HAVE_BACKEND_SMMUV3) && PRQD_HAVE_BACKEND_SMMUV3
+	&prqd_backend_smmuv3,
 #endif
 	NULL,
 };

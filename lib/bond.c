@@ -33,10 +33,11 @@ static struct prqd_bond *slot_of(const struct prqd_dev *dev, uint32_t pasid)
 /*
  * Bring the backend's gate in line with the bond's state: open while ACTIVE, closed
  * otherwise. Called after every state change, outside the bond lock (a gate write may touch
- * hardware). Reading the state under the device's gate lock makes the last write reflect the
- * latest state, whatever order racing callers arrive in.
+ * hardware), and by the drain before its first hardware step. Reading the state under the
+ * device's gate lock makes the last write reflect the latest state, whatever order racing
+ * callers arrive in, and makes a caller wait for a gate call another thread is making.
  */
-static void gate_sync(struct prqd_bond *b)
+void prqd__gate_sync(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
@@ -49,6 +50,8 @@ static void gate_sync(struct prqd_bond *b)
 		if (rc < 0 && rc != -PRQD_EOPNOTSUPP)
 			prqd_warn(iommu->ctx, "gating pasid %u %s failed: %d", (unsigned)b->pasid,
 				  open ? "on" : "off", rc);
+		/* Recorded even on failure: the next change asks again, and a failed close
+		 * leaves the drain, which never depends on the gate, to prove the PASID. */
 		b->gate_on = open;
 	}
 	prqd__unlock(&iommu->plat, dev->gate_lock);
@@ -59,10 +62,13 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 {
 	if (!dev || !handler || !out)
 		return -PRQD_EINVAL;
-	if (pasid != PRQD_NO_PASID &&
-	    (dev->info.pasid_width == 0 || pasid >= (1u << dev->info.pasid_width)))
-		return -PRQD_EINVAL;
 	struct prqd_iommu *iommu = dev->iommu;
+	if (pasid != PRQD_NO_PASID &&
+	    (dev->info.pasid_width == 0 || pasid >= (1u << dev->info.pasid_width))) {
+		prqd_err(iommu->ctx, "%04x: pasid %u out of range (the device has %u PASID bits)",
+			 dev->info.rid, (unsigned)pasid, (unsigned)dev->info.pasid_width);
+		return -PRQD_EINVAL;
+	}
 	const struct prqd_plat *pl = &iommu->plat;
 
 	prqd__lock(pl, dev->lock);
@@ -81,6 +87,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	}
 	if (existing) {
 		prqd__unlock(pl, dev->lock);
+		prqd_dbg(iommu->ctx, "%04x pasid %u is bound already", dev->info.rid, (unsigned)pasid);
 		return -PRQD_EEXIST;
 	}
 	struct prqd_bond **leaf = NULL;
@@ -89,6 +96,8 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	if (!b) {
 		prqd__plat_free(pl, leaf, PRQD_PASID_LEAF_SIZE * sizeof(*leaf));
 		prqd__unlock(pl, dev->lock);
+		prqd_err(iommu->ctx, "%04x pasid %u: out of memory for the bond", dev->info.rid,
+			 (unsigned)pasid);
 		return rc < 0 ? rc : -PRQD_ENOMEM;
 	}
 
@@ -125,7 +134,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	prqd__unlock(pl, iommu->queue_lock);
 	prqd__unlock(pl, dev->lock);
 
-	gate_sync(b);
+	prqd__gate_sync(b);
 	prqd__trace_bond(b, PRQD_TR_BOND_STATE, 0, PRQD_BOND_ACTIVE, 0, 0);
 	prqd_dbg(iommu->ctx, "bound %04x pasid %u gen %u", dev->info.rid, (unsigned)pasid,
 		 (unsigned)b->gen);
@@ -195,7 +204,7 @@ PRQD_EXPORT int prqd_stop(struct prqd_bond *b, unsigned flags)
 	prqd_spin_unlock(&b->lock);
 
 	if (was_active)
-		gate_sync(b);
+		prqd__gate_sync(b);
 	if (flags & PRQD_STOP_ABANDON)
 		prqd__abandon_held(b);
 	return 0;
@@ -239,7 +248,7 @@ PRQD_EXPORT int prqd_resume(struct prqd_bond *b)
 		rc = -PRQD_EINVAL;
 	prqd_spin_unlock(&b->lock);
 	if (rc == 0 && state == PRQD_BOND_STOPPED)
-		gate_sync(b);
+		prqd__gate_sync(b);
 	return rc;
 }
 
@@ -361,7 +370,7 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 	prqd_spin_lock(&b->lock);
 	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
 	prqd_spin_unlock(&b->lock);
-	gate_sync(b);
+	prqd__gate_sync(b);
 	bond_teardown(b, quarantine);
 	return 0;
 }

@@ -67,8 +67,12 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 		return -PRQD_EINVAL;
 	if (info->size < offsetof(struct prqd_dev_info, ats_queue_depth) +
 				 sizeof(info->ats_queue_depth) ||
-	    info->pri_capacity == 0 || info->pasid_width > 20)
+	    info->pri_capacity == 0 || info->pasid_width > 20) {
+		prqd_err(iommu->ctx, "device %04x: bad info (size %u, capacity %u, pasid width %u)",
+			 info->rid, (unsigned)info->size, (unsigned)info->pri_capacity,
+			 (unsigned)info->pasid_width);
 		return -PRQD_EINVAL;
+	}
 
 	const struct prqd_plat *pl = &iommu->plat;
 	struct prqd_dev *dev = prqd__plat_alloc(pl, sizeof(*dev));
@@ -121,6 +125,8 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 	prqd__unlock(pl, iommu->queue_lock);
 	if (exists) {
 		iommu->ops.dev_detach(iommu->priv, dev->be_priv);
+		prqd_err(iommu->ctx, "device %04x: source id %#x is added already", info->rid,
+			 (unsigned)info->source_id);
 		rc = -PRQD_EEXIST;
 		goto fail;
 	}

@@ -2,7 +2,8 @@
 /*
  * The drain loop (DESIGN §4, VT-d §7.10 as the model):
  *
- *  1. stop the bond(s): from now on their groups are answered Invalid on arrival;
+ *  1. stop the bond(s): from now on their groups are answered Invalid on arrival; close
+ *     their gates at the IOMMU where the backend can (done before any hardware step);
  *  2. hardware step: the backend makes everything the device issued before it visible in
  *     the queue and says up to which queue position;
  *  3. consume the queue up to there, serving every other bond normally;
@@ -311,9 +312,16 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	};
 	run.deadline = run.start_ns + timeout_ns;
 
-	/* Step 1: whatever the state, the drained bonds stop taking groups now. */
+	/* Step 1: whatever the state, the drained bonds stop taking groups now, and their gates
+	 * are closed before any hardware step: the drain then covers every request the IOMMU
+	 * accepted before the gate closed (VT-d: the PASID entry cleared and its cached copies
+	 * invalidated before the page-drain). prqd_stop() closes the gate of an ACTIVE bond;
+	 * the sync waits for a gate call a racing stop is still making. */
 	FOR_EACH_DRAINED(&run, b)
-	prqd_stop(b, 0);
+	{
+		prqd_stop(b, 0);
+		prqd__gate_sync(b);
+	}
 	set_states(&run, PRQD_BOND_DRAINING);
 	if (flags & PRQD_DRAIN_ABANDON) {
 		FOR_EACH_DRAINED(&run, b)

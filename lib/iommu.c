@@ -27,12 +27,14 @@ static int select_backend(struct prqd_ctx *ctx, const char *name, const struct p
 	for (unsigned i = 0; prqd_backends[i]; i++) {
 		struct prqd_backend_ops ops;
 		prqd__backend_fill_ops(&ops, &prqd_backends[i]->ops);
-		if (ops.probe(plat) == 0) {
+		int rc = ops.probe(plat);
+		if (rc == 0) {
 			*out = prqd_backends[i];
 			return 0;
 		}
+		prqd_dbg(ctx, "backend %s: probe found nothing: %d", prqd_backends[i]->name, rc);
 	}
-	prqd_err(ctx, "no backend found usable hardware");
+	prqd_err(ctx, "no backend found usable hardware (name one, or set PRQDRAIN_BACKEND)");
 	return -PRQD_ENODEV;
 }
 

@@ -5,11 +5,12 @@
 void prqd__vlog(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,
 		const char *fmt, va_list ap)
 {
-	if (!ctx->log_fn)
-		return;
 	char msg[256];
 	prqd_vfmt(msg, sizeof(msg), fmt, ap);
-	ctx->log_fn(ctx->log_user, prio, file, line, fn, msg);
+	if (ctx->log_fn)
+		ctx->log_fn(ctx->log_user, prio, file, line, fn, msg);
+	else /* PRQDRAIN_LOG set and nobody listening: the platform's own sink (stderr) */
+		ctx->plat.p.log(ctx->plat.p.user, prio, file, line, fn, msg);
 }
 
 void prqd__log(const struct prqd_ctx *ctx, int prio, const char *file, int line, const char *fn,

@@ -57,6 +57,17 @@ static void default_dma_free(void *user, void *va, size_t size)
 {
 }
 
+static void default_log(void *user, int prio, const char *file, int line, const char *fn,
+			const char *msg)
+{
+}
+
+static int default_pasid_entry_set_present(void *user, uint32_t source_id, uint32_t pasid,
+					   bool present)
+{
+	return -PRQD_EOPNOTSUPP;
+}
+
 /* A field is present when the embedder's table is large enough to hold it and it is set. */
 #define PLAT_HAS(in, field)                                                                    \
 	((in)->size >= offsetof(struct prqd_platform, field) + sizeof((in)->field) && (in)->field)
@@ -97,6 +108,10 @@ int prqd__plat_fill(struct prqd_plat *out, const struct prqd_platform *in)
 	PLAT_TAKE(out, in, mmio_write64, default_write64);
 	PLAT_TAKE(out, in, dma_alloc, default_dma_alloc);
 	PLAT_TAKE(out, in, dma_free, default_dma_free);
+	PLAT_TAKE(out, in, log, default_log);
+	/* Backends ask prqd_iommu_can_gate_pasid() whether the callback is the embedder's. */
+	out->has_pasid_entry = PLAT_HAS(in, pasid_entry_set_present);
+	PLAT_TAKE(out, in, pasid_entry_set_present, default_pasid_entry_set_present);
 	return 0;
 }
 

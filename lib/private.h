@@ -35,6 +35,7 @@
 struct prqd_plat {
 	struct prqd_platform p; /* all function pointers non-NULL after prqd__plat_fill() */
 	bool has_locks;
+	bool has_pasid_entry; /* the embedder supplied pasid_entry_set_present */
 };
 
 int prqd__plat_fill(struct prqd_plat *out, const struct prqd_platform *in);
@@ -352,6 +353,9 @@ void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b);
 /* bond.c */
 /* Bond lock held: change state and trace it. */
 void prqd__bond_set_state(struct prqd_bond *b, int state);
+/* Bring the backend's gate in line with the bond's state (open only while ACTIVE), under the
+ * device's gate lock: returns once any gate call already in progress for the device is over. */
+void prqd__gate_sync(struct prqd_bond *b);
 /* Device lock held: clear the bond's PASID slot, discard its partials, hand over a step in
  * flight, and free it (a quarantine included). Nothing else may own it. */
 void prqd__bond_release(struct prqd_bond *b);

@@ -16,7 +16,12 @@
  *    accepted once it is empty;
  *  - caps per instance: the level follows the world's IOMMU (a drain level only where it can
  *    drain, a refused drain_start where it cannot), only known flags, and the core never
- *    starts a step at level none.
+ *    starts a step at level none;
+ *  - gate, on every instance that claims PRQD_CAP_GATE (with and without the platform's
+ *    PASID-entry callback): closed, the PASID's groups never reach the queue and are each
+ *    answered once by the IOMMU; closing twice is harmless; opened, they are queued again;
+ *    the same for the requests without PASID. On an instance without the cap the core never
+ *    calls it. Some listed backend must claim it where the platform offers the callback.
  */
 #include <check.h>
 #include <errno.h>
@@ -44,13 +49,17 @@ struct cw {
 };
 
 /* Backend @_i / 2 of the library's list; even @_i with a world that can drain. The world's
- * IOMMU models are all configured alike, whichever backend drives them. */
-static void cw_open(struct cw *c, int i, uint32_t queue_limit)
+ * IOMMU models are all configured alike, whichever backend drives them; its platform offers
+ * the PASID-entry callback when @pasid_entries. */
+static void cw_open_platform(struct cw *c, int i, uint32_t queue_limit, bool pasid_entries)
 {
 	memset(c, 0, sizeof(*c));
 	c->backend = tu_backend((unsigned)i / 2);
 	c->can_drain = i % 2 == 0;
-	ck_assert_int_eq(sim_world_new(NULL, 7, NULL, &c->w), 0);
+	struct sim_config cfg;
+	sim_config_default(&cfg);
+	cfg.pasid_entries = pasid_entries;
+	ck_assert_int_eq(sim_world_new(NULL, 7, &cfg, &c->w), 0);
 	if (strcmp(c->backend, "smmuv3") == 0) {
 		/* An SMMU drains through ATC invalidations: without ATS it cannot. */
 		struct sim_smmuv3_config sc;
@@ -86,6 +95,11 @@ static void cw_open(struct cw *c, int i, uint32_t queue_limit)
 	ck_assert_int_eq(prqd_dev_add(c->io, &info, &c->dev), 0);
 	c->priv = c->io->priv;
 	c->ops = &c->io->ops;
+}
+
+static void cw_open(struct cw *c, int i, uint32_t queue_limit)
+{
+	cw_open_platform(c, i, queue_limit, false);
 }
 
 static void cw_close(struct cw *c)
@@ -347,6 +361,92 @@ START_TEST(overflow_ack_only_when_empty)
 }
 END_TEST
 
+/* @n single-page read groups of @pasid sent now, and time for them to arrive. */
+static void send_pasid_groups(struct cw *c, uint32_t pasid, unsigned n, uint64_t base)
+{
+	for (unsigned k = 0; k < n; k++)
+		ck_assert_int_eq(sim_dev_fault(c->sd, pasid, base + k * 0x1000ull, 1, SIM_R), 0);
+	run_for(c, 100000);
+}
+
+/* One scope (@pasid or PRQD_NO_PASID) through a close and an open of its gate. */
+static void gate_round(struct cw *c, uint32_t pasid, uint64_t base)
+{
+	struct prqd_hw_req got[16];
+	uint64_t last = 0;
+	bool have = false;
+	struct sim_dev_stats before, after;
+
+	ck_assert_int_eq(c->ops->gate(c->priv, c->dev->be_priv, pasid, false), 0);
+	ck_assert_int_eq(c->ops->gate(c->priv, c->dev->be_priv, pasid, false), 0);
+	sim_dev_stats(c->sd, &before);
+	send_pasid_groups(c, pasid, 3, base);
+	ck_assert_uint_eq(fetch_all(c, got, 16, &last, &have), 0);
+	sim_dev_stats(c->sd, &after);
+	/* Answered by the IOMMU, each once: the device has none outstanding. */
+	ck_assert_uint_eq(after.auto_responses - before.auto_responses, 3);
+	ck_assert_uint_eq(after.outstanding_groups, 0);
+
+	ck_assert_int_eq(c->ops->gate(c->priv, c->dev->be_priv, pasid, true), 0);
+	send_pasid_groups(c, pasid, 2, base + 0x100000);
+	unsigned n = fetch_all(c, got, 16, &last, &have);
+	ck_assert_uint_eq(n, 2);
+	for (unsigned k = 0; k < n; k++) {
+		struct prqd_hw_resp resp = {
+			.rid = got[k].req.rid, .source_id = got[k].req.source_id,
+			.pasid_present = got[k].req.pasid_valid, .pasid = got[k].req.pasid,
+			.prg_index = got[k].req.prg_index, .code = PRQD_RESP_SUCCESS,
+			.tag = got[k].tag,
+		};
+		ck_assert_int_eq(c->ops->respond(c->priv, c->dev->be_priv, &resp), 0);
+	}
+	run_for(c, 100000);
+	sim_dev_stats(c->sd, &after);
+	ck_assert_uint_eq(after.outstanding_groups, 0);
+}
+
+/* @_i / 2 as cw_open's index, odd @_i with the PASID-entry callback. */
+START_TEST(gate_per_instance_caps)
+{
+	struct cw c;
+	cw_open_platform(&c, _i / 2, 0, _i % 2 == 1);
+	if (c.io->caps.flags & PRQD_CAP_GATE) {
+		gate_round(&c, PASID, 0x600000);
+		gate_round(&c, PRQD_NO_PASID, 0x700000);
+	} else {
+		/* The core never calls gate without the cap: a stop, drain and resume reach
+		 * the device's groups through the library alone. */
+		struct prqd_bond *b;
+		ck_assert_int_eq(prqd_bind(c.dev, PASID, success_handler, NULL, &b), 0);
+		ck_assert_int_eq(prqd_stop(b, 0), 0);
+		send_groups(&c, 2, 0x800000);
+		ck_assert_int_ge(prqd_iommu_process(c.io, 0), 0);
+		struct prqd_stats s;
+		ck_assert_int_eq(prqd_iommu_stats(c.io, &s, sizeof(s)), 0);
+		ck_assert_uint_eq(s.requests, 2); /* queued: nothing stopped them at the IOMMU */
+		ck_assert_uint_eq(s.by[PRQD_BY_STOP], 2);
+		ck_assert_int_eq(prqd_unbind(b, c.can_drain ? 0 : PRQD_UNBIND_FORCE), 0);
+	}
+	cw_close(&c);
+}
+END_TEST
+
+/* The gate is not a stub everywhere: some listed backend gates where the platform offers
+ * the PASID-entry callback. */
+START_TEST(some_backend_gates_with_the_callback)
+{
+	unsigned gating = 0;
+	for (unsigned b = 0; b < tu_backend_count(); b++) {
+		struct cw c;
+		cw_open_platform(&c, (int)(2 * b), 0, true);
+		gating += (c.io->caps.flags & PRQD_CAP_GATE) != 0;
+		cw_close(&c);
+	}
+	ck_assert_msg(gating >= 1,
+		      "no listed backend claims PRQD_CAP_GATE on a platform with PASID entries");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backend-contract");
@@ -356,6 +456,10 @@ int main(void)
 	tcase_add_loop_test(tc, drain_steps_keep_their_promises, 0, runs);
 	tcase_add_loop_test(tc, core_honours_the_instance_level, 0, runs);
 	tcase_add_loop_test(tc, overflow_ack_only_when_empty, 0, runs);
+	tcase_add_loop_test(tc, gate_per_instance_caps, 0, 2 * runs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("gating exists");
+	tcase_add_test(tc, some_backend_gates_with_the_callback);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

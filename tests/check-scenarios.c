@@ -71,6 +71,8 @@ START_TEST(every_required_scenario_passes)
 	if (!abstract_only(backend, file))
 		ck_assert_msg(res.expectations_failed == 0, "%s over %s: %u expectations failed",
 			      file, backend, res.expectations_failed);
+		ck_assert_msg(res.checks_failed == 0, "%s over %s: %u operations failed", file,
+			      backend, res.checks_failed);
 	/* a scenario without its own expectations would pass vacuously */
 	ck_assert_uint_ge(res.expectations, 3);
 	ck_assert_uint_eq(res.alloc.live, 0);

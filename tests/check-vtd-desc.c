@@ -131,6 +131,39 @@ START_TEST(test_piotlb)
 }
 END_TEST
 
+/* ---- PASID-cache invalidation (type 7) ----------------------------------------------------
+ * QW0: type [3:0], granularity [5:4] (00b every PASID of the domain, 01b one PASID of the
+ * domain, 11b global; 10b reserved), DID [31:16], PASID [51:32]; the rest of QW0 and all of
+ * QW1 reserved (Linux QI_PC_*, QEMU's reserved mask 0xfff000000000f1c0 with [11:9] the upper
+ * type bits). The encoder's granularity arguments are spelled 0 and 1 here on purpose. */
+
+static void pasid_cache_case(unsigned gran, uint16_t did, uint32_t pasid)
+{
+	struct vtd_desc d;
+	const struct field layout[] = {
+		{ "type", 0, 0, 4, 7 },
+		{ "granularity", 0, 4, 2, gran },
+		{ "DID", 0, 16, 16, did },
+		{ "PASID", 0, 32, 20, gran == 1 ? (pasid & 0xFFFFF) : 0 },
+		END_FIELDS,
+	};
+
+	memset(&d, 0xA5, sizeof(d));
+	vtd_desc_pasid_cache(&d, gran, did, pasid);
+	verify_layout(gran == 1 ? "PASID cache, PASID selective" : "PASID cache, domain selective",
+		      &d, layout);
+}
+
+START_TEST(test_pasid_cache)
+{
+	pasid_cache_case(1, 0, 0);
+	pasid_cache_case(1, 0xBEEF, 0x12345);
+	pasid_cache_case(1, 0xFFFF, 0xFFFFF);
+	pasid_cache_case(1, 1, 0x100001); /* PASIDs are 20 bits: bit 20 is dropped */
+	pasid_cache_case(0, 0x8001, 0x777); /* domain selective: no PASID in the descriptor */
+}
+END_TEST
+
 /* ---- IOTLB invalidation (type 2), domain selective ---------------------------------------- */
 
 static void iotlb_case(uint16_t did)
@@ -273,6 +306,7 @@ static Suite *desc_suite(void)
 
 	tcase_add_test(tc, test_wait);
 	tcase_add_test(tc, test_piotlb);
+	tcase_add_test(tc, test_pasid_cache);
 	tcase_add_test(tc, test_iotlb);
 	tcase_add_test(tc, test_pdevtlb);
 	tcase_add_test(tc, test_devtlb);

@@ -1,14 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # freestanding.sh: the core (lib/*.c, not lib/linux/) and the register-level backends
-# (backends/vtd/*.c) must build without a C library: hypervisors and firmware embed them.
+# (backends/vtd/*.c, backends/smmuv3/*.c) must build without a C library: hypervisors and
+# firmware embed them.
 #
 # Every one of those files is compiled with -ffreestanding -nostdinc, seeing only the compiler's own
 # headers, and then:
 #  - the headers it actually included must be project headers or one of <stdint.h>
 #    <stddef.h> <stdbool.h> <stdarg.h> <stdatomic.h> (compiler headers such as <limits.h>
 #    chain to libc's or pull in more than the core may rely on);
-#  - its object may reference, besides the project's prqd_* and vtd_* symbols, only what a compiler can emit on its
+#  - its object may reference, besides the project's prqd_*, vtd_* and smmuv3_* symbols, only what a compiler can emit on its
 #    own: the mem* functions gcc emits for struct copies and clears, the stack protector,
 #    and libgcc's arithmetic helpers (listed below).
 # Environment: CC (default cc), top_srcdir (default: the parent of this script's directory),
@@ -41,7 +42,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 fail=0
 count=0
-for src in "$top_srcdir"/lib/*.c "$top_srcdir"/backends/vtd/*.c; do
+for src in "$top_srcdir"/lib/*.c "$top_srcdir"/backends/vtd/*.c "$top_srcdir"/backends/smmuv3/*.c; do
 	[ -e "$src" ] || continue
 	count=$((count + 1))
 	name=$(basename "$src" .c)
@@ -77,7 +78,7 @@ for src in "$top_srcdir"/lib/*.c "$top_srcdir"/backends/vtd/*.c; do
 	# Undefined symbols outside the project prefix must be compiler helpers.
 	for sym in $($NM -u "$obj" | awk '{ print $NF }'); do
 		case "$sym" in
-		prqd_* | vtd_*) continue ;;
+		prqd_* | vtd_* | smmuv3_*) continue ;;
 		esac
 		ok=0
 		for a in $allowed_symbols; do

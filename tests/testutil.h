@@ -285,8 +285,9 @@ unsigned rec_answer_all(struct rec *r, int code);
 
 /* ---- backends ------------------------------------------------------------------------------ */
 
-/* The backends the library lists (prqd_backend_name()), never a hard-coded list: every one of
- * them runs on the simulated world. The count is at least 1. */
+/* The backends the library lists (prqd_backend_name()), never a hard-coded list, whose
+ * hardware the simulated world has (their probe answers on its platform): every one of them
+ * runs on the simulated world. The count is at least 1. */
 unsigned tu_backend_count(void);
 const char *tu_backend(unsigned i);
 

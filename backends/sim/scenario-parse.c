@@ -82,6 +82,7 @@ static const char *const violation_keys[] = {
 	[SIM_V_WRONG_GENERATION] = "wrong_generation",
 	[SIM_V_DRAIN_INCOMPLETE] = "drain_incomplete",
 	[SIM_V_LEAK] = "leak",
+	[SIM_V_PROTOCOL] = "protocol",
 };
 _Static_assert(sizeof(violation_keys) / sizeof(violation_keys[0]) == SIM_V_NR,
 	       "a violation kind without an expectation key");
@@ -384,6 +385,7 @@ static const struct field result_fields[] = {
 	RES("iommu.drains_failed", iommu.drains_failed),
 	RES("iommu.queue_depth", iommu.queue_depth),
 	RES("iommu.queue_high_water", iommu.queue_high_water),
+	RES("iommu.blocked_responses", iommu.blocked_responses),
 	RES("alloc.allocs", alloc.allocs),
 	RES("alloc.frees", alloc.frees),
 	RES("alloc.live", alloc.live),
@@ -968,6 +970,14 @@ static int dir_fabric(struct parser *p)
 	return 0;
 }
 
+static int dir_platform(struct parser *p)
+{
+	if (p->ntok != 2 || strcmp(p->tok[1], "pasid-entries") != 0)
+		return perr(p, "expected `platform pasid-entries`");
+	p->s->pasid_entries = true;
+	return 0;
+}
+
 enum { DO_RID, DO_CAP, DO_PW, DO_PRESP, DO_SM, DO_ATC, DO_ATCLAT, DO_REFAULT, DO_MIS, DO_MISRATE };
 static const struct optspec device_opts[] = {
 	[DO_RID] = { "rid", false, "rid=<number>|<bus>:<dev>.<fn>" },
@@ -1523,6 +1533,8 @@ static int do_line(struct parser *p)
 		return dir_param(p);
 	if (!strcmp(d, "fabric"))
 		return dir_fabric(p);
+	if (!strcmp(d, "platform"))
+		return dir_platform(p);
 	if (!strcmp(d, "poll"))
 		return dir_time_setting(p, &p->s->poll_ns, 100, 1000000, "poll <time>");
 	if (!strcmp(d, "limit"))
@@ -1665,9 +1677,12 @@ int scn_load_file(const char *path, struct scn **out, char *err, size_t errlen)
 		len += got;
 		if (got == 0) {
 			if (ferror(f)) {
-				r = -EIO;
+				r = -errno;
+				if (r == 0)
+					r = -EIO;
+				/* A directory opens but does not read (EISDIR): say which. */
 				if (err && errlen)
-					snprintf(err, errlen, "%s: read error", path);
+					snprintf(err, errlen, "%s: %s", path, strerror(-r));
 			}
 			break;
 		}
@@ -1788,6 +1803,8 @@ int scn_write(FILE *f, const struct scn *s)
 			fprintf(f, " relax-step=%s", fmt_time(t1, sizeof(t1), s->fabric.relax_step_ns));
 		fputc('\n', f);
 	}
+	if (s->pasid_entries)
+		fprintf(f, "platform pasid-entries\n");
 	for (unsigned i = 0; i < s->nparams; i++)
 		fprintf(f, "param %s %s\n", s->params[i].name, s->params[i].value);
 	struct scn_device dflt;

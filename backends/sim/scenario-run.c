@@ -97,6 +97,9 @@ struct run {
 	bool in_lib;    /* a library call is running (the poll event stays out) */
 
 	unsigned ops_done;
+	uint64_t requests_given_up; /* planned requests of generators that ended early */
+	unsigned bonds_finished;    /* bonds the end of the run has dealt with */
+	char busy_what[SCN_FILE_MAX + 64]; /* the operation running now, for the progress display */
 	unsigned gens_active;
 	bool finishing; /* the scenario is over: generators and ops stop */
 	bool stop_poll;
@@ -108,18 +111,33 @@ struct run {
 
 /* ---- messages ------------------------------------------------------------------------------ */
 
-/* One failed check (counted among the expectations, with its message if there is room).
- * Checks that pass only count with passed(). */
+static void add_message(struct scn_result *res, const char *fmt, va_list ap)
+{
+	if (res->nmessage < SCN_MAX_MESSAGES)
+		vsnprintf(res->message[res->nmessage++], SCN_MESSAGE_LEN, fmt, ap);
+}
+
+/* One failed check of the runner's own: an operation's result (its expect= list, a bind, the
+ * end-of-run unbinds), an operation that never ran. Checks that pass count with passed(). */
 __attribute__((format(printf, 2, 3))) static void fail(struct run *r, const char *fmt, ...)
 {
-	struct scn_result *res = r->res;
-	res->expectations++;
-	res->expectations_failed++;
-	if (res->nmessage >= SCN_MAX_MESSAGES)
-		return;
+	r->res->checks++;
+	r->res->checks_failed++;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(res->message[res->nmessage++], SCN_MESSAGE_LEN, fmt, ap);
+	add_message(r->res, fmt, ap);
+	va_end(ap);
+}
+
+/* One of the file's `expect` lines that did not hold. */
+__attribute__((format(printf, 2, 3))) static void expect_failed(struct run *r, const char *fmt,
+								...)
+{
+	r->res->expectations++;
+	r->res->expectations_failed++;
+	va_list ap;
+	va_start(ap, fmt);
+	add_message(r->res, fmt, ap);
 	va_end(ap);
 }
 
@@ -143,7 +161,16 @@ static void describe_op(const struct run *r, const struct scn_op *op, char *buf,
 
 static void passed(struct run *r)
 {
-	r->res->expectations++;
+	r->res->checks++;
+}
+
+/* A library call begins (it may block: the progress display names it meanwhile). */
+static void lib_enter(struct run *r, const char *call, const char *target)
+{
+	if (r->o->progress)
+		snprintf(r->busy_what, sizeof(r->busy_what), "%s%s%s%s", r->finishing ?
+			 "end of run: " : "", call, *target ? " " : "", target);
+	r->in_lib = true;
 }
 
 /* Compare an operation's result with its expect= list. */
@@ -401,6 +428,7 @@ static void gen_event(struct sim_world *w, void *arg, uint64_t idx)
 		/* -ESHUTDOWN: the PASID is stopped at the device, PRI is off after Response
 		 * Failure, or the device is gone. The generator's work ends here. */
 		r->res->traffic.refused++;
+		r->requests_given_up += (uint64_t)g->left * op->pages;
 		if (rc != -ESHUTDOWN) {
 			char what[SCN_FILE_MAX + 96];
 			describe_op(r, op, what, sizeof(what));
@@ -439,7 +467,7 @@ static int do_bind(struct run *r, struct rbond *rb)
 	const struct scn_bond *sb = &r->s->bonds[rb->idx];
 	struct rdev *rd = &r->devs[sb->dev];
 	struct prqd_bond *nb;
-	r->in_lib = true;
+	lib_enter(r, "prqd_bind", sb->name);
 	int rc = prqd_bind(rd->pd, sb->pasid, handler, rb, &nb);
 	r->in_lib = false;
 	if (rc < 0)
@@ -475,7 +503,7 @@ static int do_unbind(struct run *r, struct rbond *rb, unsigned flags, unsigned l
 	uint64_t start = now(r);
 	/* From here on the device's requests for the PASID belong to no bond. */
 	sim_set_epoch(r->w, rid, sb->pasid, 0);
-	r->in_lib = true;
+	lib_enter(r, "prqd_unbind", r->s->bonds[rb->idx].name);
 	int rc = prqd_unbind(rb->b, flags);
 	r->in_lib = false;
 	if (rc == 0) {
@@ -493,6 +521,33 @@ static int do_unbind(struct run *r, struct rbond *rb, unsigned flags, unsigned l
 		sim_set_epoch(r->w, rid, sb->pasid, rb->gen);
 	}
 	return rc;
+}
+
+static void report_progress(struct run *r, bool finished)
+{
+	if (!r->o->progress)
+		return;
+	struct scn_progress p = {
+		/* the end of the run counts one unit per bond (unbound there or not) */
+		.total = r->res->traffic.planned + r->s->nops + r->s->nbonds,
+		.now_ns = now(r),
+		.waiting_for = r->in_lib ? r->busy_what : NULL,
+		.finished = finished,
+	};
+	p.done = r->res->traffic.requests + r->requests_given_up + r->ops_done + r->bonds_finished;
+	if (finished || p.done > p.total)
+		p.done = p.total;
+	if (finished) /* the run's length, as the summary gives it */
+		p.now_ns = r->res->last_event_ns;
+	r->o->progress(r->o->progress_user, &p);
+}
+
+/* While a library call polls (the world's relax), the display keeps moving. */
+static void progress_while_blocked(void *user)
+{
+	struct run *r = user;
+	if (r->in_lib)
+		report_progress(r, false);
 }
 
 static void exec_op(struct run *r, unsigned idx)
@@ -571,7 +626,7 @@ static void exec_op(struct run *r, unsigned idx)
 			not_bound(r, op, rb);
 			return;
 		}
-		r->in_lib = true;
+		lib_enter(r, "prqd_stop", r->s->bonds[rb->idx].name);
 		rc = prqd_stop(rb->b, op->flags & SCN_F_ABANDON ? PRQD_STOP_ABANDON : 0);
 		r->in_lib = false;
 		break;
@@ -581,7 +636,7 @@ static void exec_op(struct run *r, unsigned idx)
 			return;
 		}
 		uint64_t start = now(r);
-		r->in_lib = true;
+		lib_enter(r, "prqd_drain", r->s->bonds[rb->idx].name);
 		rc = prqd_drain(rb->b, op->flags & SCN_F_ABANDON ? PRQD_DRAIN_ABANDON : 0,
 				timeout_ms(op->timeout_ns));
 		r->in_lib = false;
@@ -594,7 +649,7 @@ static void exec_op(struct run *r, unsigned idx)
 			not_bound(r, op, rb);
 			return;
 		}
-		r->in_lib = true;
+		lib_enter(r, "prqd_resume", r->s->bonds[rb->idx].name);
 		rc = prqd_resume(rb->b);
 		r->in_lib = false;
 		break;
@@ -609,13 +664,13 @@ static void exec_op(struct run *r, unsigned idx)
 		rc = do_bind(r, rb);
 		break;
 	case SCN_OP_DEV_STOP:
-		r->in_lib = true;
+		lib_enter(r, "prqd_dev_stop", r->s->devices[dev_idx].name);
 		rc = prqd_dev_stop(rd->pd, op->flags & SCN_F_ABANDON ? PRQD_STOP_ABANDON : 0);
 		r->in_lib = false;
 		break;
 	case SCN_OP_DEV_DRAIN: {
 		uint64_t start = now(r);
-		r->in_lib = true;
+		lib_enter(r, "prqd_dev_drain", r->s->devices[dev_idx].name);
 		rc = prqd_dev_drain(rd->pd, op->flags & SCN_F_ABANDON ? PRQD_DRAIN_ABANDON : 0,
 				    timeout_ms(op->timeout_ns));
 		r->in_lib = false;
@@ -624,7 +679,7 @@ static void exec_op(struct run *r, unsigned idx)
 		break;
 	}
 	case SCN_OP_DEV_RESUME:
-		r->in_lib = true;
+		lib_enter(r, "prqd_dev_resume", r->s->devices[dev_idx].name);
 		rc = prqd_dev_resume(rd->pd);
 		r->in_lib = false;
 		break;
@@ -633,7 +688,7 @@ static void exec_op(struct run *r, unsigned idx)
 		for (unsigned i = 0; i < r->s->nbonds; i++)
 			if (r->s->bonds[i].dev == dev_idx && r->bonds[i].b)
 				sim_set_epoch(r->w, rid, r->s->bonds[i].pasid, 0);
-		r->in_lib = true;
+		lib_enter(r, "prqd_dev_unbind_all", r->s->devices[dev_idx].name);
 		rc = prqd_dev_unbind_all(rd->pd, PRQD_UNBIND_FORCE);
 		r->in_lib = false;
 		/* A forced unbind cannot fail; if it did anyway, we cannot tell which bonds
@@ -671,7 +726,7 @@ static void exec_op(struct run *r, unsigned idx)
 					     op->code >= 0 ? op->code : r->defers[i].code);
 		return;
 	case SCN_OP_PROCESS:
-		r->in_lib = true;
+		lib_enter(r, "prqd_iommu_process", "");
 		rc = prqd_iommu_process(r->io, op->budget);
 		r->in_lib = false;
 		if (rc > 0)
@@ -719,7 +774,7 @@ static void op_event(struct sim_world *w, void *arg, uint64_t idx)
 
 static void process_now(struct run *r)
 {
-	r->in_lib = true;
+	lib_enter(r, "prqd_iommu_process", "");
 	int n = prqd_iommu_process(r->io, 0);
 	r->in_lib = false;
 	if (n < 0 && !r->process_error_seen) {
@@ -742,6 +797,18 @@ static void poll_event(struct sim_world *w, void *arg, uint64_t unused)
 }
 
 /* ---- setup and teardown ------------------------------------------------------------------- */
+
+/* Every library trace event passes here, written to the trace file when there is one. The
+ * summary's run length is the last event's time, where the trace ends too: after it the world
+ * may still run timers that change nothing (a device's idle timer, a model's time-out). */
+static void on_trace_event(void *user, const struct prqd_trace_event *ev)
+{
+	struct run *r = user;
+	if (ev->time_ns > r->res->last_event_ns)
+		r->res->last_event_ns = ev->time_ns;
+	if (r->tw)
+		prqd_trace_json_event(r->tw, ev);
+}
 
 static int trace_write(void *user, const char *buf, size_t len)
 {
@@ -839,6 +906,7 @@ void scn_sim_config(const struct scn *s, struct sim_config *cfg)
 		cfg->resp_lat_ns = s->fabric.resp_lat_ns;
 	if (s->fabric.set & SCN_FABRIC_RELAX)
 		cfg->relax_step_ns = s->fabric.relax_step_ns;
+	cfg->pasid_entries = s->pasid_entries;
 }
 
 static int setup(struct run *r, uint64_t seed)
@@ -853,6 +921,8 @@ static int setup(struct run *r, uint64_t seed)
 	if (rc < 0)
 		return setup_error(r, rc, "%s: cannot create the simulated world (%d)", s->file, rc);
 	r->plat = sim_world_platform(r->w);
+	if (r->o->progress)
+		sim_world_set_relax_hook(r->w, progress_while_blocked, r);
 
 	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = r->plat,
 				    .flags = PRQD_CTX_IGNORE_ENV };
@@ -886,8 +956,8 @@ static int setup(struct run *r, uint64_t seed)
 		rc = prqd_trace_json_new(r->ctx, trace_write, r->o->trace, &r->tw);
 		if (rc < 0)
 			return setup_error(r, rc, "cannot start the trace (%d)", rc);
-		prqd_ctx_set_trace_fn(r->ctx, prqd_trace_json_event, r->tw);
 	}
+	prqd_ctx_set_trace_fn(r->ctx, on_trace_event, r);
 	const char *backend = r->o->backend ? r->o->backend : "sim";
 	snprintf(r->res->backend, sizeof(r->res->backend), "%s", backend);
 	if (strcmp(backend, "vtd") == 0)
@@ -969,9 +1039,8 @@ static void play(struct run *r)
 		}
 		if (!sim_step(r->w))
 			break;
-		if (r->o->progress && (++steps & 1023) == 0)
-			r->o->progress(r->o->progress_user, r->res->traffic.requests,
-				       r->res->traffic.planned);
+		if ((++steps & 1023) == 0)
+			report_progress(r, false);
 	}
 }
 
@@ -980,7 +1049,7 @@ static void finish(struct run *r)
 {
 	const struct scn *s = r->s;
 	r->finishing = true;
-	for (unsigned i = 0; i < s->nbonds; i++) {
+	for (unsigned i = 0; i < s->nbonds; i++, r->bonds_finished++) {
 		struct rbond *rb = &r->bonds[i];
 		if (!rb->b)
 			continue;
@@ -1016,6 +1085,8 @@ static void finish(struct run *r)
 		}
 		if (++steps >= DRY_RUN_STEPS)
 			break;
+		if ((steps & 1023) == 0)
+			report_progress(r, false);
 	}
 	process_now(r);
 }
@@ -1041,8 +1112,9 @@ static void close_all(struct run *r)
 		}
 		r->io = NULL;
 	}
-	if (r->tw) {
+	if (r->ctx)
 		prqd_ctx_set_trace_fn(r->ctx, NULL, NULL);
+	if (r->tw) {
 		if (prqd_trace_json_finish(r->tw) < 0)
 			fail(r, "writing the trace failed");
 		r->tw = NULL;
@@ -1126,14 +1198,15 @@ static void evaluate(struct run *r, const struct sim_dev_stats *dstats)
 		default: ok = got >= want; break;
 		}
 		if (ok)
-			passed(r);
+			r->res->expectations++;
 		else if (e->rhs_is_key)
-			fail(r, "%s:%u: expect %s %s %s: got %llu and %llu", s->file, e->line, e->key,
-			     cmps[e->cmp % 6], e->rhs_key, (unsigned long long)got,
-			     (unsigned long long)want);
+			expect_failed(r, "%s:%u: expect %s %s %s: got %llu and %llu", s->file, e->line,
+				      e->key, cmps[e->cmp % 6], e->rhs_key, (unsigned long long)got,
+				      (unsigned long long)want);
 		else
-			fail(r, "%s:%u: expect %s %s %llu: got %llu", s->file, e->line, e->key,
-			     cmps[e->cmp % 6], (unsigned long long)want, (unsigned long long)got);
+			expect_failed(r, "%s:%u: expect %s %s %llu: got %llu", s->file, e->line,
+				      e->key, cmps[e->cmp % 6], (unsigned long long)want,
+				      (unsigned long long)got);
 	}
 }
 
@@ -1223,6 +1296,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
 	if (rc == 0) {
 		sim_check_finish(r->w);
 		collect(r);
+		report_progress(r, true);
 	}
 out:
 	if (r->w)
@@ -1239,7 +1313,7 @@ out:
 
 bool scn_result_passed(const struct scn_result *res)
 {
-	return res->violations == 0 && res->expectations_failed == 0;
+	return res->violations == 0 && res->expectations_failed == 0 && res->checks_failed == 0;
 }
 
 /* ---- the summary ---------------------------------------------------------------------------- */
@@ -1263,10 +1337,15 @@ void scn_result_print(FILE *f, const struct scn_result *res)
 	char a[32], b[32], c[32];
 	const int w = -22;
 
-	fprintf(f, "%*s %s, seed %llu, %s simulated\n", w, "run", res->backend,
-		(unsigned long long)res->seed, fmt_ns(a, sizeof(a), res->end_ns));
-	fprintf(f, "%*s %llu sent by devices, %llu read by the library\n", w, "page requests",
-		(unsigned long long)res->dev.requests_sent, (unsigned long long)st->requests);
+	fprintf(f, "%*s %s, seed %llu, %s simulated (to the last event)\n", w, "run",
+		res->backend, (unsigned long long)res->seed,
+		fmt_ns(a, sizeof(a), res->last_event_ns));
+	/* The library counts Stop Markers among the requests it reads, the devices apart. */
+	fprintf(f, "%*s %llu sent by devices, %llu read by the library, %llu dropped in queue "
+		   "overflows\n",
+		w, "page requests", (unsigned long long)res->dev.requests_sent,
+		(unsigned long long)(st->requests - st->stop_markers),
+		(unsigned long long)res->iommu.dropped_overflow);
 	fprintf(f, "%*s %llu sent, %llu completed, %llu delivered to handlers\n", w, "groups",
 		(unsigned long long)res->dev.groups_sent, (unsigned long long)st->groups,
 		(unsigned long long)st->delivered);
@@ -1289,9 +1368,10 @@ void scn_result_print(FILE *f, const struct scn_result *res)
 		(unsigned long long)res->dev.stale_responses,
 		(unsigned long long)res->dev.unexpected_index, res->dev.response_failure,
 		res->dev.response_failure == 1 ? "" : "s");
-	fprintf(f, "%*s %llu stop markers, %llu late answers swallowed, %llu stale groups, "
-		   "%llu partial discarded, %llu malformed\n",
-		w, "other", (unsigned long long)st->stop_markers,
+	fprintf(f, "%*s %llu stop markers sent, %llu read; %llu late answers swallowed, %llu "
+		   "stale groups, %llu partial discarded, %llu malformed\n",
+		w, "other", (unsigned long long)res->dev.stop_markers_sent,
+		(unsigned long long)st->stop_markers,
 		(unsigned long long)st->late_responses, (unsigned long long)st->stale_groups,
 		(unsigned long long)st->partial_discarded, (unsigned long long)st->bad_requests);
 	fprintf(f, "%*s %llu completed, %llu timed out, %llu failed; %llu drain steps, %llu "
@@ -1351,9 +1431,12 @@ void scn_result_print(FILE *f, const struct scn_result *res)
 	}
 	fprintf(f, "%*s %u of %u held\n", w, "expectations",
 		res->expectations - res->expectations_failed, res->expectations);
+	fprintf(f, "%*s %u of %u returned what was expected\n", w, "operations",
+		res->checks - res->checks_failed, res->checks);
 	for (unsigned i = 0; i < res->nmessage; i++)
 		fprintf(f, "  FAIL %s\n", res->message[i]);
-	if (res->nmessage < res->expectations_failed)
-		fprintf(f, "  ... %u more\n", res->expectations_failed - res->nmessage);
+	uint32_t failures = res->expectations_failed + res->checks_failed;
+	if (res->nmessage < failures)
+		fprintf(f, "  ... %u more\n", failures - res->nmessage);
 	fprintf(f, "%*s %s\n", w, "result", scn_result_passed(res) ? "PASS" : "FAIL");
 }

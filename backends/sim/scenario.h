@@ -176,6 +176,9 @@ struct scn {
 		unsigned set;
 		uint64_t lat_min_ns, lat_max_ns, resp_lat_ns, relax_step_ns;
 	} fabric;
+	/* `platform pasid-entries`: the world's platform supplies pasid_entry_set_present
+	 * (sim_config.pasid_entries), so the vtd backend gates at the IOMMU. */
+	bool pasid_entries;
 	struct scn_param *params;
 	struct scn_device *devices;
 	struct scn_bond *bonds;
@@ -283,6 +286,17 @@ int scn_generate(const struct scn_workload *opts, struct scn **out);
 
 /* ---- running ----------------------------------------------------------------------------- */
 
+/* Where a run is, for a progress display. The work is the page requests the `fault`
+ * operations plan plus the operations: done counts requests sent or given up (a generator
+ * that ended early) and operations run. */
+struct scn_progress {
+	uint64_t done, total;
+	uint64_t now_ns;          /* simulated time */
+	const char *waiting_for;  /* while a library call blocks: "drain wq", "end of run: unbind
+				   * wq", ...; NULL otherwise. Valid during the call only. */
+	bool finished;            /* the last call of the run: done == total */
+};
+
 struct scn_run_opts {
 	const char *backend;          /* NULL: "sim" */
 	const char *const *params;    /* "NAME=VALUE" strings applied after the scenario's */
@@ -292,8 +306,9 @@ struct scn_run_opts {
 	FILE *trace;                  /* if set: Perfetto / Chrome trace JSON of the run */
 	FILE *log;                    /* if set: the library's log, at @log_prio */
 	int log_prio;
-	/* Called now and then with page requests sent so far and planned (for a progress bar). */
-	void (*progress)(void *user, uint64_t done, uint64_t total);
+	/* Called now and then while the run goes on, also while a library call blocks, and
+	 * once more at the end with done == total (for a progress display). */
+	void (*progress)(void *user, const struct scn_progress *p);
 	void *progress_user;
 };
 
@@ -311,7 +326,8 @@ struct scn_bond_counters {
 struct scn_result {
 	uint64_t seed;
 	char backend[32];
-	uint64_t end_ns;             /* simulated time at the end of the run */
+	uint64_t end_ns;             /* simulated time at the end of the run (the world idle) */
+	uint64_t last_event_ns;      /* the library's last trace event: the run's length */
 
 	struct prqd_stats stats;     /* the library's counters, read before closing the IOMMU */
 	struct sim_iommu_stats iommu;
@@ -345,9 +361,11 @@ struct scn_result {
 	uint32_t nviolation;         /* kept below (the first ones) */
 	struct sim_violation violation[SCN_MAX_VIOLATIONS];
 
-	/* Expectations: the file's `expect` lines, each op's expect=, and the runner's own
-	 * teardown checks. Messages of the first failures. */
+	/* Expectations: the file's `expect` lines. Checks: each operation's result against its
+	 * expect= list (or success), the binds, the runner's end-of-run unbinds, operations the
+	 * run never reached. Messages of the first failures of either. */
 	uint32_t expectations, expectations_failed;
+	uint32_t checks, checks_failed;
 	uint32_t nmessage;
 	char message[SCN_MAX_MESSAGES][SCN_MESSAGE_LEN];
 

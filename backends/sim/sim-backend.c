@@ -47,6 +47,10 @@ static int sim_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *c
 	bp->w = w;
 	/* The model's drain completes like VT-d's page-drain; without it there is none. */
 	caps->drain_level = im->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
+	/* No PRQD_CAP_GATE: the abstract IOMMU has no PASID table nor a cache of one, so a gate
+	 * here would be a mechanism no hardware has, checked only against itself. Gating is
+	 * modelled where it is real: the VT-d model behind the "vtd" backend, when the platform
+	 * supplies pasid_entry_set_present (sim_config.pasid_entries). */
 	caps->flags = 0;
 	return 0;
 }

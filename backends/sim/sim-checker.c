@@ -26,6 +26,7 @@ static const char *const violation_names[SIM_V_NR] = {
 	[SIM_V_WRONG_GENERATION] = "wrong-generation",
 	[SIM_V_DRAIN_INCOMPLETE] = "drain-incomplete",
 	[SIM_V_LEAK] = "leak",
+	[SIM_V_PROTOCOL] = "protocol",
 };
 
 const char *sim_violation_name(unsigned kind)

@@ -360,6 +360,19 @@ struct sim_vtd_shadow {
 };
 #define SIM_VTD_SHADOW 8192u /* positions remembered (a power of two) */
 
+/*
+ * A PASID-table entry the embedder changed through the platform (sim-platform.c), with the
+ * unit's cached copy of it. Entries not listed are present in memory and in the cache.
+ */
+struct sim_vtd_pasid_entry {
+	uint16_t rid;
+	uint32_t pasid; /* PRQD_NO_PASID: the entry serving requests without PASID (RID_PASID) */
+	bool present;   /* the Present bit in memory */
+	bool cached;    /* the bit as the unit uses it: read at the last PASID-cache invalidation */
+};
+
+#define SIM_VTD_DESC_LOG 64u /* descriptor types remembered, in fetch order */
+
 struct sim_vtd {
 	struct sim_vtd_config cfg;
 	bool active;
@@ -380,6 +393,17 @@ struct sim_vtd {
 	uint64_t prq_seq;         /* entries written since PQA was programmed */
 	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated with the queue */
 
+	/* PASID entries and the unit's cache of them (the gate). */
+	struct sim_vtd_pasid_entry *entries;
+	size_t nentries, cap_entries;
+	/* The latest device-TLB invalidation fetched since the last wait: whose ATC a
+	 * page-drain wait after it drains. */
+	bool devtlb_pending;
+	uint16_t devtlb_sid;
+	uint32_t devtlb_pasid; /* PRQD_NO_PASID for the legacy (no PASID) invalidation */
+	uint8_t desc_log[SIM_VTD_DESC_LOG]; /* types of the latest descriptors fetched */
+	uint64_t ndescs;                     /* descriptors fetched (and accepted) so far */
+
 	struct sim_iommu_stats stats;
 };
 
@@ -395,6 +419,14 @@ uint32_t sim_vtd_read32(struct sim_world *w, uint64_t off);
 uint64_t sim_vtd_read64(struct sim_world *w, uint64_t off);
 void sim_vtd_write32(struct sim_world *w, uint64_t off, uint32_t val);
 void sim_vtd_write64(struct sim_world *w, uint64_t off, uint64_t val);
+/* The platform's pasid_entry_set_present: set the Present bit of (@rid, @pasid)'s entry in
+ * memory (the unit's cached copy changes only with a PASID-cache invalidation). Returns 1
+ * (changed) or 0 (it already had that value). */
+int sim_vtd_pasid_entry_set_present(struct sim_world *w, uint32_t rid, uint32_t pasid,
+				    bool present);
+/* The types of the latest descriptors the unit fetched and accepted, oldest first: up to
+ * @max (at most SIM_VTD_DESC_LOG) into @out; returns how many. */
+unsigned sim_vtd_recent_descs(const struct sim_world *w, uint8_t *out, unsigned max);
 /* The simulator's serial of the request the vtd backend tagged @backend_tag (its queue
  * position + 1), or 0 if the model no longer remembers it. */
 uint64_t sim_vtd_request_tag(const struct sim_world *w, uint64_t backend_tag);
@@ -572,6 +604,11 @@ struct sim_world {
 
 	uint64_t now;
 	uint64_t rng[4]; /* xoshiro256** state */
+
+	/* Called every SIM_RELAX_HOOK_EVERY relax() calls, while a library call waits. */
+	void (*relax_hook)(void *user);
+	void *relax_hook_user;
+	uint64_t relax_calls;
 
 	struct sim_event *heap;
 	size_t heap_len, heap_cap;

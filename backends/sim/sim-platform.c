@@ -55,6 +55,8 @@ static uint64_t plat_now_ns(void *user)
 static void plat_relax(void *user)
 {
 	struct sim_world *w = user;
+	if (w->relax_hook && ++w->relax_calls % SIM_RELAX_HOOK_EVERY == 0)
+		w->relax_hook(w->relax_hook_user);
 	uint64_t horizon = w->now + w->cfg.relax_step_ns;
 	if (w->heap_len && w->heap[0].at <= horizon)
 		sim_step(w);
@@ -119,6 +121,15 @@ static void plat_dma_free(void *user, void *va, size_t size)
 	sim_dma_free(user, va, size);
 }
 
+/* The embedder owns the PASID tables; here they are the VT-d model's (sim-vtd.c). */
+static int plat_pasid_entry_set_present(void *user, uint32_t source_id, uint32_t pasid,
+					bool present)
+{
+	if (source_id > UINT16_MAX)
+		return -ENOENT; /* VT-d names requesters by a 16-bit requester ID */
+	return sim_vtd_pasid_entry_set_present(user, source_id, pasid, present);
+}
+
 void sim_platform_setup(struct sim_world *w)
 {
 	struct prqd_platform *p = &w->plat;
@@ -138,6 +149,8 @@ void sim_platform_setup(struct sim_world *w)
 	p->mmio_write64 = plat_mmio_write64;
 	p->dma_alloc = plat_dma_alloc;
 	p->dma_free = plat_dma_free;
+	if (w->cfg.pasid_entries)
+		p->pasid_entry_set_present = plat_pasid_entry_set_present;
 }
 
 const struct prqd_platform *sim_world_platform(struct sim_world *w)
@@ -150,3 +163,8 @@ void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out)
 	*out = w->alloc;
 }
 
+void sim_world_set_relax_hook(struct sim_world *w, void (*fn)(void *user), void *user)
+{
+	w->relax_hook = fn;
+	w->relax_hook_user = user;
+}

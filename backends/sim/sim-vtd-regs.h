@@ -71,6 +71,7 @@ enum {
 	VTDM_DESC_DEVTLB = 0x3,
 	VTDM_DESC_WAIT = 0x5,
 	VTDM_DESC_PIOTLB = 0x6,
+	VTDM_DESC_PASID_CACHE = 0x7,
 	VTDM_DESC_PDEVTLB = 0x8,
 	VTDM_DESC_PGRP_RESP = 0x9,
 };
@@ -81,6 +82,14 @@ enum {
 #define VTDM_WAIT_SW (1ull << 5)
 #define VTDM_WAIT_FN (1ull << 6)
 #define VTDM_WAIT_PD (1ull << 7)
+
+/* PASID-cache invalidation granularity, bits 5:4 of the first quadword: a whole domain (0),
+ * one PASID of a domain (1), everything (3); 2 is reserved. Domain id in bits 31:16, PASID in
+ * bits 51:32. */
+#define VTDM_PC_GRAN(qw0) ((unsigned)(((qw0) >> 4) & 3))
+#define VTDM_PC_DOMAIN 0u
+#define VTDM_PC_PASID 1u
+#define VTDM_PC_GLOBAL 3u
 
 /* Page group response codes (the PCIe PRG Response codes). */
 #define VTDM_RC_SUCCESS 0x0

@@ -29,6 +29,18 @@
  *    response. Software clears PRO once it has emptied the queue.
  *  - Page group responses (type 9) go down to the device with their RC as the PCIe wire
  *    code (VT-d's RC values are PCIe's).
+ *  - PASID entries: the embedder (the world's platform, pasid_entry_set_present) clears or
+ *    restores an entry's Present bit in memory; the unit keeps using its cached copy until
+ *    a PASID-cache invalidation (type 7: domain, PASID or global granularity; the model has
+ *    one domain, and the entry serving requests without PASID is PASID 0's, Linux's
+ *    RID_PASID). A page request whose cached entry is not present never reaches the queue:
+ *    a group's Last request is answered Invalid Request by the unit, other requests and
+ *    Stop Markers are dropped (UNCONFIRMED against the VT-d text, which we could not read:
+ *    a request Linux finds no domain for is answered Invalid too, pri-facts.md §1.7).
+ *  - The order Linux adopted in 2026 (peers.md §11) is enforced: once an entry is cleared in
+ *    memory, an IOTLB or device-TLB invalidation of it, or a page-drain wait behind the
+ *    device-TLB invalidation of it, before the PASID-cache invalidation is a protocol
+ *    violation (the unit may still be using the entry the driver thinks is gone).
  *
  * Time: descriptors take no time; the fabric and the devices supply the latencies.
  */
@@ -55,6 +67,7 @@
 #define PGRP_RSVD0 0xFFF0000000000FC0ull
 #define PGRP_RSVD1 0xFFFFFFFFFFFFF003ull
 #define PGRP_PDP (1ull << 5)
+#define PC_RSVD0 0xFFF000000000F1C0ull /* [8:6], [15:12], [63:52]; [11:9] are DESC_TYPE_HI */
 
 /* IQER.IQEI for a descriptor the unit refuses (invalid type or reserved field). */
 #define IQEI_INVALID_DESC 0x1u
@@ -88,6 +101,8 @@ void sim_vtd_release(struct sim_world *w, struct sim_vtd *v)
 	sim_ring_free(w, &v->invs);
 	sim_ring_free(w, &v->waits);
 	sim_ring_free(w, &v->arrivals);
+	sim_mem_free(w, v->entries, v->cap_entries * sizeof(*v->entries));
+	v->entries = NULL;
 	v->shadow = NULL;
 }
 
@@ -244,6 +259,133 @@ static void send_response(struct sim_world *w, const uint64_t *qw)
 	sim_fabric_down(d, &m);
 }
 
+/* ---- PASID entries and the PASID cache ---------------------------------------------------- */
+
+static struct sim_vtd_pasid_entry *entry_find(struct sim_vtd *v, uint16_t rid, uint32_t pasid)
+{
+	for (size_t i = 0; i < v->nentries; i++)
+		if (v->entries[i].rid == rid && v->entries[i].pasid == pasid)
+			return &v->entries[i];
+	return NULL;
+}
+
+/* Does the unit treat (@rid, @pasid)'s entry as present (its cached copy)? */
+static bool entry_cached_present(struct sim_vtd *v, uint16_t rid, uint32_t pasid)
+{
+	const struct sim_vtd_pasid_entry *e = entry_find(v, rid, pasid);
+	return !e || e->cached;
+}
+
+/* Cleared in memory, still cached as present: the unit may use what the driver removed. */
+static bool entry_stale_clear(const struct sim_vtd_pasid_entry *e)
+{
+	return !e->present && e->cached;
+}
+
+int sim_vtd_pasid_entry_set_present(struct sim_world *w, uint32_t rid, uint32_t pasid,
+				    bool present)
+{
+	struct sim_vtd *v = &w->vtd;
+	struct sim_vtd_pasid_entry *e = entry_find(v, (uint16_t)rid, pasid);
+	if (!e) {
+		if (present)
+			return 0; /* an entry the embedder never cleared is present */
+		sim_mem_grow(w, (void **)&v->entries, &v->cap_entries, v->nentries + 1,
+			     sizeof(*v->entries));
+		e = &v->entries[v->nentries++];
+		*e = (struct sim_vtd_pasid_entry){ .rid = (uint16_t)rid, .pasid = pasid,
+						   .present = true, .cached = true };
+	}
+	if (e->present == present)
+		return 0;
+	e->present = present;
+	return 1;
+}
+
+/* A PASID-cache invalidation: the unit reads the entries it covers again. */
+static void pasid_cache_invalidate(struct sim_vtd *v, const uint64_t *qw)
+{
+	unsigned gran = VTDM_PC_GRAN(qw[0]);
+	uint32_t pasid = (uint32_t)(qw[0] >> 32) & 0xFFFFF;
+	for (size_t i = 0; i < v->nentries;) {
+		struct sim_vtd_pasid_entry *e = &v->entries[i];
+		/* Requests without PASID use PASID 0's entry (RID_PASID). */
+		uint32_t entry_pasid = e->pasid == PRQD_NO_PASID ? 0 : e->pasid;
+		if (gran != VTDM_PC_PASID || entry_pasid == pasid)
+			e->cached = e->present;
+		if (e->present && e->cached) /* back to the default: forget it */
+			v->entries[i] = v->entries[--v->nentries];
+		else
+			i++;
+	}
+}
+
+/* An IOTLB or device-TLB invalidation (or a page-drain behind one) for @rid's @pasid (any
+ * requester when @any_rid; the requests without PASID for PRQD_NO_PASID) while such an entry
+ * is cleared but still cached: the 2026 order puts the PASID-cache invalidation first. */
+static void check_pasid_cache_first(struct sim_world *w, bool any_rid, uint16_t rid,
+				    uint32_t pasid, const char *what)
+{
+	struct sim_vtd *v = &w->vtd;
+	for (size_t i = 0; i < v->nentries; i++) {
+		const struct sim_vtd_pasid_entry *e = &v->entries[i];
+		if ((!any_rid && e->rid != rid) || e->pasid != pasid || !entry_stale_clear(e))
+			continue;
+		sim_chk_violation(w, SIM_V_PROTOCOL, e->rid, e->pasid, 0,
+				  "%s while the cleared PASID entry is still cached (no PASID-cache "
+				  "invalidation since it was cleared)",
+				  what);
+	}
+}
+
+/* The ordering rules, checked as each descriptor is fetched. */
+static void check_order(struct sim_world *w, const uint64_t *qw)
+{
+	struct sim_vtd *v = &w->vtd;
+	switch (DESC_TYPE(qw[0])) {
+	case VTDM_DESC_PIOTLB:
+		check_pasid_cache_first(w, true, 0, (uint32_t)(qw[0] >> 32) & 0xFFFFF,
+					"PASID-based IOTLB invalidation");
+		break;
+	case VTDM_DESC_IOTLB:
+		check_pasid_cache_first(w, true, 0, PRQD_NO_PASID, "IOTLB invalidation");
+		break;
+	case VTDM_DESC_PDEVTLB:
+		v->devtlb_pending = true;
+		v->devtlb_sid = (uint16_t)(qw[0] >> 16);
+		v->devtlb_pasid = (uint32_t)(qw[0] >> 32) & 0xFFFFF;
+		check_pasid_cache_first(w, false, v->devtlb_sid, v->devtlb_pasid,
+					"PASID-based device-TLB invalidation");
+		break;
+	case VTDM_DESC_DEVTLB:
+		v->devtlb_pending = true;
+		v->devtlb_sid = (uint16_t)(qw[0] >> 32);
+		v->devtlb_pasid = PRQD_NO_PASID;
+		check_pasid_cache_first(w, false, v->devtlb_sid, PRQD_NO_PASID,
+					"device-TLB invalidation");
+		break;
+	case VTDM_DESC_WAIT:
+		if ((qw[0] & VTDM_WAIT_PD) && v->devtlb_pending)
+			check_pasid_cache_first(w, false, v->devtlb_sid, v->devtlb_pasid,
+						"page-drain wait");
+		v->devtlb_pending = false;
+		break;
+	default:
+		break;
+	}
+}
+
+unsigned sim_vtd_recent_descs(const struct sim_world *w, uint8_t *out, unsigned max)
+{
+	const struct sim_vtd *v = &w->vtd;
+	uint64_t n = v->ndescs < SIM_VTD_DESC_LOG ? v->ndescs : SIM_VTD_DESC_LOG;
+	if (max < n)
+		n = max;
+	for (uint64_t k = 0; k < n; k++)
+		out[k] = v->desc_log[(v->ndescs - n + k) % SIM_VTD_DESC_LOG];
+	return (unsigned)n;
+}
+
 /* Is the descriptor one the unit accepts? */
 static bool desc_valid(const struct sim_vtd *v, const uint64_t *qw)
 {
@@ -271,9 +413,10 @@ static bool desc_valid(const struct sim_vtd *v, const uint64_t *qw)
 		if ((qw[0] & PGRP_PDP) && !wide)
 			return false;
 		return v->cfg.prs && !(qw[0] & PGRP_RSVD0) && !(qw[1] & PGRP_RSVD1);
+	case VTDM_DESC_PASID_CACHE:
+		return !(qw[0] & PC_RSVD0) && !qw[1] && VTDM_PC_GRAN(qw[0]) != 2;
 	case 0x1: /* context-cache */
 	case 0x4: /* interrupt entry cache */
-	case 0x7: /* PASID cache */
 		return true;
 	default:
 		return false;
@@ -305,6 +448,8 @@ static void iq_progress(struct sim_world *w)
 			v->iqer = (v->iqer & ~0xFull) | IQEI_INVALID_DESC;
 			return;
 		}
+		check_order(w, qw);
+		v->desc_log[v->ndescs++ % SIM_VTD_DESC_LOG] = (uint8_t)DESC_TYPE(qw[0]);
 		switch (DESC_TYPE(qw[0])) {
 		case VTDM_DESC_WAIT: {
 			struct sim_vtd_wait *wt = sim_ring_push(w, &v->waits);
@@ -331,6 +476,9 @@ static void iq_progress(struct sim_world *w)
 			break;
 		case VTDM_DESC_PGRP_RESP:
 			send_response(w, qw);
+			break;
+		case VTDM_DESC_PASID_CACHE:
+			pasid_cache_invalidate(v, qw);
 			break;
 		default:
 			break; /* nothing cached: nothing to invalidate */
@@ -383,11 +531,11 @@ static uint32_t prq_count(const struct sim_vtd *v)
 	return (uint32_t)(((v->pqt - v->pqh) & (size - 1)) / VTDM_PRQ_ENTRY_SIZE);
 }
 
-static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
+/* The unit answers a request itself with @code (a VTDM_RC_* wire code). */
+static void send_auto_response(struct sim_world *w, const struct sim_vtd_arrival *a, uint8_t code)
 {
-	struct sim_vtd *v = &w->vtd;
 	struct sim_dev *d = sim_dev_route(w, a->rid);
-	if (!d || v->cfg.overflow_response == SIM_VTD_AUTO_NONE)
+	if (!d)
 		return;
 	struct sim_down_msg r = { 0 };
 	r.kind = SIM_DOWN_RESP;
@@ -395,11 +543,31 @@ static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
 	r.pasid_present = a->m.flags & SIM_RQ_PASID;
 	r.pasid = a->m.pasid;
 	r.prg_index = a->m.prg_index;
-	r.code = v->cfg.overflow_response == SIM_VTD_AUTO_INVALID ? VTDM_RC_INVALID : VTDM_RC_SUCCESS;
+	r.code = code;
 	r.tag = a->m.tag;
 	r.is_auto = true;
-	v->stats.auto_responses++;
 	sim_fabric_down(d, &r);
+}
+
+/* Judged by the wire encoding: L=1 with R=W=0 and a PASID is a Stop Marker, never answered. */
+static bool answerable_last(const struct sim_up_msg *m)
+{
+	bool last = m->flags & SIM_RQ_LAST;
+	bool marker = last && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) && (m->flags & SIM_RQ_PASID);
+	return last && !marker;
+}
+
+static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
+{
+	struct sim_vtd *v = &w->vtd;
+	if (v->cfg.overflow_response == SIM_VTD_AUTO_NONE)
+		return;
+	if (!sim_dev_route(w, a->rid))
+		return;
+	v->stats.auto_responses++;
+	send_auto_response(w, a,
+			   v->cfg.overflow_response == SIM_VTD_AUTO_INVALID ? VTDM_RC_INVALID
+									   : VTDM_RC_SUCCESS);
 }
 
 /* The oldest arrival's entry is due: write it, or drop it in an overflow. */
@@ -413,6 +581,17 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 	struct sim_vtd_arrival a = *(struct sim_vtd_arrival *)sim_ring_at(&v->arrivals, 0);
 	sim_ring_pop(&v->arrivals);
 
+	/* The unit looks the PASID entry up (its cached copy) before it queues anything. */
+	uint32_t entry_pasid = (a.m.flags & SIM_RQ_PASID) ? a.m.pasid : PRQD_NO_PASID;
+	if (a.m.kind == SIM_UP_PAGE_REQ && !entry_cached_present(v, a.rid, entry_pasid)) {
+		if (answerable_last(&a.m)) {
+			v->stats.blocked_responses++;
+			send_auto_response(w, &a, VTDM_RC_INVALID);
+		}
+		iq_progress(w); /* a page-drain wait may have been waiting for this request */
+		return;
+	}
+
 	uint64_t size = prq_bytes(v);
 	uint32_t room = (uint32_t)(size / VTDM_PRQ_ENTRY_SIZE) - 1;
 	if (v->cfg.queue_limit && v->cfg.queue_limit < room)
@@ -424,12 +603,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 			v->stats.overflows++;
 		}
 		v->stats.dropped_overflow++;
-		/* Judged by the wire encoding: L=1 with R=W=0 and a PASID is a Stop Marker and
-		 * is never answered. */
-		bool last = a.m.flags & SIM_RQ_LAST;
-		bool marker = last && !(a.m.flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
-			      (a.m.flags & SIM_RQ_PASID);
-		if (last && !marker)
+		if (answerable_last(&a.m))
 			auto_respond(w, &a);
 		iq_progress(w);
 		return;

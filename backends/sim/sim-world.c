@@ -380,6 +380,7 @@ void sim_config_default(struct sim_config *cfg)
 	cfg->fabric_lat_max_ns = 2000;
 	cfg->resp_lat_ns = 500;
 	cfg->relax_step_ns = 1000;
+	cfg->pasid_entries = false;
 }
 
 int sim_world_new(const struct prqd_platform *host, uint64_t seed, const struct sim_config *cfg,

@@ -31,6 +31,10 @@ struct sim_config {
 	uint64_t fabric_lat_max_ns;
 	uint64_t resp_lat_ns;       /* response / invalidation downstream latency (500) */
 	uint64_t relax_step_ns;     /* time relax() advances when no event is due (1000) */
+	/* The platform also supplies pasid_entry_set_present, writing the PASID entries the
+	 * VT-d model keeps for its devices: the "vtd" backend then gates page requests at the
+	 * IOMMU (false: an embedder without the callback, no gating). */
+	bool pasid_entries;
 };
 /* The IOMMU model's own settings are the sim backend's parameters, applied when the backend
  * is initialised: sim.queue_size (entries, default 256), sim.overflow_response (success |
@@ -58,6 +62,13 @@ void sim_world_free(struct sim_world *w);
  * clock never leaps over a polling deadline), counted allocation, no locks, getenv() finds
  * nothing, backend_data("sim") = the world. Valid while the world lives. */
 const struct prqd_platform *sim_world_platform(struct sim_world *w);
+
+/* sim_world_set_relax_hook - call @fn(@user) every SIM_RELAX_HOOK_EVERY calls of the
+ * platform's relax(), i.e. now and then while a library call polls (a drain, an unbind
+ * waiting on a device-TLB time-out), so that a harness can show what it waits for. @fn
+ * must not call the library. NULL removes the hook. */
+#define SIM_RELAX_HOOK_EVERY 256u
+void sim_world_set_relax_hook(struct sim_world *w, void (*fn)(void *user), void *user);
 
 uint64_t sim_now(const struct sim_world *w);
 /* Deterministic random numbers from the world's seed. */
@@ -197,6 +208,9 @@ enum sim_violation_kind {
 	SIM_V_WRONG_GENERATION,    /* request delivered to a bond generation not its own */
 	SIM_V_DRAIN_INCOMPLETE,    /* drain returned with a pre-drain request in flight */
 	SIM_V_LEAK,                /* library memory live at the end */
+	SIM_V_PROTOCOL,            /* the driver broke a hardware programming rule (VT-d model:
+				    * a PASID entry cleared, then IOTLB / device-TLB / page-drain
+				    * before the PASID-cache invalidation) */
 	SIM_V_NR
 };
 
@@ -228,6 +242,9 @@ struct sim_iommu_stats {
 	uint64_t enqueued, dropped_overflow, auto_responses, overflows;
 	uint64_t drains_started, drains_completed, drains_failed;
 	uint32_t queue_depth, queue_high_water;
+	/* Last requests the IOMMU answered itself because their PASID entry was not present
+	 * (VT-d model; the gate), never queued. */
+	uint64_t blocked_responses;
 };
 void sim_iommu_stats(const struct sim_world *w, struct sim_iommu_stats *out);
 

@@ -70,6 +70,14 @@ void vtd_desc_piotlb_all(struct vtd_desc *d, uint16_t did, uint32_t pasid)
 		   ((uint64_t)(pasid & 0xFFFFFu) << 32);
 }
 
+void vtd_desc_pasid_cache(struct vtd_desc *d, unsigned gran, uint16_t did, uint32_t pasid)
+{
+	desc_clear(d);
+	d->qw[0] = VTD_DESC_PASID_CACHE | ((uint64_t)(gran & 3u) << 4) | ((uint64_t)did << 16);
+	if (gran == VTD_PC_GRAN_PASID)
+		d->qw[0] |= (uint64_t)(pasid & 0xFFFFFu) << 32;
+}
+
 void vtd_desc_iotlb_dsi(struct vtd_desc *d, uint16_t did)
 {
 	desc_clear(d);

@@ -32,6 +32,9 @@ struct vtd_desc {
 void vtd_desc_wait(struct vtd_desc *d, uint64_t flags, uint32_t status_data, uint64_t status_addr);
 /* PASID-based IOTLB invalidation of all non-global mappings of @pasid (type 6, G=2). */
 void vtd_desc_piotlb_all(struct vtd_desc *d, uint16_t did, uint32_t pasid);
+/* PASID-cache invalidation (type 7): @gran VTD_PC_GRAN_PASID for @pasid within domain @did,
+ * VTD_PC_GRAN_DOMAIN for every PASID of @did (@pasid ignored). */
+void vtd_desc_pasid_cache(struct vtd_desc *d, unsigned gran, uint16_t did, uint32_t pasid);
 /* Legacy IOTLB domain-selective invalidation (type 2, G=2), for RID-only traffic. */
 void vtd_desc_iotlb_dsi(struct vtd_desc *d, uint16_t did);
 /* PASID-based device-TLB invalidation of the whole address space (type 8, S=1, all address

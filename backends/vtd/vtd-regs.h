@@ -70,6 +70,7 @@
 #define VTD_DESC_DEVTLB 0x3
 #define VTD_DESC_WAIT 0x5
 #define VTD_DESC_PIOTLB 0x6
+#define VTD_DESC_PASID_CACHE 0x7
 #define VTD_DESC_PDEVTLB 0x8
 #define VTD_DESC_PGRP_RESP 0x9
 
@@ -78,6 +79,11 @@
 #define VTD_WAIT_SW (1ull << 5)
 #define VTD_WAIT_FN (1ull << 6)
 #define VTD_WAIT_PD (1ull << 7) /* reserved unless ECAP.PDS */
+
+/* PASID-cache invalidation (type 7) granularity, QW0 [5:4]: every PASID of a domain, or one
+ * PASID of a domain (DID [31:16], PASID [51:32]). */
+#define VTD_PC_GRAN_DOMAIN 0x0
+#define VTD_PC_GRAN_PASID 0x1
 
 /* Page group response (type 9) response codes (RC, QW0 [15:12]). */
 #define VTD_RC_SUCCESS 0x0

@@ -11,6 +11,14 @@
  *    invalidation of the whole address space, and a wait with status write and page-drain.
  *    Without ECAP.PDS the drain cannot be done and no page-drain bit is ever queued.
  *  - Overflow: PRS.PRO, acknowledged only once the queue is empty.
+ *  - Gate (only when the embedder supplies pasid_entry_set_present, in scalable mode, with
+ *    page-drain: without it the Stop Marker is the only proof, and a closed gate drops it):
+ *    closing clears the PASID entry's Present bit through the platform, then one batch and
+ *    one doorbell: the PASID-cache invalidation, a fence wait, the IOTLB and device-TLB
+ *    invalidations, and a wait with status write, polled for at most vtd.gate_wait_us
+ *    (Linux's PASID teardown order since 2026: the unit may use its cached copy of the
+ *    entry until the PASID cache is invalidated). Opening restores the bit and invalidates
+ *    the PASID cache so the unit reads the entry again.
  *
  * Freestanding like the core. The invalidation queue engine (vtd-iq.c) is not thread-safe:
  * every use of it, and the queue's software head with its position counter, is serialised by
@@ -44,7 +52,9 @@ struct vtd_priv {
 
 	uint64_t cap, ecap;
 	bool page_drain; /* ECAP.PDS (with DT): the §7.10 drain is possible */
+	bool gate;       /* scalable mode and the embedder's pasid_entry_set_present */
 	uint16_t did;
+	uint64_t gate_wait_ns; /* vtd.gate_wait_us: bound on a gate call's invalidations */
 
 	struct vtd_iq iq;
 
@@ -161,6 +171,11 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *c
 	if (!vp->page_drain)
 		prqd_be_warn(vp->iommu, "vtd: no page-drain support (ECAP.PDS=0): no hardware drain");
 	vp->did = (uint16_t)prqd_iommu_param(iommu, "vtd.did");
+	vp->gate_wait_ns = prqd_iommu_param(iommu, "vtd.gate_wait_us") * 1000u;
+	/* PASID entries (and the PASID cache) exist in scalable mode only. And only with
+	 * page-drain: without it a PASID is proven drained by its Stop Marker alone, which a
+	 * closed gate would keep from ever reaching the queue. */
+	vp->gate = (vp->ecap & VTD_ECAP_SMTS) && vp->page_drain && prqd_iommu_can_gate_pasid(iommu);
 	unsigned iq_order = (unsigned)prqd_iommu_param(iommu, "vtd.iq_order");
 	unsigned prq_order = (unsigned)prqd_iommu_param(iommu, "vtd.prq_order");
 	/* 256-bit descriptors are the scalable-mode format (and carry private data). */
@@ -195,7 +210,7 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *c
 	/* The §7.10 page-drain is exact; without it this unit offers no drain at all. Private
 	 * data is echoed only by the 256-bit response descriptor. */
 	caps->drain_level = vp->page_drain ? PRQD_LEVEL_EXACT : PRQD_LEVEL_NONE;
-	caps->flags = wide ? PRQD_CAP_PRIV_DATA : 0;
+	caps->flags = (wide ? PRQD_CAP_PRIV_DATA : 0) | (vp->gate ? PRQD_CAP_GATE : 0);
 	prqd_be_info(vp->iommu, "vtd: ver %#x, ecap %#llx, %zu-entry page request queue, %u-bit descriptors",
 		  ver, (unsigned long long)vp->ecap, vp->prq_bytes / VTD_PRQ_ENTRY_SIZE,
 		  wide ? 256u : 128u);
@@ -581,6 +596,105 @@ static int vtd_drain_release(void *priv, struct prqd_drain_step *op)
 	return busy ? -PRQD_EBUSY : 0;
 }
 
+/* ---- the gate ------------------------------------------------------------------------------- */
+
+/*
+ * The invalidations that follow a change of the PASID entry (lock held), in @descs; returns
+ * how many (the engine appends the final status-write wait). Closing, in the order Linux's
+ * PASID teardown adopted in 2026: the PASID cache (the unit's copy of the entry), then a
+ * fence so that nothing after it starts before the unit stopped using the old entry (no
+ * translation can refill the TLBs through it), then the IOTLB and the device's ATC, which
+ * may hold translations made through it. Opening: the PASID cache only (nothing was cached
+ * through a non-present entry). For requests without PASID the embedder changed the entry
+ * at the context's RID_PASID, which the backend does not know: the whole domain's PASID
+ * cache goes, with the legacy IOTLB and device-TLB invalidations the drain uses for them.
+ */
+static unsigned gate_descs(const struct vtd_priv *vp, const struct vtd_dev *vd, uint32_t pasid,
+			   bool enable, struct vtd_desc *descs)
+{
+	bool rid_only = pasid == PRQD_NO_PASID;
+	unsigned n = 0;
+	vtd_desc_pasid_cache(&descs[n++], rid_only ? VTD_PC_GRAN_DOMAIN : VTD_PC_GRAN_PASID, vp->did,
+			     rid_only ? 0 : pasid);
+	if (enable)
+		return n;
+	/* With a status write: QEMU 7.2 refuses a wait without one. */
+	vtd_desc_wait(&descs[n++], VTD_WAIT_FN | VTD_WAIT_SW, 1, vp->fence_bus);
+	if (rid_only)
+		vtd_desc_iotlb_dsi(&descs[n++], vp->did);
+	else
+		vtd_desc_piotlb_all(&descs[n++], vp->did, pasid);
+	if (vp->ecap & VTD_ECAP_DT) {
+		if (rid_only)
+			vtd_desc_devtlb_all(&descs[n++], vd->rid, vd->rid, vd->qdep);
+		else
+			vtd_desc_pdevtlb_all(&descs[n++], vd->rid, vd->rid, pasid, vd->qdep);
+	}
+	return n;
+}
+
+/* Poll a gate's wait until it completes or vtd.gate_wait_us pass (lock held; dropped while
+ * time passes so responses and drains of other threads go on). */
+static int gate_wait(struct vtd_priv *vp, const struct vtd_wait *ticket)
+{
+	uint64_t deadline = prqd_be_now_ns(vp->iommu) + vp->gate_wait_ns;
+	for (;;) {
+		note_errors(vp);
+		int rc = vtd_iq_poll(&vp->iq, ticket);
+		note_errors(vp);
+		if (rc != -PRQD_EINPROGRESS)
+			return rc;
+		if (prqd_be_now_ns(vp->iommu) >= deadline) {
+			/* The batch stays queued: whatever is queued later runs after it. */
+			vtd_iq_wait_abandon(&vp->iq, ticket);
+			return -PRQD_ETIMEDOUT;
+		}
+		unit_unlock(vp);
+		prqd_be_relax(vp->iommu);
+		unit_lock(vp);
+	}
+}
+
+static int vtd_gate(void *priv, void *dev_priv, uint32_t pasid, bool enable)
+{
+	struct vtd_priv *vp = priv;
+	const struct vtd_dev *vd = dev_priv;
+	const struct prqd_platform *pl = vp->plat;
+	if (!vp->gate || !vd)
+		return -PRQD_EOPNOTSUPP;
+	if (pasid != PRQD_NO_PASID && !(vp->ecap & VTD_ECAP_PASID))
+		return -PRQD_EOPNOTSUPP;
+	int changed = pl->pasid_entry_set_present(pl->user, vd->rid, pasid, enable);
+	if (changed < 0) {
+		prqd_be_err(vp->iommu, "vtd: the platform could not %s the PASID entry of %04x pasid %u: %d",
+			    enable ? "restore" : "clear", vd->rid, (unsigned)pasid, changed);
+		return changed;
+	}
+	if (changed == 0)
+		return 0; /* as it was: whoever changed it queued the invalidations */
+
+	struct vtd_desc descs[4];
+	unsigned n = gate_descs(vp, vd, pasid, enable, descs);
+	struct vtd_wait ticket;
+	unit_lock(vp);
+	int rc = submit(vp, descs, n, VTD_WAIT_SW, &ticket);
+	if (rc < 0) {
+		unit_unlock(vp);
+		/* Nothing queued: put the entry back, so it matches what the unit has cached. */
+		pl->pasid_entry_set_present(pl->user, vd->rid, pasid, !enable);
+		prqd_be_err(vp->iommu, "vtd: gate %s of %04x pasid %u not queued: %d",
+			    enable ? "on" : "off", vd->rid, (unsigned)pasid, rc);
+		return rc == -PRQD_EAGAIN ? -PRQD_EBUSY : rc;
+	}
+	rc = gate_wait(vp, &ticket);
+	unit_unlock(vp);
+	if (rc < 0)
+		prqd_be_err(vp->iommu, "vtd: gate %s of %04x pasid %u: invalidations %s (%d)",
+			    enable ? "on" : "off", vd->rid, (unsigned)pasid,
+			    rc == -PRQD_ETIMEDOUT ? "not complete in time" : "failed", rc);
+	return rc;
+}
+
 /* ---- the backend ---------------------------------------------------------------------------- */
 
 static const struct prqd_param_def vtd_params[] = {
@@ -588,7 +702,12 @@ static const struct prqd_param_def vtd_params[] = {
 	{ "vtd.prq_order",
 	  "page request queue size: 2^N 4-KiB pages, 2^(N+7) entries (Linux uses 4)", 4, 0, 7,
 	  NULL },
-	{ "vtd.did", "domain id used in the drain's IOTLB invalidations", 1, 0, 65535, NULL },
+	{ "vtd.did", "domain id used in the drain's and the gate's invalidations", 1, 0, 65535,
+	  NULL },
+	{ "vtd.gate_wait_us",
+	  "bound on one gate call: the invalidations after a PASID entry changed, the device's "
+	  "answer to the device-TLB invalidation included",
+	  2000, 1, 1000000, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL },
 };
 
@@ -605,6 +724,7 @@ const struct prqd_backend prqd_backend_vtd = {
 		.fini = vtd_fini,
 		.dev_attach = vtd_dev_attach,
 		.dev_detach = vtd_dev_detach,
+		.gate = vtd_gate,
 		.fetch = vtd_fetch,
 		.queue_tail = vtd_queue_tail,
 		.respond = vtd_respond,

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -102,6 +103,17 @@ static void *linux_backend_data(void *user, const char *backend)
 	return NULL;
 }
 
+/* The sink while no log function is installed: "prqdrain: debug: prqd_bind: ..." on stderr,
+ * one write per line so lines of concurrent threads do not interleave. */
+static void linux_log(void *user, int prio, const char *file, int line, const char *fn,
+		      const char *msg)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "err",
+					     "warning", "notice", "info", "debug" };
+	const char *level = prio >= 0 && prio < 8 ? names[prio] : "log";
+	fprintf(stderr, "prqdrain: %s: %s: %s\n", level, fn, msg);
+}
+
 static const struct prqd_platform linux_platform = {
 	.size = sizeof(struct prqd_platform),
 	.user = NULL,
@@ -123,6 +135,7 @@ static const struct prqd_platform linux_platform = {
 	.mmio_write64 = NULL,
 	.dma_alloc = NULL,
 	.dma_free = NULL,
+	.log = linux_log,
 };
 
 PRQD_EXPORT const struct prqd_platform *prqd_platform_default(void)
