@@ -87,7 +87,7 @@ void sim_smmuv3_init_defaults(struct sim_smmuv3 *s)
 
 void sim_smmuv3_release(struct sim_world *w, struct sim_smmuv3 *s)
 {
-	sim_mem_free(w, s->shadow, SIM_VTD_SHADOW * sizeof(*s->shadow));
+	sim_shadow_free(w, s->shadow);
 	s->shadow = NULL;
 	sim_mem_free(w, s->stalls, s->cap_stalls * sizeof(*s->stalls));
 	s->stalls = NULL;
@@ -642,10 +642,7 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 		cmdq_progress(w);
 		return;
 	}
-	struct sim_vtd_shadow *sh = &s->shadow[s->priq_seq % SIM_VTD_SHADOW];
-	sh->seq = s->priq_seq;
-	sh->tag = a.m.tag;
-	sh->issue_ns = a.m.issue_ns;
+	sim_shadow_record(s->shadow, s->priq_seq, &a.m);
 	s->priq_seq++;
 	s->priq.prod = q_advance(s->priq.prod, l);
 	s->stats.enqueued++;
@@ -697,12 +694,7 @@ void sim_smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 
 uint64_t sim_smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
-	const struct sim_smmuv3 *s = &w->smmuv3;
-	if (!backend_tag || !s->shadow)
-		return 0;
-	uint64_t seq = backend_tag - 1;
-	const struct sim_vtd_shadow *sh = &s->shadow[seq % SIM_VTD_SHADOW];
-	return sh->seq == seq && seq < s->priq_seq ? sh->tag : 0;
+	return sim_shadow_tag(w->smmuv3.shadow, w->smmuv3.priq_seq, backend_tag);
 }
 
 void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
@@ -717,18 +709,14 @@ void sim_smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *a
 			if (!sim_dma_read(w, q_addr(&s->priq, at, l, SMMUM_PRI_SIZE), &rec0,
 					  sizeof(rec0)))
 				break;
-			uint64_t seq = s->priq_seq - n + k;
-			const struct sim_vtd_shadow *sh = &s->shadow[seq % SIM_VTD_SHADOW];
-			bool known = sh->seq == seq;
+			const struct sim_vtd_shadow *sh =
+				sim_shadow_find(s->shadow, s->priq_seq, s->priq_seq - n + k);
 			fn(arg, (uint16_t)rec0, (rec0 & SMMUM_PRIQ0_SSV) != 0,
 			   (uint32_t)(rec0 >> SMMUM_PRIQ0_SSID_SHIFT) & SMMUM_CMD_SSID_MASK,
-			   known ? sh->tag : 0, known ? sh->issue_ns : 0);
+			   sh ? sh->tag : 0, sh ? sh->issue_ns : 0);
 		}
 	}
-	for (size_t i = 0; i < s->arrivals.len; i++) {
-		const struct sim_vtd_arrival *a = sim_ring_at(&s->arrivals, i);
-		fn(arg, a->rid, a->m.flags & SIM_RQ_PASID, a->m.pasid, a->m.tag, a->m.issue_ns);
-	}
+	sim_arrivals_each(&s->arrivals, fn, arg);
 }
 
 /* ---- registers ------------------------------------------------------------------------------ */
@@ -739,9 +727,7 @@ static void activate(struct sim_world *w)
 	if (s->active)
 		return;
 	s->active = true;
-	s->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*s->shadow));
-	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
-		s->shadow[i].seq = UINT64_MAX;
+	s->shadow = sim_shadow_new(w);
 }
 
 static uint32_t idr0_value(const struct sim_smmuv3_config *c)
