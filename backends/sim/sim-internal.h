@@ -411,6 +411,26 @@ struct sim_vtd_shadow {
 };
 #define SIM_VTD_SHADOW 8192u /* positions remembered (a power of two) */
 
+/* What a register-level model tells about one page request it holds that software has not
+ * read yet (the checker's view of its queue): @tag 0 if the model no longer knows it. */
+typedef void (*sim_queued_fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+			      uint64_t tag, uint64_t issue_ns);
+
+/* The shadow log of a register-level model (VT-d, SMMUv3), SIM_VTD_SHADOW entries (sim-world.c):
+ * what it wrote at each queue position, counted from the queue's setup. */
+struct sim_vtd_shadow *sim_shadow_new(struct sim_world *w);
+void sim_shadow_free(struct sim_world *w, struct sim_vtd_shadow *log);
+void sim_shadow_record(struct sim_vtd_shadow *log, uint64_t seq, const struct sim_up_msg *m);
+/* The entry of queue position @seq when @written entries were written so far; NULL if
+ * never written or no longer remembered (or @log is NULL). */
+const struct sim_vtd_shadow *sim_shadow_find(const struct sim_vtd_shadow *log, uint64_t written,
+					     uint64_t seq);
+/* The simulator's tag of the request at the position a register backend tagged
+ * @backend_tag (position + 1), or 0. */
+uint64_t sim_shadow_tag(const struct sim_vtd_shadow *log, uint64_t written, uint64_t backend_tag);
+/* Call @fn for every page request among @arrivals (struct sim_vtd_arrival). */
+void sim_arrivals_each(const struct sim_ring *arrivals, sim_queued_fn fn, void *arg);
+
 /*
  * A PASID-table entry the embedder changed through the platform (sim-platform.c), with the
  * unit's cached copy of it. Entries not listed are present in memory and in the cache.

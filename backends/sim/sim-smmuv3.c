@@ -89,7 +89,7 @@ static void smmuv3_init(struct sim_world *w)
 static void smmuv3_release(struct sim_world *w)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
-	sim_mem_free(w, s->shadow, SIM_VTD_SHADOW * sizeof(*s->shadow));
+	sim_shadow_free(w, s->shadow);
 	s->shadow = NULL;
 	sim_mem_free(w, s->stalls, s->cap_stalls * sizeof(*s->stalls));
 	s->stalls = NULL;
@@ -648,10 +648,7 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 		return;
 	}
 	sim_dma_write(w, at, rec, sizeof(rec));
-	struct sim_vtd_shadow *sh = &s->shadow[s->priq_seq % SIM_VTD_SHADOW];
-	sh->seq = s->priq_seq;
-	sh->tag = a.m.tag;
-	sh->issue_ns = a.m.issue_ns;
+	sim_shadow_record(s->shadow, s->priq_seq, &a.m);
 	s->priq_seq++;
 	s->priq.prod = q_advance(s->priq.prod, l);
 	s->stats.enqueued++;
@@ -703,12 +700,7 @@ static void smmuv3_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 
 static uint64_t smmuv3_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
-	const struct sim_smmuv3 *s = &w->smmuv3;
-	if (!backend_tag || !s->shadow)
-		return 0;
-	uint64_t seq = backend_tag - 1;
-	const struct sim_vtd_shadow *sh = &s->shadow[seq % SIM_VTD_SHADOW];
-	return sh->seq == seq && seq < s->priq_seq ? sh->tag : 0;
+	return sim_shadow_tag(w->smmuv3.shadow, w->smmuv3.priq_seq, backend_tag);
 }
 
 static void smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
@@ -722,18 +714,14 @@ static void smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void
 			uint64_t rec0;
 			if (!sim_dma_read64(w, q_addr(&s->priq, at, l, SMMUM_PRI_SIZE), &rec0))
 				break;
-			uint64_t seq = s->priq_seq - n + k;
-			const struct sim_vtd_shadow *sh = &s->shadow[seq % SIM_VTD_SHADOW];
-			bool known = sh->seq == seq;
+			const struct sim_vtd_shadow *sh =
+				sim_shadow_find(s->shadow, s->priq_seq, s->priq_seq - n + k);
 			fn(arg, (uint16_t)rec0, (rec0 & SMMUM_PRIQ0_SSV) != 0,
 			   (uint32_t)(rec0 >> SMMUM_PRIQ0_SSID_SHIFT) & SMMUM_CMD_SSID_MASK,
-			   known ? sh->tag : 0, known ? sh->issue_ns : 0);
+			   sh ? sh->tag : 0, sh ? sh->issue_ns : 0);
 		}
 	}
-	for (size_t i = 0; i < s->arrivals.len; i++) {
-		const struct sim_vtd_arrival *a = sim_ring_at(&s->arrivals, i);
-		fn(arg, a->rid, a->m.flags & SIM_RQ_PASID, a->m.pasid, a->m.tag, a->m.issue_ns);
-	}
+	sim_arrivals_each(&s->arrivals, fn, arg);
 }
 
 /* ---- registers ------------------------------------------------------------------------------ */
@@ -741,9 +729,7 @@ static void smmuv3_each_queued(const struct sim_world *w, sim_queued_fn fn, void
 static void smmuv3_attach(struct sim_world *w)
 {
 	struct sim_smmuv3 *s = &w->smmuv3;
-	s->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*s->shadow));
-	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
-		s->shadow[i].seq = UINT64_MAX;
+	s->shadow = sim_shadow_new(w);
 }
 
 static uint32_t idr0_value(const struct sim_smmuv3_config *c)
