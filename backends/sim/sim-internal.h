@@ -658,6 +658,9 @@ struct sim_world {
 	 * the devices' traffic and sits behind the platform's register window. */
 	const struct sim_iommu_model *model;
 	const struct sim_iommu_model *mmio_model;
+	/* sim_mmio_model_select() (or a model's configure) chose mmio_model: opening a backend
+	 * no longer changes it (sim_mmio_model_for_backend). */
+	bool mmio_model_chosen;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
 	struct sim_smmuv3 smmuv3;

@@ -114,6 +114,9 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 		return -EINVAL;
 	if (w->model == &sim_vtd_model)
 		return -EBUSY;
+	int rc = sim_mmio_model_select(w, sim_vtd_model.name);
+	if (rc < 0)
+		return rc;
 	w->vtd.cfg = *cfg;
 	return 0;
 }

@@ -246,10 +246,17 @@ void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
  * at the first register write.
  */
 
-/* Choose the register-level model behind the platform's register window (default "vtd").
+/* Choose the register-level model behind the platform's register window (default: the one
+ * named like the backend opened, else "vtd"); the choice holds for the world's life.
  * Returns 0, -ENOENT (no such model), -EINVAL (NULL, or a model without registers), -EBUSY
  * (another register model already runs the world). */
 int sim_mmio_model_select(struct sim_world *w, const char *name);
+/* Backend @backend is being opened on the world's platform (the platform's backend_data
+ * hook): a register-level model of the same name goes behind the register window, unless
+ * the window's model was chosen (sim_mmio_model_select(), sim_vtd_configure(),
+ * sim_smmuv3_configure()) or a register model runs the world already. So a world runs
+ * "vtd" and "smmuv3" alike through prqd_iommu_open() alone. */
+void sim_mmio_model_for_backend(struct sim_world *w, const char *backend);
 /* The name of the model that runs the world now. */
 const char *sim_model_name(const struct sim_world *w);
 
@@ -305,7 +312,8 @@ struct sim_vtd_config {
 /* Defaults: every capability on, queue_limit 0, Success, ITE after SIM_VTD_ITE_DEFAULT_NS,
  * prq_write_ns 100. */
 void sim_vtd_config_default(struct sim_vtd_config *cfg);
-/* Set the model's configuration; only before its first register write (-EBUSY after). */
+/* Select the VT-d model for the register window and set its configuration; only before a
+ * register model's first register write (-EBUSY after). */
 int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
 /* Is the VT-d model running the world (one of its registers was written)? */
 bool sim_vtd_active(const struct sim_world *w);
