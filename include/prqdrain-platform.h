@@ -58,7 +58,10 @@ struct prqd_platform {
 	const char *(*getenv)(void *user, const char *name);
 
 	/** Optional: data the embedder hands to a named backend (the simulator's world for
-	 * "sim"). Default: NULL. */
+	 * "sim"). prqd_iommu_open() calls it once with the name of the backend it opens,
+	 * before that backend's init, so an embedder standing in for several IOMMUs (the
+	 * simulator) can put that one's hardware behind its register window; a backend may
+	 * call it again for its own data. Default: NULL. */
 	void *(*backend_data)(void *user, const char *backend);
 
 	/** Register-level backends only. Offsets are within the IOMMU's register window. */

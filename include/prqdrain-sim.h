@@ -7,8 +7,9 @@
  * them and an IOMMU, with a checker that watches every request and response on the wire. A
  * test author creates a world, adds devices, gets a context on the world
  * (prqd_sim_ctx_new(): its platform, with the "sim" backend added), opens an IOMMU on it with
- * the ordinary API (prqd_iommu_open(): "sim", the abstract IOMMU; or "vtd", the library's
- * VT-d backend driving the world's register-level VT-d model), adds the devices and binds
+ * the ordinary API (prqd_iommu_open(): "sim", the abstract IOMMU; "vtd" or "smmuv3", the
+ * library's backend driving the world's register-level model of that IOMMU, which opening
+ * it puts behind the register window), adds the devices and binds
  * with the ordinary API, makes the devices fault, runs the world, and at the end reads the
  * checker's verdict: the violations of the page request guarantees it saw (a group answered
  * twice or never, a Stop Marker answered, a response to the wrong function, a request
@@ -76,8 +77,9 @@ void prqd_sim_world_free(struct prqd_sim_world *world);
 
 /**
  * @brief The platform a library object on this world uses: simulated clock, counted memory,
- * relax() running the world, the register window and DMA memory of the world's VT-d model,
- * and the world as the "sim" backend's data.
+ * relax() running the world, the register window and DMA memory of the world's register-level
+ * model (that of the backend opened on it: VT-d or SMMUv3; VT-d when none was), and the world
+ * as the "sim" backend's data.
  *
  * - Ownership: the world's; valid while it lives.
  * - Locking: none.

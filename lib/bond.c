@@ -114,6 +114,7 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	b->busy = 0;
 	b->gate_on = 0;
 	atomic_store_explicit(&b->marker_seen, false, memory_order_relaxed);
+	b->marker_epoch = atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
 	atomic_store_explicit(&b->lock, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->state, PRQD_BOND_ACTIVE, memory_order_release);
 	b->prev = NULL;
@@ -243,6 +244,8 @@ PRQD_EXPORT int prqd_resume(struct prqd_bond *b)
 		rc = -PRQD_ESTALE;
 	else if (state == PRQD_BOND_STOPPED && !b->busy) {
 		atomic_store_explicit(&b->marker_seen, false, memory_order_relaxed);
+		b->marker_epoch = atomic_load_explicit(&b->dev->iommu->overflow_epoch,
+						       memory_order_acquire);
 		prqd__bond_set_state(b, PRQD_BOND_ACTIVE);
 	} else if (state != PRQD_BOND_ACTIVE)
 		rc = -PRQD_EINVAL;

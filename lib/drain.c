@@ -11,7 +11,8 @@
  *     acknowledged and partial groups discarded, then repeat from 2;
  *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
  *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
- *     for it after the steps, none has no steps and the marker replaces steps 2-4;
+ *     for it after the steps (unless an overflow may have dropped it: then a step after the
+ *     overflow's acknowledgement), none has no steps and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
  *  7. discard the bond's partial groups: their Last will never come.
  *
@@ -248,13 +249,55 @@ static int marker_proof(const struct drain_run *run, bool wait)
 	return rc;
 }
 
+static unsigned overflow_epoch(const struct prqd_iommu *iommu)
+{
+	return atomic_load_explicit(&iommu->overflow_epoch, memory_order_acquire);
+}
+
+/*
+ * Step 5 at the snapshot level, after run_steps() returned 0 with the overflow epoch at
+ * @proved (its last step completed after every overflow acknowledged up to then). The Stop
+ * Marker is waited for as the stronger proof (the device says it sent nothing more). But a
+ * marker that reaches a full PRI queue is dropped, not answered, and never sent again: once
+ * an overflow was acknowledged since the marker could have been sent (the bind or resume
+ * that cleared marker_seen), the marker may be gone, and waiting for it would only run out
+ * the deadline. Then the proof is a snapshot drain step completed after the latest
+ * acknowledgement: by the snapshot rule such a step's mark covers every request the device
+ * issued before the step, and the device issued all of the PASID's requests before the
+ * stop that preceded this drain; requests of ours the overflow dropped were answered by the
+ * hardware, and their retries, if any, came before the stop too. (Level none has no such
+ * step: there the marker is the only proof and is waited for even across an overflow.)
+ */
+static int snapshot_marker_proof(const struct drain_run *run, unsigned proved)
+{
+	unsigned begin = run->bond->marker_epoch;
+	for (;;) {
+		int rc = prqd__consume_queued(run->iommu, run->deadline);
+		if (rc < 0 || marker_seen(run->bond))
+			return rc;
+		unsigned now = overflow_epoch(run->iommu);
+		if (now != begin) {
+			/* Unless the last step already followed the last acknowledgement, one
+			 * that does. */
+			if (now != proved && (rc = run_steps(run)) < 0)
+				return rc;
+			note_marker(run);
+			return 0;
+		}
+		if (expired(run))
+			return -PRQD_ETIMEDOUT;
+		wait_a_little(run);
+	}
+}
+
 /*
  * Steps 2 to 5, by the instance's drain level (lib/backend.h):
  *  - exact: the drain steps are the proof; a promised Stop Marker that was not read is
  *    only counted (an overflow dropped it);
  *  - snapshot: the drain steps, then, where the device promised a Stop Marker, the marker
  *    too: the snapshot covers what the IOMMU had accepted, the marker says the device sent
- *    nothing more;
+ *    nothing more; after an overflow (which may have dropped the marker) a step completed
+ *    after the overflow's acknowledgement stands in (snapshot_marker_proof());
  *  - none: no hardware step is ever issued; the Stop Marker stands in for it when the
  *    caller's flags allow it or it was read already. A RID-only bond or a device never sees
  *    a marker (PCIe markers carry a PASID), so nothing can prove them drained.
@@ -274,7 +317,7 @@ static int make_visible(const struct drain_run *run, unsigned flags)
 	case PRQD_LEVEL_SNAPSHOT:
 		rc = run_steps(run);
 		if (rc == 0 && marker_promised)
-			rc = marker_proof(run, true);
+			rc = snapshot_marker_proof(run, overflow_epoch(run->iommu));
 		return rc;
 	case PRQD_LEVEL_NONE:
 	default:

@@ -91,6 +91,11 @@ int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be
 		goto fail;
 	if ((rc = prqd__lock_new(&plat, &iommu->abandoned_lock)) < 0)
 		goto fail;
+	/* The embedder learns which backend comes up on its platform before that backend
+	 * touches it: one that stands in for several IOMMUs (the simulator) puts the named
+	 * one's hardware behind its register window. What it returns is the backend's to ask
+	 * for. */
+	(void)plat.p.backend_data(plat.p.user, be->name);
 	rc = iommu->ops.init(iommu, iommu->priv, &iommu->caps);
 	if (rc < 0) {
 		prqd_err(ctx, "backend %s: init failed: %d", be->name, rc);

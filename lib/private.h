@@ -205,6 +205,9 @@ struct prqd_bond {
 	uint32_t outstanding;             /* groups in held (bond lock) */
 	uint8_t busy;                     /* drain or unbind running (bond lock) */
 	atomic_bool marker_seen;          /* a stop marker arrived since bind or resume */
+	/* iommu->overflow_epoch when marker_seen was cleared: an overflow acknowledged since
+	 * may have dropped the marker (lib/drain.c, snapshot level). */
+	unsigned marker_epoch;
 	uint8_t gate_on;                  /* what the backend was last told (device gate lock) */
 	/* Unbound with FORCE, not yet proven drained: the handle is dead (state FREED) but the
 	 * bond keeps its PASID slot, so whatever its generation left in the queue or the

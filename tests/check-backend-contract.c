@@ -3,7 +3,8 @@
  * The backend contract (lib/backend.h), checked on every backend the library lists
  * (tu_backend(), never a hard-coded list), each on the simulated world, once with the
  * world's IOMMU able to drain and once without. The operations are called the way the core
- * calls them, and what each promises is checked from outside:
+ * calls them, and what each promises is checked from outside (the world's register window
+ * holds the model of the backend's hardware: SMMUv3 for "smmuv3", VT-d otherwise):
  *  - fetch: seq strictly increasing across fetches, queue_tail above every seq read;
  *  - respond: the three generic codes reach the device as themselves, an unknown code is
  *    refused (-EINVAL) and reaches nobody;
@@ -59,12 +60,21 @@ static void cw_open_platform(struct cw *c, int i, uint32_t queue_limit, bool pas
 	sim_config_default(&cfg);
 	cfg.pasid_entries = pasid_entries;
 	ck_assert_int_eq(sim_world_new(NULL, 7, &cfg, &c->w), 0);
-	struct sim_vtd_config vc;
-	sim_vtd_config_default(&vc);
-	vc.pds = c->can_drain;
-	if (queue_limit)
-		vc.queue_limit = queue_limit;
-	ck_assert_int_eq(sim_vtd_configure(c->w, &vc), 0);
+	if (strcmp(c->backend, "smmuv3") == 0) {
+		/* An SMMU drains through ATC invalidations: without ATS it cannot. */
+		struct sim_smmuv3_config sc;
+		sim_smmuv3_config_default(&sc);
+		sc.ats = c->can_drain;
+		sc.priq_limit = queue_limit;
+		ck_assert_int_eq(sim_smmuv3_configure(c->w, &sc), 0);
+	} else {
+		struct sim_vtd_config vc;
+		sim_vtd_config_default(&vc);
+		vc.pds = c->can_drain;
+		if (queue_limit)
+			vc.queue_limit = queue_limit;
+		ck_assert_int_eq(sim_vtd_configure(c->w, &vc), 0);
+	}
 	ck_assert_int_eq(sim_ctx_new(c->w, &c->ctx), 0);
 	ck_assert_int_eq(prqd_ctx_set_param(c->ctx, "sim.page_drain", c->can_drain ? "1" : "0"),
 			 0);

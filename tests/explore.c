@@ -47,7 +47,6 @@ static unsigned backend_count(const char **names)
 {
 	const char *all[MAX_BACKENDS];
 	unsigned n = sim_backend_names(all, NULL, MAX_BACKENDS), hosted = 0;
-	/* Only backends whose hardware the world has (smmuv3 needs its model). */
 	for (unsigned i = 0; i < n && i < MAX_BACKENDS; i++)
 		if (sim_backend_runs_on_world(all[i]))
 			names[hosted++] = all[i];

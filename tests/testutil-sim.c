@@ -29,8 +29,9 @@ void assert_same_summary(const struct scn_result *a, const struct scn_result *b)
 	free(out[1]);
 }
 
-/* The listed backends that come up on a simulated world: a register-level backend whose
- * model the world lacks has suites of its own (tests/check-smmuv3*.c, tests/qemu-arm/). */
+/* The listed backends that come up on a simulated world: every one whose hardware the world
+ * models (opening a backend puts its model behind the register window); one whose model the
+ * world lacks would be tested by suites of its own. */
 static unsigned hosted_backends(const char **names)
 {
 	const char *all[TU_BACKENDS_MAX];

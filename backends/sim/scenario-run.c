@@ -921,6 +921,28 @@ static void configure_vtd_model(struct run *r)
 	sim_vtd_configure(r->w, &vc);
 }
 
+/*
+ * The SMMUv3 model takes the same settings where SMMUv3 has them: the queue size becomes the
+ * PRI queue's limit, the device-TLB time-out the ATS invalidation time-out that fails a
+ * CMD_SYNC (0 keeps the model's default), and a world that cannot drain (sim.page_drain off)
+ * an SMMU without ATS: with no ATC invalidation to push a device's requests ahead of a sync
+ * there is no drain. Arm fixes the overflow auto-response (Success, the PASID per IDR3.PPS
+ * and STE.PPAR): sim.overflow_response does not apply.
+ */
+static void configure_smmuv3_model(struct run *r)
+{
+	struct sim_smmuv3_config sc;
+	uint64_t v;
+	sim_smmuv3_config_default(&sc);
+	if (prqd_ctx_get_param(r->ctx, "sim.queue_size", &v) == 0)
+		sc.priq_limit = (uint32_t)v;
+	if (prqd_ctx_get_param(r->ctx, "sim.ite_timeout_us", &v) == 0 && v)
+		sc.atc_inv_timeout_ns = v * 1000u;
+	if (prqd_ctx_get_param(r->ctx, "sim.page_drain", &v) == 0)
+		sc.ats = v != 0;
+	sim_smmuv3_configure(r->w, &sc);
+}
+
 void scn_sim_config(const struct scn *s, struct sim_config *cfg)
 {
 	sim_config_default(cfg);
@@ -986,6 +1008,8 @@ static int setup(struct run *r, uint64_t seed)
 	snprintf(r->res->backend, sizeof(r->res->backend), "%s", backend);
 	if (strcmp(backend, "vtd") == 0)
 		configure_vtd_model(r);
+	else if (strcmp(backend, "smmuv3") == 0)
+		configure_smmuv3_model(r);
 	rc = prqd_iommu_open(r->ctx, backend, NULL, &r->io);
 	if (rc == -PRQD_ENOENT)
 		return setup_error(r, rc, "no backend `%s` (prqdrain-sim --help lists them)",

@@ -119,6 +119,7 @@ void sim_dev_release(struct sim_dev *d)
 	struct sim_world *w = d->w;
 	sim_pool_fini(w, &d->groups);
 	sim_map_free(w, &d->stopped);
+	sim_map_free(w, &d->stalls);
 	sim_ring_free(w, &d->up);
 	sim_ring_free(w, &d->down);
 	sim_mem_free(w, d, sizeof(*d));
@@ -209,6 +210,37 @@ static int pick_index(struct sim_dev *d, bool want_busy)
 
 static void no_last_release(struct sim_world *w, void *arg, uint64_t first_tag);
 
+/* The request flags of an access. */
+static uint8_t access_flags(unsigned access, uint32_t pasid)
+{
+	uint8_t flags = 0;
+	if (access & SIM_R)
+		flags |= SIM_RQ_READ;
+	if (access & SIM_W)
+		flags |= SIM_RQ_WRITE;
+	if (access & SIM_X)
+		flags |= SIM_RQ_EXEC;
+	if (access & SIM_P)
+		flags |= SIM_RQ_PRIV;
+	if (pasid != PRQD_NO_PASID)
+		flags |= SIM_RQ_PASID;
+	return flags;
+}
+
+/* A request about @addr leaving the device now, with the world's next tag. */
+static struct sim_up_msg page_msg(struct sim_dev *d, uint8_t kind, uint32_t pasid, uint64_t addr,
+				  uint8_t flags)
+{
+	struct sim_up_msg m = { 0 };
+	m.kind = kind;
+	m.issue_ns = d->w->now;
+	m.tag = d->w->next_tag++;
+	m.addr = addr;
+	m.pasid = pasid == PRQD_NO_PASID ? 0 : pasid;
+	m.flags = flags;
+	return m;
+}
+
 /* Issue one page request group: the requests go out back to back on the posted path. */
 static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		      unsigned access)
@@ -241,26 +273,11 @@ static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned
 	d->outstanding++;
 	d->stats.groups_sent++;
 
-	uint8_t flags = 0;
-	if (access & SIM_R)
-		flags |= SIM_RQ_READ;
-	if (access & SIM_W)
-		flags |= SIM_RQ_WRITE;
-	if (access & SIM_X)
-		flags |= SIM_RQ_EXEC;
-	if (access & SIM_P)
-		flags |= SIM_RQ_PRIV;
-	if (pasid != PRQD_NO_PASID)
-		flags |= SIM_RQ_PASID;
+	uint8_t flags = access_flags(access, pasid);
 	for (unsigned k = 0; k < pages; k++) {
-		struct sim_up_msg m = { 0 };
-		m.kind = SIM_UP_PAGE_REQ;
-		m.issue_ns = w->now;
-		m.tag = w->next_tag++;
-		m.addr = addr + (uint64_t)k * PAGE_SIZE;
-		m.pasid = pasid == PRQD_NO_PASID ? 0 : pasid;
+		struct sim_up_msg m = page_msg(d, SIM_UP_PAGE_REQ, pasid, addr + (uint64_t)k * PAGE_SIZE,
+					       flags);
 		m.prg_index = (uint16_t)idx;
-		m.flags = flags;
 		bool final = k + 1 == pages;
 		/* A device that "never sends Last" sends its final request without L. */
 		if (final && !no_last)
@@ -277,12 +294,50 @@ static int send_group(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned
 	return 0;
 }
 
+/* A stall-model device's fault: one transaction per page, each held by the SMMU until it is
+ * resumed or terminated. The checker owes each one exactly one end (a group of one). */
+static int send_stalls(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
+		       unsigned access)
+{
+	struct sim_world *w = d->w;
+	if (w->mmio_model != &sim_smmuv3_model)
+		return -EOPNOTSUPP;
+	if (d->removed)
+		return -ESHUTDOWN;
+	if ((uint64_t)d->credits_used + pages > d->cfg.capacity)
+		return -EAGAIN;
+	for (unsigned k = 0; k < pages; k++) {
+		struct sim_up_msg m = page_msg(d, SIM_UP_STALL, pasid, addr + (uint64_t)k * PAGE_SIZE,
+					       access_flags(access, pasid) | SIM_RQ_LAST);
+		sim_map_put(w, &d->stalls, m.tag, 0);
+		d->credits_used++;
+		d->stats.stalls_sent++;
+		sim_fabric_up(d, &m);
+	}
+	return 0;
+}
+
+/* A stalled transaction ended at the SMMU. */
+static void receive_resume(struct sim_dev *d, const struct sim_down_msg *m)
+{
+	sim_chk_response(d, m);
+	if (!sim_map_del(&d->stalls, m->tag))
+		return; /* not one of its stalls: the checker said what it was */
+	d->credits_used--;
+	if (m->code == 0)
+		d->stats.stalls_retried++;
+	else
+		d->stats.stalls_terminated++;
+}
+
 int sim_dev_fault(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		  unsigned access)
 {
 	if (pages == 0 || !(access & (SIM_R | SIM_W)) ||
 	    (access & ~(unsigned)(SIM_R | SIM_W | SIM_X | SIM_P)) || !pasid_ok(d, pasid))
 		return -EINVAL;
+	if (d->cfg.stall)
+		return send_stalls(d, pasid, addr & ~(PAGE_SIZE - 1), pages, access);
 	if (d->removed || d->response_failure || sim_map_get(&d->stopped, pasid, NULL))
 		return -ESHUTDOWN;
 	return send_group(d, pasid, addr & ~(PAGE_SIZE - 1), pages, access);
@@ -382,6 +437,7 @@ int sim_dev_flr(struct sim_dev *d)
 	groups_reset(d);
 	d->response_failure = false;
 	sim_map_free(d->w, &d->stopped);
+	sim_map_free(d->w, &d->stalls); /* a stall's later end finds nothing */
 	sim_chk_forgive_dev(d);
 	return 0;
 }
@@ -403,6 +459,7 @@ void sim_dev_stats(const struct sim_dev *d, struct sim_dev_stats *out)
 	out->response_failure = d->response_failure;
 	out->outstanding_groups = d->outstanding;
 	out->credits_used = d->credits_used;
+	out->outstanding_stalls = (uint32_t)d->stalls.count;
 }
 
 /* ---- receiving ---------------------------------------------------------------------------- */
@@ -538,6 +595,8 @@ void sim_dev_receive(struct sim_dev *d, const struct sim_down_msg *m)
 		return;
 	if (m->kind == SIM_DOWN_INV)
 		receive_invalidation(d, m);
+	else if (m->kind == SIM_DOWN_RESUME)
+		receive_resume(d, m);
 	else
 		receive_response(d, m);
 }

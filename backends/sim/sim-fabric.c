@@ -41,7 +41,7 @@ void sim_fabric_up(struct sim_dev *d, const struct sim_up_msg *m)
 	struct sim_world *w = d->w;
 	if (d->removed)
 		return;
-	if (m->kind == SIM_UP_PAGE_REQ)
+	if (m->kind == SIM_UP_PAGE_REQ || m->kind == SIM_UP_STALL)
 		sim_chk_request_sent(d, m);
 	uint64_t lat = sim_rand_range(w, w->cfg.fabric_lat_min_ns, w->cfg.fabric_lat_max_ns);
 	uint64_t at = sim_max_u64(d->up_last_at, w->now + lat);

@@ -13,6 +13,7 @@
  *  - sim-iommu.c: the software queue model, an abstract IOMMU (page request queue,
  *    overflow, drains, responses) the "sim" backend drives.
  *  - sim-vtd.c: the register-level VT-d model the "vtd" backend drives instead.
+ *  - sim-smmuv3.c: the register-level SMMUv3 model the "smmuv3" backend drives instead.
  *  - sim-dma.c: the DMA memory a register-level model reads and writes by bus address.
  *  - sim-checker.c: the invariant checker.
  *  - sim-backend.c: the "sim" backend the core drives.
@@ -126,6 +127,7 @@ void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_e
 enum sim_up_kind {
 	SIM_UP_PAGE_REQ = 1, /* page request or stop marker */
 	SIM_UP_INV_DONE = 2, /* ATS invalidation completion */
+	SIM_UP_STALL = 3,    /* a stall-model device's transaction that faulted */
 };
 
 enum sim_req_flags {
@@ -155,6 +157,7 @@ struct sim_up_msg {
 enum sim_down_kind {
 	SIM_DOWN_RESP = 1, /* PRG response */
 	SIM_DOWN_INV = 2,  /* ATS invalidation */
+	SIM_DOWN_RESUME = 3, /* a stalled transaction ends: code 0 retried, else terminated */
 };
 
 /* PRG Response Message codes on the wire (PCIe §10.4.2.1); every other value is reserved. */
@@ -218,6 +221,9 @@ struct sim_dev {
 
 	/* PASIDs stopped at the device (PRQD_NO_PASID included): pasid -> marker (0/1). */
 	struct sim_map stopped;
+
+	/* Stall model: transactions held by the IOMMU, by tag (value unused). */
+	struct sim_map stalls;
 
 	/* Paths to and from the IOMMU (sim-fabric.c). */
 	struct sim_ring up, down;
@@ -362,6 +368,7 @@ struct sim_iommu_model {
 
 extern const struct sim_iommu_model sim_queue_model; /* sim-iommu.c */
 extern const struct sim_iommu_model sim_vtd_model;   /* sim-vtd.c */
+extern const struct sim_iommu_model sim_smmuv3_model; /* sim-smmuv3.c */
 
 /* Every model the world builds, NULL-terminated: a new model adds one entry (sim-model.c). */
 extern const struct sim_iommu_model *const sim_iommu_models[];
@@ -403,6 +410,26 @@ struct sim_vtd_shadow {
 	uint64_t issue_ns;
 };
 #define SIM_VTD_SHADOW 8192u /* positions remembered (a power of two) */
+
+/* What a register-level model tells about one page request it holds that software has not
+ * read yet (the checker's view of its queue): @tag 0 if the model no longer knows it. */
+typedef void (*sim_queued_fn)(void *arg, uint16_t rid, bool pasid_valid, uint32_t pasid,
+			      uint64_t tag, uint64_t issue_ns);
+
+/* The shadow log of a register-level model (VT-d, SMMUv3), SIM_VTD_SHADOW entries (sim-world.c):
+ * what it wrote at each queue position, counted from the queue's setup. */
+struct sim_vtd_shadow *sim_shadow_new(struct sim_world *w);
+void sim_shadow_free(struct sim_world *w, struct sim_vtd_shadow *log);
+void sim_shadow_record(struct sim_vtd_shadow *log, uint64_t seq, const struct sim_up_msg *m);
+/* The entry of queue position @seq when @written entries were written so far; NULL if
+ * never written or no longer remembered (or @log is NULL). */
+const struct sim_vtd_shadow *sim_shadow_find(const struct sim_vtd_shadow *log, uint64_t written,
+					     uint64_t seq);
+/* The simulator's tag of the request at the position a register backend tagged
+ * @backend_tag (position + 1), or 0. */
+uint64_t sim_shadow_tag(const struct sim_vtd_shadow *log, uint64_t written, uint64_t backend_tag);
+/* Call @fn for every page request among @arrivals (struct sim_vtd_arrival). */
+void sim_arrivals_each(const struct sim_ring *arrivals, sim_queued_fn fn, void *arg);
 
 /*
  * A PASID-table entry the embedder changed through the platform (sim-platform.c), with the
@@ -458,6 +485,65 @@ int sim_vtd_pasid_entry_set_present(struct sim_world *w, uint32_t rid, uint32_t 
 /* The types of the latest descriptors the unit fetched and accepted, oldest first: up to
  * @max (at most SIM_VTD_DESC_LOG) into @out; returns how many. */
 unsigned sim_vtd_recent_descs(const struct sim_world *w, uint8_t *out, unsigned max);
+
+/* ---- SMMUv3 model (sim-smmuv3.c) ---------------------------------------------------------- */
+
+/* One of the SMMU's circular queues as software programmed it: raw register values. */
+struct sim_smmuv3_queue {
+	uint64_t base; /* *_BASE */
+	uint32_t prod; /* *_PROD: index and wrap (plus OVFLG on the event and PRI queues) */
+	uint32_t cons; /* *_CONS: index and wrap (plus ERR on the command queue, OVACKFLG) */
+};
+
+/* An ATS invalidation sent to a device, waiting for its completion. */
+struct sim_smmuv3_inv {
+	uint64_t id; /* echoed by the device's completion (sim_up_msg.drain_id) */
+	uint32_t sid;
+	bool done;      /* answered, or timed out */
+	bool timed_out; /* the next CMD_SYNC fails with CERROR_ATC_INV_SYNC */
+};
+
+/* A transaction the SMMU holds (stall model) until CMD_RESUME or CMD_STALL_TERM. */
+struct sim_smmuv3_stall {
+	uint64_t tag;  /* the device's transaction */
+	uint64_t addr;
+	uint32_t sid;
+	uint32_t ssid;
+	uint16_t stag;
+	uint8_t flags;  /* enum sim_req_flags of the transaction */
+	bool recorded;  /* its event record is in the event queue */
+};
+
+struct sim_smmuv3 {
+	struct sim_smmuv3_config cfg;
+
+	/* Registers. */
+	uint32_t cr0, cr1, cr2, irq_ctrl, gerror, gerrorn, strtab_base_cfg;
+	uint64_t strtab_base, priq_irq_cfg0;
+	uint32_t priq_irq_cfg1, priq_irq_cfg2;
+	struct sim_smmuv3_queue cmdq, evtq, priq;
+
+	/* Command processing: ATS invalidations consumed since the last completed CMD_SYNC, and
+	 * the sync at CONS once everything before it completed (the snapshot cut). */
+	struct sim_ring invs; /* struct sim_smmuv3_inv, in order */
+	uint64_t next_inv_id;
+	bool sync_ready;
+	uint64_t sync_ready_ns;
+	bool sync_has_inv; /* the sync at CONS covers ATS invalidations: a drain round */
+
+	/* Page requests between their arrival and their record (struct sim_vtd_arrival: the
+	 * same facts as the VT-d model keeps). */
+	struct sim_ring arrivals;
+	uint64_t priq_seq; /* records written since PRIQ_BASE was programmed */
+	struct sim_vtd_shadow *shadow; /* SIM_VTD_SHADOW entries, allocated on attach */
+
+	/* Stalled transactions in arrival order (event records are written in that order). */
+	struct sim_smmuv3_stall *stalls;
+	size_t nstalls, cap_stalls;
+	uint16_t next_stag;
+
+	struct sim_iommu_stats stats;
+};
 
 /* ---- checker (sim-checker.c) ---------------------------------------------------------- */
 
@@ -572,8 +658,12 @@ struct sim_world {
 	 * the devices' traffic and sits behind the platform's register window. */
 	const struct sim_iommu_model *model;
 	const struct sim_iommu_model *mmio_model;
+	/* sim_mmio_model_select() (or a model's configure) chose mmio_model: opening a backend
+	 * no longer changes it (sim_mmio_model_for_backend). */
+	bool mmio_model_chosen;
 	struct sim_iommu iommu;
 	struct sim_vtd vtd;
+	struct sim_smmuv3 smmuv3;
 	struct sim_dma dma;
 	struct sim_checker chk;
 };

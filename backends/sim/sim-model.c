@@ -8,6 +8,7 @@
 const struct sim_iommu_model *const sim_iommu_models[] = {
 	&sim_queue_model,
 	&sim_vtd_model,
+	&sim_smmuv3_model,
 	NULL,
 };
 
@@ -32,9 +33,28 @@ int sim_mmio_model_select(struct sim_world *w, const char *name)
 		if (w->model->write32 && w->model != m)
 			return -EBUSY; /* another register model runs the world already */
 		w->mmio_model = m;
+		w->mmio_model_chosen = true;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* The register-level model named like @backend, or NULL. */
+static const struct sim_iommu_model *mmio_model_named(const char *backend)
+{
+	for (size_t i = 0; sim_iommu_models[i]; i++)
+		if (sim_iommu_models[i]->write32 && strcmp(sim_iommu_models[i]->name, backend) == 0)
+			return sim_iommu_models[i];
+	return NULL;
+}
+
+void sim_mmio_model_for_backend(struct sim_world *w, const char *backend)
+{
+	if (w->mmio_model_chosen || w->model->write32)
+		return; /* chosen by the embedder, or a register model runs the world already */
+	const struct sim_iommu_model *m = mmio_model_named(backend);
+	if (m)
+		w->mmio_model = m;
 }
 
 const char *sim_model_name(const struct sim_world *w)

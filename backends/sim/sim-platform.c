@@ -72,10 +72,15 @@ static const char *plat_getenv(void *user, const char *name)
 	return NULL;
 }
 
+/* "sim" gets the world. Any name is also what prqd_iommu_open() is bringing up: the window
+ * then holds that backend's hardware, when the world has a model of it. */
 static void *plat_backend_data(void *user, const char *backend)
 {
-	if (backend && strcmp(backend, "sim") == 0)
+	if (!backend)
+		return NULL;
+	if (strcmp(backend, "sim") == 0)
 		return user;
+	sim_mmio_model_for_backend(user, backend);
 	return NULL;
 }
 

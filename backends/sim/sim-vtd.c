@@ -99,7 +99,7 @@ static void vtd_init(struct sim_world *w)
 static void vtd_release(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
-	sim_mem_free(w, v->shadow, SIM_VTD_SHADOW * sizeof(*v->shadow));
+	sim_shadow_free(w, v->shadow);
 	sim_ring_free(w, &v->invs);
 	sim_ring_free(w, &v->waits);
 	sim_ring_free(w, &v->arrivals);
@@ -114,6 +114,9 @@ int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg)
 		return -EINVAL;
 	if (w->model == &sim_vtd_model)
 		return -EBUSY;
+	int rc = sim_mmio_model_select(w, sim_vtd_model.name);
+	if (rc < 0)
+		return rc;
 	w->vtd.cfg = *cfg;
 	return 0;
 }
@@ -614,10 +617,7 @@ static void prq_write(struct sim_world *w, void *arg, uint64_t unused)
 		((a.m.flags & SIM_RQ_LAST) ? 4ull : 0) | ((uint64_t)(a.m.prg_index & 0x1FF) << 3) |
 		(a.m.addr & ~0xFFFull);
 	sim_dma_write(w, (v->pqa & ~0xFFFull) + (v->pqt & (size - 1)), qw, sizeof(qw));
-	struct sim_vtd_shadow *sh = &v->shadow[v->prq_seq % SIM_VTD_SHADOW];
-	sh->seq = v->prq_seq;
-	sh->tag = a.m.tag;
-	sh->issue_ns = a.m.issue_ns;
+	sim_shadow_record(v->shadow, v->prq_seq, &a.m);
 	v->prq_seq++;
 	v->pqt = (v->pqt + VTDM_PRQ_ENTRY_SIZE) & (size - 1);
 	v->prs |= VTDM_PRS_PPR;
@@ -665,12 +665,7 @@ static void vtd_stats(const struct sim_world *w, struct sim_iommu_stats *out)
 
 static uint64_t vtd_request_tag(const struct sim_world *w, uint64_t backend_tag)
 {
-	const struct sim_vtd *v = &w->vtd;
-	if (!backend_tag || !v->shadow)
-		return 0;
-	uint64_t seq = backend_tag - 1;
-	const struct sim_vtd_shadow *sh = &v->shadow[seq % SIM_VTD_SHADOW];
-	return sh->seq == seq && seq < v->prq_seq ? sh->tag : 0;
+	return sim_shadow_tag(w->vtd.shadow, w->vtd.prq_seq, backend_tag);
 }
 
 static void vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *arg)
@@ -687,19 +682,13 @@ static void vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *a
 				break;
 			uint64_t qw0;
 			memcpy(&qw0, p, 8);
-			uint64_t seq = v->prq_seq - n + k;
-			const struct sim_vtd_shadow *sh = &v->shadow[seq % SIM_VTD_SHADOW];
-			bool known = sh->seq == seq;
+			const struct sim_vtd_shadow *sh =
+				sim_shadow_find(v->shadow, v->prq_seq, v->prq_seq - n + k);
 			fn(arg, (uint16_t)(qw0 >> 16), (qw0 >> 8) & 1, (uint32_t)(qw0 >> 32) & 0xFFFFF,
-			   known ? sh->tag : 0, known ? sh->issue_ns : 0);
+			   sh ? sh->tag : 0, sh ? sh->issue_ns : 0);
 		}
 	}
-	for (size_t i = 0; i < v->arrivals.len; i++) {
-		const struct sim_vtd_arrival *a = sim_ring_at(&v->arrivals, i);
-		if (a->m.kind != SIM_UP_PAGE_REQ)
-			continue;
-		fn(arg, a->rid, a->m.flags & SIM_RQ_PASID, a->m.pasid, a->m.tag, a->m.issue_ns);
-	}
+	sim_arrivals_each(&v->arrivals, fn, arg);
 }
 
 /* ---- registers --------------------------------------------------------------------------- */
@@ -708,9 +697,7 @@ static void vtd_each_queued(const struct sim_world *w, sim_queued_fn fn, void *a
 static void vtd_attach(struct sim_world *w)
 {
 	struct sim_vtd *v = &w->vtd;
-	v->shadow = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*v->shadow));
-	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
-		v->shadow[i].seq = UINT64_MAX;
+	v->shadow = sim_shadow_new(w);
 }
 
 static uint32_t vtd_read32(struct sim_world *w, uint64_t off);

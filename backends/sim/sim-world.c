@@ -449,3 +449,52 @@ void sim_world_free(struct sim_world *w)
 	void (*hfree)(void *, void *, size_t) = w->host_free;
 	hfree(w->host_user, w, sizeof(*w));
 }
+
+/* ---- register models' shadow logs ------------------------------------------------------------ */
+
+struct sim_vtd_shadow *sim_shadow_new(struct sim_world *w)
+{
+	struct sim_vtd_shadow *log = sim_mem_alloc(w, SIM_VTD_SHADOW * sizeof(*log));
+	for (size_t i = 0; i < SIM_VTD_SHADOW; i++)
+		log[i].seq = UINT64_MAX;
+	return log;
+}
+
+void sim_shadow_free(struct sim_world *w, struct sim_vtd_shadow *log)
+{
+	sim_mem_free(w, log, SIM_VTD_SHADOW * sizeof(*log));
+}
+
+void sim_shadow_record(struct sim_vtd_shadow *log, uint64_t seq, const struct sim_up_msg *m)
+{
+	struct sim_vtd_shadow *sh = &log[seq % SIM_VTD_SHADOW];
+	sh->seq = seq;
+	sh->tag = m->tag;
+	sh->issue_ns = m->issue_ns;
+}
+
+const struct sim_vtd_shadow *sim_shadow_find(const struct sim_vtd_shadow *log, uint64_t written,
+					     uint64_t seq)
+{
+	if (!log || seq >= written)
+		return NULL;
+	const struct sim_vtd_shadow *sh = &log[seq % SIM_VTD_SHADOW];
+	return sh->seq == seq ? sh : NULL;
+}
+
+uint64_t sim_shadow_tag(const struct sim_vtd_shadow *log, uint64_t written, uint64_t backend_tag)
+{
+	const struct sim_vtd_shadow *sh =
+		backend_tag ? sim_shadow_find(log, written, backend_tag - 1) : NULL;
+	return sh ? sh->tag : 0;
+}
+
+void sim_arrivals_each(const struct sim_ring *arrivals, sim_queued_fn fn, void *arg)
+{
+	for (size_t i = 0; i < arrivals->len; i++) {
+		const struct sim_vtd_arrival *a = sim_ring_at(arrivals, i);
+		if (a->m.kind == SIM_UP_PAGE_REQ)
+			fn(arg, a->rid, a->m.flags & SIM_RQ_PASID, a->m.pasid, a->m.tag,
+			   a->m.issue_ns);
+	}
+}

@@ -113,6 +113,10 @@ struct sim_dev_cfg {
 	uint16_t refault_permille;   /* after Success, chance of faulting the page again */
 	uint32_t misbehave;          /* enum sim_misbehaviour */
 	uint16_t misbehave_permille; /* how often a misbehaviour triggers */
+	/* A platform device whose stream uses the SMMUv3 stall model instead of PRI: a fault is
+	 * one transaction per page that the IOMMU holds until software resumes (retry) or
+	 * terminates it. Only the SMMUv3 model takes stalls. */
+	bool stall;
 };
 
 void sim_dev_cfg_default(struct sim_dev_cfg *cfg);
@@ -133,7 +137,9 @@ enum sim_access { SIM_R = 1, SIM_W = 2, SIM_X = 4, SIM_P = 8 };
  * page request group, sent now on the posted path. Returns 0, -EAGAIN (no credits or no free
  * index: nothing sent), -ESHUTDOWN (PRI disabled after Response Failure, device removed, or
  * the PASID is stopped at the device), -EINVAL (no pages, neither read nor write asked, PASID
- * beyond the device's width). */
+ * beyond the device's width). A stall-model device (cfg.stall) instead issues one stalling
+ * transaction per page (capacity bounds how many are held at once); -EOPNOTSUPP unless the
+ * world's SMMUv3 model is selected. */
 int sim_dev_fault(struct sim_dev *d, uint32_t pasid, uint64_t addr, unsigned pages,
 		  unsigned access);
 
@@ -167,6 +173,10 @@ struct sim_dev_stats {
 	uint64_t unexpected_index; /* UPRGI events */
 	bool response_failure;     /* RF set: PRI disabled */
 	uint32_t outstanding_groups, credits_used;
+	/* Stall-model devices: transactions stalled, retried, terminated (abort, STALL_TERM or
+	 * an SMMU without stalls); outstanding_stalls still held. */
+	uint64_t stalls_sent, stalls_retried, stalls_terminated;
+	uint32_t outstanding_stalls;
 };
 void sim_dev_stats(const struct sim_dev *d, struct sim_dev_stats *out);
 
@@ -236,10 +246,17 @@ void sim_alloc_stats(const struct sim_world *w, struct sim_alloc_stats *out);
  * at the first register write.
  */
 
-/* Choose the register-level model behind the platform's register window (default "vtd").
+/* Choose the register-level model behind the platform's register window (default: the one
+ * named like the backend opened, else "vtd"); the choice holds for the world's life.
  * Returns 0, -ENOENT (no such model), -EINVAL (NULL, or a model without registers), -EBUSY
  * (another register model already runs the world). */
 int sim_mmio_model_select(struct sim_world *w, const char *name);
+/* Backend @backend is being opened on the world's platform (the platform's backend_data
+ * hook): a register-level model of the same name goes behind the register window, unless
+ * the window's model was chosen (sim_mmio_model_select(), sim_vtd_configure(),
+ * sim_smmuv3_configure()) or a register model runs the world already. So a world runs
+ * "vtd" and "smmuv3" alike through prqd_iommu_open() alone. */
+void sim_mmio_model_for_backend(struct sim_world *w, const char *backend);
 /* The name of the model that runs the world now. */
 const char *sim_model_name(const struct sim_world *w);
 
@@ -295,10 +312,69 @@ struct sim_vtd_config {
 /* Defaults: every capability on, queue_limit 0, Success, ITE after SIM_VTD_ITE_DEFAULT_NS,
  * prq_write_ns 100. */
 void sim_vtd_config_default(struct sim_vtd_config *cfg);
-/* Set the model's configuration; only before its first register write (-EBUSY after). */
+/* Select the VT-d model for the register window and set its configuration; only before a
+ * register model's first register write (-EBUSY after). */
 int sim_vtd_configure(struct sim_world *w, const struct sim_vtd_config *cfg);
 /* Is the VT-d model running the world (one of its registers was written)? */
 bool sim_vtd_active(const struct sim_world *w);
+
+/* ---- the register-level SMMUv3 model (sim-smmuv3.c) ------------------------------------- */
+
+/*
+ * The model "smmuv3": an Arm SMMUv3 behind the platform's register window instead of the
+ * DMAR unit. sim_smmuv3_configure() selects it (sim_mmio_model_select(w, "smmuv3") with the
+ * configuration); mmio_read/write then reach its registers (page 0 at offset 0, page 1 at
+ * 0x10000) and its queues live in the memory dma_alloc hands out. Like the VT-d model it
+ * takes over the devices' page requests, ATS invalidation completions and stalled
+ * transactions at the first register write, and sim_iommu_stats() reports its counters. The
+ * "smmuv3" backend (backends/smmuv3/) drives it. StreamID = the device's requester ID.
+ */
+enum sim_smmuv3_ste {
+	SIM_SMMUV3_STE_PPAR_MIRROR = 0, /* every STE valid, PPAR = the device's PRG Response PASID
+					 * Required (what Arm expects software to program) */
+	SIM_SMMUV3_STE_PPAR_CLEAR = 1,  /* every STE valid, PPAR = 0 */
+	SIM_SMMUV3_STE_INVALID = 2,     /* no valid STE: PASID auto-responses are Failure */
+};
+
+struct sim_smmuv3_config {
+	/* IDR0: PRI, ATS, MSI, SEV, STALL_MODEL (0 stall or terminate, 1 terminate only,
+	 * 2 stall forced); IDR3.PPS. */
+	bool pri, ats, msi, sev, pps;
+	uint8_t stall_model;
+	/* CR0.SMMUEN as the host's IOMMU driver left it: translation (stream table, SMMUEN)
+	 * is not the library's, its backend only runs the queues. */
+	bool smmuen;
+	/* IDR1: log2 of the largest command, event and PRI queue (1..19). */
+	uint8_t cmdq_max_log2, evtq_max_log2, priq_max_log2;
+	/* The PRI queue takes at most this many entries before it overflows, even when its
+	 * ring is larger (a model knob, as the VT-d model's queue_limit). 0: the ring's size. */
+	uint32_t priq_limit;
+	/* What the stream table says for the overflow auto-responses (enum sim_smmuv3_ste). */
+	uint8_t ste;
+	/* An ATS invalidation unanswered this long fails the CMD_SYNC after it with
+	 * CERROR_ATC_INV_SYNC. 0 = never. */
+	uint64_t atc_inv_timeout_ns;
+	/* Time from a page request's arrival to its PRI queue record. */
+	uint64_t priq_write_ns;
+	/* The snapshot rule: a CMD_SYNC completes only once every page request that arrived
+	 * before its ATS invalidations completed is in the PRI queue (or was answered in an
+	 * overflow). The spec leaves it to the implementation; off models an SMMU that signals
+	 * the sync with such requests still being written. */
+	bool sync_orders_priq;
+};
+
+#define SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS 1500000ull
+
+/* Defaults: PRI, ATS, MSI, SEV on, PPS off, STALL_MODEL 0, SMMUEN on, every queue up to 2^10 entries
+ * (IDR1), priq_limit 0, PPAR mirrored, ATC time-out after SIM_SMMUV3_ATC_TIMEOUT_DEFAULT_NS,
+ * priq_write_ns 100, sync_orders_priq on. */
+void sim_smmuv3_config_default(struct sim_smmuv3_config *cfg);
+/* Select the SMMUv3 model for the world's register window and set its configuration: 0,
+ * -EINVAL (a bad value), -EBUSY (a register model, this one included, runs the world
+ * already: after the first register write). */
+int sim_smmuv3_configure(struct sim_world *w, const struct sim_smmuv3_config *cfg);
+/* Is the SMMUv3 model driving the world (selected and a register was written)? */
+bool sim_smmuv3_active(const struct sim_world *w);
 
 /* The "sim" backend (backends/sim/sim-backend.c): not compiled into libprqdrain, added to a
  * context with prqd_ctx_add_backend(). */
