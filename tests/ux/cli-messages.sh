@@ -31,6 +31,10 @@ else
 	echo "SKIP: lspri not built (no libpci)"
 fi
 sim=$b/prqdrain-sim
+if [ ! -x "$sim" ]; then
+	echo "SKIP: prqdrain-sim not built (configure --disable-backend-sim)"
+	exit $fail
+fi
 "$sim" "${TMPDIR:-/tmp}" >/dev/null 2>"$out"; rc=$?
 ok=no; [ $rc = 2 ] && grep -q '^prqdrain-sim: .*: Is a directory$' "$out" && ok=yes
 check "prqdrain-sim with a directory as the scenario: is a directory"

@@ -9,6 +9,10 @@ src=${srcdir:-.}
 err=${TMPDIR:-/tmp}/prqd-progress.$$
 trap 'rm -f "$err"' EXIT
 fail=0
+if [ ! -x "$sim" ]; then
+	echo "SKIP: prqdrain-sim not built (configure --disable-backend-sim)"
+	exit 77
+fi
 
 check_run() { # description, then prqdrain-sim's arguments
 	what=$1; shift
