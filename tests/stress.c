@@ -420,11 +420,11 @@ static void *process_main(void *arg)
 
 /* ---- the control threads ---------------------------------------------------------------- */
 
-/* Forget the handle of a bond that was unbound with @how (1 + flags, | ENDED_ALL) (handles
- * lock held). */
-static void forget(unsigned slot, unsigned how)
+/* Forget the handle of a bond of generation @gen that was unbound with @how (1 + flags,
+ * | ENDED_ALL) (handles lock held). @gen is read before the unbind: after it the handle is
+ * dead, and another controller's bind may already reuse its memory. */
+static void forget(unsigned slot, unsigned how, uint32_t gen)
 {
-	uint32_t gen = prqd_bond_gen(S.bond[slot]);
 	if (gen < S.gen_cap)
 		atomic_store(&S.gen_ended[gen], how);
 	unsigned flags = (how & (ENDED_ALL - 1)) - 1;
@@ -478,12 +478,13 @@ static void unbind_slot(unsigned slot, uint32_t *seed)
 		atomic_fetch_add(&S.markers_pushed, 1);
 	}
 	count_call(OP_UNBIND);
+	uint32_t gen = prqd_bond_gen(S.bond[slot]);
 	int rc = prqd_unbind(S.bond[slot], flags);
 	/* -EBUSY: a device-wide drain owns the bond, or NO_DRAIN found groups outstanding;
 	 * -ETIMEDOUT: the drain ran out of time (never with FORCE, which does not drain). */
 	bool ok = flags & PRQD_UNBIND_FORCE ? rc_in(rc, -EBUSY, 1) : rc_in(rc, -EBUSY, -ETIMEDOUT, 1);
 	if (rc == 0)
-		forget(slot, 1 + flags);
+		forget(slot, 1 + flags, gen);
 	else if (!ok)
 		unexpected(OP_UNBIND, rc);
 }
@@ -556,6 +557,9 @@ static void unbind_all(uint32_t *seed)
 					      PRQD_UNBIND_STOP_MARKER };
 	unsigned flags = flag_sets[xorshift(seed) % 4];
 	count_call(OP_DEV_UNBIND_ALL);
+	uint32_t gens[NSLOT];
+	for (unsigned slot = 0; slot < NSLOT; slot++)
+		gens[slot] = S.bond[slot] ? prqd_bond_gen(S.bond[slot]) : 0;
 	int rc = prqd_dev_unbind_all(S.dev, flags);
 	/* NO_DRAIN refuses bonds with groups outstanding; a drain may run out of time. */
 	bool ok = flags & PRQD_UNBIND_FORCE ? rc == 0
@@ -563,9 +567,11 @@ static void unbind_all(uint32_t *seed)
 						  : rc_in(rc, -ETIMEDOUT, 1);
 	if (!ok)
 		unexpected(OP_DEV_UNBIND_ALL, rc);
+	/* The write lock keeps every other bind out: an ended bond's memory is not reused yet,
+	 * so its state can still be read. */
 	for (unsigned slot = 0; slot < NSLOT; slot++)
 		if (S.bond[slot] && prqd_bond_state(S.bond[slot]) == PRQD_BOND_FREED)
-			forget(slot, (1 + flags) | ENDED_ALL);
+			forget(slot, (1 + flags) | ENDED_ALL, gens[slot]);
 }
 
 struct controller {
