@@ -69,6 +69,21 @@ static void down_deliver(struct sim_world *w, void *arg, uint64_t arg2)
 	sim_dev_receive(d, &m);
 }
 
+void sim_fabric_auto_respond(struct sim_dev *d, const struct sim_up_msg *m, uint8_t code,
+			     bool pasid_present)
+{
+	struct sim_down_msg r = { 0 };
+	r.kind = SIM_DOWN_RESP;
+	r.rid = d->cfg.rid;
+	r.pasid_present = pasid_present;
+	r.pasid = pasid_present ? m->pasid : 0;
+	r.prg_index = m->prg_index;
+	r.code = code;
+	r.tag = m->tag;
+	r.is_auto = true;
+	sim_fabric_down(d, &r);
+}
+
 void sim_fabric_down(struct sim_dev *d, const struct sim_down_msg *m)
 {
 	struct sim_world *w = d->w;

@@ -182,6 +182,20 @@ struct sim_down_msg {
 	bool is_auto;      /* the IOMMU's overflow auto-response */
 };
 
+/* Whether @m is a Stop Marker, judged by its wire encoding as an IOMMU judges it: a page
+ * request with L=1, R=W=0 and a PASID. An IOMMU queues or drops it but never answers it. */
+static inline bool sim_up_is_stop_marker(const struct sim_up_msg *m)
+{
+	return (m->flags & SIM_RQ_LAST) && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
+	       (m->flags & SIM_RQ_PASID);
+}
+
+/* An IOMMU model answers request @m of device @d itself (an overflow or a closed PASID):
+ * a PRG response with wire code @code, carrying @m's PASID when @pasid_present. The model
+ * counts it in its own statistics. */
+void sim_fabric_auto_respond(struct sim_dev *d, const struct sim_up_msg *m, uint8_t code,
+			     bool pasid_present);
+
 /* Put a message on the device's upstream (posted, order-preserving) path. */
 void sim_fabric_up(struct sim_dev *d, const struct sim_up_msg *m);
 /* Put a message on the device's downstream path. */

@@ -190,18 +190,10 @@ int sim_iommu_drain_release(struct sim_world *w, struct prqd_drain_step *op)
 static void auto_respond(struct sim_dev *d, const struct sim_up_msg *m)
 {
 	struct sim_iommu *im = &d->w->iommu;
-	struct sim_down_msg r = { 0 };
-	r.kind = SIM_DOWN_RESP;
-	r.rid = d->cfg.rid;
-	r.pasid_present = m->flags & SIM_RQ_PASID;
-	r.pasid = m->pasid;
-	r.prg_index = m->prg_index;
 	/* The IOMMU's own answer, encoded for the wire as it would encode it. */
-	r.code = im->overflow_response == PRQD_RESP_INVALID ? SIM_RC_INVALID : SIM_RC_SUCCESS;
-	r.tag = m->tag;
-	r.is_auto = true;
+	uint8_t code = im->overflow_response == PRQD_RESP_INVALID ? SIM_RC_INVALID : SIM_RC_SUCCESS;
 	im->stats.auto_responses++;
-	sim_fabric_down(d, &r);
+	sim_fabric_auto_respond(d, m, code, m->flags & SIM_RQ_PASID);
 }
 
 static void queue_receive(struct sim_dev *d, const struct sim_up_msg *m)
@@ -219,12 +211,7 @@ static void queue_receive(struct sim_dev *d, const struct sim_up_msg *m)
 			im->stats.overflows++;
 		}
 		im->stats.dropped_overflow++;
-		/* Judged by the wire encoding, as hardware does: L=1 with R=W=0 and a PASID
-		 * is a Stop Marker and is never answered. */
-		bool last = m->flags & SIM_RQ_LAST;
-		bool marker = last && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
-			      (m->flags & SIM_RQ_PASID);
-		if (last && !marker)
+		if ((m->flags & SIM_RQ_LAST) && !sim_up_is_stop_marker(m))
 			auto_respond(d, m);
 		return;
 	}

@@ -540,13 +540,6 @@ static bool priq_overflowed(const struct sim_smmuv3 *s)
 	return ((s->priq.prod ^ s->priq.cons) & SMMUM_Q_OVF) != 0;
 }
 
-static bool is_stop_marker(const struct sim_up_msg *m)
-{
-	/* Judged by the wire encoding: Last with R=W=0 and a PASID. */
-	return (m->flags & SIM_RQ_LAST) && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) &&
-	       (m->flags & SIM_RQ_PASID);
-}
-
 /* The SMMU's own PRG response to a dropped request with Last. */
 static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a, bool success)
 {
@@ -554,26 +547,19 @@ static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a, b
 	struct sim_dev *d = sim_dev_route(w, a->rid);
 	if (!d)
 		return;
-	struct sim_down_msg r = { 0 };
-	r.kind = SIM_DOWN_RESP;
-	r.rid = a->rid;
-	r.prg_index = a->m.prg_index;
-	r.tag = a->m.tag;
-	r.is_auto = true;
-	r.code = success ? SIM_RC_SUCCESS : SIM_RC_FAILURE;
-	bool pasid = a->m.flags & SIM_RQ_PASID;
-	if (success && pasid) {
+	uint8_t code = success ? SIM_RC_SUCCESS : SIM_RC_FAILURE;
+	bool pasid_present = false;
+	if (success && (a->m.flags & SIM_RQ_PASID)) {
 		/* §8.1: IDR3.PPS carries the request's PASID always; otherwise a valid STE's PPAR
 		 * decides; without a valid STE the answer is Failure without PASID. */
 		bool ppar = s->cfg.ste == SIM_SMMUV3_STE_PPAR_MIRROR && d->cfg.prg_resp_pasid_required;
 		if (!s->cfg.pps && s->cfg.ste == SIM_SMMUV3_STE_INVALID)
-			r.code = SIM_RC_FAILURE;
+			code = SIM_RC_FAILURE;
 		else if (s->cfg.pps || ppar)
-			r.pasid_present = true;
+			pasid_present = true;
 	}
-	r.pasid = r.pasid_present ? a->m.pasid : 0;
 	s->stats.auto_responses++;
-	sim_fabric_down(d, &r);
+	sim_fabric_auto_respond(d, &a->m, code, pasid_present);
 }
 
 static void priq_record(const struct sim_vtd_arrival *a, uint64_t *rec)
@@ -613,7 +599,7 @@ static void priq_write(struct sim_world *w, void *arg, uint64_t unused)
 	struct sim_vtd_arrival a = *(struct sim_vtd_arrival *)sim_ring_at(&s->arrivals, 0);
 	sim_ring_pop(&s->arrivals);
 	bool last = a.m.flags & SIM_RQ_LAST;
-	bool marker = is_stop_marker(&a.m);
+	bool marker = sim_up_is_stop_marker(&a.m);
 
 	if (priq_refuses(s)) {
 		if (last && !marker)

@@ -533,26 +533,14 @@ static uint32_t prq_count(const struct sim_vtd *v)
 static void send_auto_response(struct sim_world *w, const struct sim_vtd_arrival *a, uint8_t code)
 {
 	struct sim_dev *d = sim_dev_route(w, a->rid);
-	if (!d)
-		return;
-	struct sim_down_msg r = { 0 };
-	r.kind = SIM_DOWN_RESP;
-	r.rid = a->rid;
-	r.pasid_present = a->m.flags & SIM_RQ_PASID;
-	r.pasid = a->m.pasid;
-	r.prg_index = a->m.prg_index;
-	r.code = code;
-	r.tag = a->m.tag;
-	r.is_auto = true;
-	sim_fabric_down(d, &r);
+	if (d)
+		sim_fabric_auto_respond(d, &a->m, code, a->m.flags & SIM_RQ_PASID);
 }
 
-/* Judged by the wire encoding: L=1 with R=W=0 and a PASID is a Stop Marker, never answered. */
+/* A group's Last request, not a Stop Marker: what the unit may answer itself. */
 static bool answerable_last(const struct sim_up_msg *m)
 {
-	bool last = m->flags & SIM_RQ_LAST;
-	bool marker = last && !(m->flags & (SIM_RQ_READ | SIM_RQ_WRITE)) && (m->flags & SIM_RQ_PASID);
-	return last && !marker;
+	return (m->flags & SIM_RQ_LAST) && !sim_up_is_stop_marker(m);
 }
 
 static void auto_respond(struct sim_world *w, const struct sim_vtd_arrival *a)
