@@ -233,22 +233,3 @@ unsigned sim_backend_names(const char **names, const char **helps, unsigned max)
 	prqd_ctx_unref(ctx);
 	return n;
 }
-
-bool sim_backend_runs_on_world(const char *name)
-{
-	struct sim_world *w;
-	if (sim_world_new(NULL, 1, NULL, &w) != 0)
-		return false;
-	bool runs = false;
-	struct prqd_ctx *ctx;
-	if (sim_ctx_new(w, &ctx) == 0) {
-		struct prqd_iommu *io;
-		if (prqd_iommu_open(ctx, name, NULL, &io) == 0) {
-			runs = true;
-			prqd_iommu_close(io);
-		}
-		prqd_ctx_unref(ctx);
-	}
-	sim_world_free(w);
-	return runs;
-}

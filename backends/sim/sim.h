@@ -387,8 +387,5 @@ int sim_ctx_new(struct sim_world *w, struct prqd_ctx **out);
  * not NULL; the strings are static) and returns how many there are, 0 if no context could
  * be made. */
 unsigned sim_backend_names(const char **names, const char **helps, unsigned max);
-/* Whether backend @name comes up on a fresh world (prqd_iommu_open() succeeds): a
- * register-level backend whose model the world does not have does not. */
-bool sim_backend_runs_on_world(const char *name);
 
 #endif /* PRQD_SIM_H */
