@@ -169,15 +169,6 @@ static void passed(struct run *r)
 	r->res->checks++;
 }
 
-/* A library call begins (it may block: the progress display names it meanwhile). */
-static void lib_enter(struct run *r, const char *call, const char *target)
-{
-	if (r->o->progress)
-		snprintf(r->busy_what, sizeof(r->busy_what), "%s%s%s%s", r->finishing ?
-			 "end of run: " : "", call, *target ? " " : "", target);
-	r->in_lib = true;
-}
-
 /* Compare an operation's result with its expect= list. */
 static void check_result(struct run *r, const struct scn_op *op, int got)
 {
@@ -229,6 +220,26 @@ static void relax(struct run *r)
 static uint64_t now(const struct run *r)
 {
 	return sim_now(r->w);
+}
+
+/* A library call begins (it may block: the progress display names it meanwhile). */
+static void lib_enter(struct run *r, const char *call, const char *target)
+{
+	if (r->o->progress)
+		snprintf(r->busy_what, sizeof(r->busy_what), "%s%s%s%s", r->finishing ?
+			 "end of run: " : "", call, *target ? " " : "", target);
+	r->in_lib = true;
+}
+
+/* The library call ends. One that @acted (a control call; a process() that read requests; a
+ * deferred answer sent) marks the run's last event, which the summary gives as the run's
+ * length: after it the world may idle on, running timers that change nothing. Taken here
+ * rather than from the library's trace, which would cost every request a trace event. */
+static void lib_leave(struct run *r, bool acted)
+{
+	r->in_lib = false;
+	if (acted && now(r) > r->res->last_event_ns)
+		r->res->last_event_ns = now(r);
 }
 
 static uint32_t timeout_ms(uint64_t ns)
@@ -301,6 +312,7 @@ static void defer_answer(struct run *r, uint32_t slot, int code)
 	int rc = prqd_respond(g, code);
 	switch (rc) {
 	case 0:
+		lib_leave(r, true); /* a response went out */
 		r->res->respond.ok++;
 		break;
 	case -PRQD_EALREADY:
@@ -517,7 +529,7 @@ static int do_bind(struct run *r, struct rbond *rb)
 	struct prqd_bond *nb;
 	lib_enter(r, "prqd_bind", sb->name);
 	int rc = prqd_bind(rd->pd, sb->pasid, handler, rb, &nb);
-	r->in_lib = false;
+	lib_leave(r, true);
 	if (rc < 0)
 		return rc;
 	if (rb->b)
@@ -553,7 +565,7 @@ static int do_unbind(struct run *r, struct rbond *rb, unsigned flags, unsigned l
 	sim_set_epoch(r->w, rid, sb->pasid, 0);
 	lib_enter(r, "prqd_unbind", r->s->bonds[rb->idx].name);
 	int rc = prqd_unbind(rb->b, flags);
-	r->in_lib = false;
+	lib_leave(r, true);
 	if (rc == 0) {
 		rb->b = NULL;
 		rb->unbound_line = line;
@@ -676,7 +688,7 @@ static void exec_op(struct run *r, unsigned idx)
 		}
 		lib_enter(r, "prqd_stop", r->s->bonds[rb->idx].name);
 		rc = prqd_stop(rb->b, op->flags & SCN_F_ABANDON ? PRQD_STOP_ABANDON : 0);
-		r->in_lib = false;
+		lib_leave(r, true);
 		break;
 	case SCN_OP_DRAIN: {
 		if (!rb->b) {
@@ -687,7 +699,7 @@ static void exec_op(struct run *r, unsigned idx)
 		lib_enter(r, "prqd_drain", r->s->bonds[rb->idx].name);
 		rc = prqd_drain(rb->b, op->flags & SCN_F_ABANDON ? PRQD_DRAIN_ABANDON : 0,
 				timeout_ms(op->timeout_ns));
-		r->in_lib = false;
+		lib_leave(r, true);
 		if (rc == 0)
 			drained(r, drain_scope(sb->pasid), dev_idx, sb->pasid, start);
 		break;
@@ -699,7 +711,7 @@ static void exec_op(struct run *r, unsigned idx)
 		}
 		lib_enter(r, "prqd_resume", r->s->bonds[rb->idx].name);
 		rc = prqd_resume(rb->b);
-		r->in_lib = false;
+		lib_leave(r, true);
 		break;
 	case SCN_OP_UNBIND:
 		if (!rb->b) {
@@ -714,14 +726,14 @@ static void exec_op(struct run *r, unsigned idx)
 	case SCN_OP_DEV_STOP:
 		lib_enter(r, "prqd_dev_stop", r->s->devices[dev_idx].name);
 		rc = prqd_dev_stop(rd->pd, op->flags & SCN_F_ABANDON ? PRQD_STOP_ABANDON : 0);
-		r->in_lib = false;
+		lib_leave(r, true);
 		break;
 	case SCN_OP_DEV_DRAIN: {
 		uint64_t start = now(r);
 		lib_enter(r, "prqd_dev_drain", r->s->devices[dev_idx].name);
 		rc = prqd_dev_drain(rd->pd, op->flags & SCN_F_ABANDON ? PRQD_DRAIN_ABANDON : 0,
 				    timeout_ms(op->timeout_ns));
-		r->in_lib = false;
+		lib_leave(r, true);
 		if (rc == 0)
 			drained(r, PRQD_SCOPE_DEVICE, dev_idx, PRQD_NO_PASID, start);
 		break;
@@ -729,7 +741,7 @@ static void exec_op(struct run *r, unsigned idx)
 	case SCN_OP_DEV_RESUME:
 		lib_enter(r, "prqd_dev_resume", r->s->devices[dev_idx].name);
 		rc = prqd_dev_resume(rd->pd);
-		r->in_lib = false;
+		lib_leave(r, true);
 		break;
 	case SCN_OP_DEV_UNBIND: {
 		uint16_t rid = r->s->devices[dev_idx].cfg.rid;
@@ -738,7 +750,7 @@ static void exec_op(struct run *r, unsigned idx)
 				sim_set_epoch(r->w, rid, r->s->bonds[i].pasid, 0);
 		lib_enter(r, "prqd_dev_unbind_all", r->s->devices[dev_idx].name);
 		rc = prqd_dev_unbind_all(rd->pd, PRQD_UNBIND_FORCE);
-		r->in_lib = false;
+		lib_leave(r, true);
 		/* A forced unbind cannot fail; if it did anyway, we cannot tell which bonds
 		 * died, so keep them all (the failure is reported). */
 		for (unsigned i = 0; i < r->s->nbonds; i++) {
@@ -776,7 +788,7 @@ static void exec_op(struct run *r, unsigned idx)
 	case SCN_OP_PROCESS:
 		lib_enter(r, "prqd_iommu_process", "");
 		rc = prqd_iommu_process(r->io, op->budget);
-		r->in_lib = false;
+		lib_leave(r, rc > 0);
 		if (rc > 0)
 			rc = 0;
 		break;
@@ -824,7 +836,7 @@ static void process_now(struct run *r)
 {
 	lib_enter(r, "prqd_iommu_process", "");
 	int n = prqd_iommu_process(r->io, 0);
-	r->in_lib = false;
+	lib_leave(r, n > 0);
 	if (n < 0 && !r->process_error_seen) {
 		r->process_error_seen = true;
 		fail(r, "%s: prqd_iommu_process returned %d at %llu ns", r->s->file, n,
@@ -845,18 +857,6 @@ static void poll_event(struct sim_world *w, void *arg, uint64_t unused)
 }
 
 /* ---- setup and teardown ------------------------------------------------------------------- */
-
-/* Every library trace event passes here, written to the trace file when there is one. The
- * summary's run length is the last event's time, where the trace ends too: after it the world
- * may still run timers that change nothing (a device's idle timer, a model's time-out). */
-static void on_trace_event(void *user, const struct prqd_trace_event *ev)
-{
-	struct run *r = user;
-	if (ev->time_ns > r->res->last_event_ns)
-		r->res->last_event_ns = ev->time_ns;
-	if (r->tw)
-		prqd_trace_json_event(r->tw, ev);
-}
 
 static int trace_write(void *user, const char *buf, size_t len)
 {
@@ -1003,7 +1003,8 @@ static int setup(struct run *r, uint64_t seed)
 		if (rc < 0)
 			return setup_error(r, rc, "cannot start the trace (%d)", rc);
 	}
-	prqd_ctx_set_trace_fn(r->ctx, on_trace_event, r);
+	if (r->tw)
+		prqd_ctx_set_trace_fn(r->ctx, prqd_trace_json_event, r->tw);
 	const char *backend = r->o->backend ? r->o->backend : "sim";
 	snprintf(r->res->backend, sizeof(r->res->backend), "%s", backend);
 	if (strcmp(backend, "vtd") == 0)
@@ -1158,9 +1159,8 @@ static void close_all(struct run *r)
 		}
 		r->io = NULL;
 	}
-	if (r->ctx)
-		prqd_ctx_set_trace_fn(r->ctx, NULL, NULL);
 	if (r->tw) {
+		prqd_ctx_set_trace_fn(r->ctx, NULL, NULL);
 		if (prqd_trace_json_finish(r->tw) < 0)
 			fail(r, "writing the trace failed");
 		r->tw = NULL;

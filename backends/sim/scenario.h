@@ -327,7 +327,7 @@ struct scn_result {
 	uint64_t seed;
 	char backend[32];
 	uint64_t end_ns;             /* simulated time at the end of the run (the world idle) */
-	uint64_t last_event_ns;      /* the library's last trace event: the run's length */
+	uint64_t last_event_ns;      /* the end of the last library call that acted: the run's length */
 
 	struct prqd_stats stats;     /* the library's counters, read before closing the IOMMU */
 	struct sim_iommu_stats iommu;
