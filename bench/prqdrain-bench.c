@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -780,10 +781,13 @@ struct figure {
 	const char *fmt;
 };
 
+/* A figure whose measurement --only left out has value NAN and is not printed. */
 static void print_table(const struct figure *f, unsigned n)
 {
 	printf("%-62s %14s  %s\n", "figure", "measured", "target");
 	for (unsigned i = 0; i < n; i++) {
+		if (isnan(f[i].value))
+			continue;
 		char v[32];
 		snprintf(v, sizeof(v), f[i].fmt, f[i].value);
 		printf("%-62s %14s  %s\n", f[i].what, v, f[i].target);
@@ -793,17 +797,61 @@ static void print_table(const struct figure *f, unsigned n)
 static void print_json(const struct figure *f, unsigned n)
 {
 	printf("{");
-	for (unsigned i = 0; i < n; i++)
-		printf("%s\"%s\": %.6g", i ? ", " : "", f[i].key, f[i].value);
+	bool first = true;
+	for (unsigned i = 0; i < n; i++) {
+		if (isnan(f[i].value))
+			continue;
+		printf("%s\"%s\": %.6g", first ? "" : ", ", f[i].key, f[i].value);
+		first = false;
+	}
 	printf("}\n");
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: prqdrain-bench [--json] [--requests N] [--quick]\n"
+	fprintf(f, "usage: prqdrain-bench [--json] [--requests N] [--quick] [--only PARTS]\n"
 		   "       prqdrain-bench --callgrind-fastpath N | --callgrind-drain ROUNDS\n"
 		   "Prints what the library costs (table, or one JSON object with --json).\n"
+		   "--only runs some measurements: a comma-separated list of fastpath, drain,\n"
+		   "  memory, isolation, concurrency, doorbells, sim, oneshot.\n"
 		   "--callgrind-* run one measured section for bench/callgrind.sh.\n");
+}
+
+static const char *const parts[] = { "fastpath",    "drain",     "memory", "isolation",
+				     "concurrency", "doorbells", "sim",    "oneshot" };
+
+/* Whether @part is in the comma-separated @only (NULL: everything). */
+static bool wanted(const char *only, const char *part)
+{
+	if (!only)
+		return true;
+	size_t len = strlen(part);
+	for (const char *p = only; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == len && !strncmp(p, part, len))
+			return true;
+		p += n + (end != NULL);
+	}
+	return false;
+}
+
+/* Every name in @only is a part: 0, or -EINVAL after saying which is not. */
+static int check_only(const char *only)
+{
+	for (const char *p = only; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		bool known = false;
+		for (unsigned i = 0; i < PRQD_ARRAY_SIZE(parts); i++)
+			known |= strlen(parts[i]) == n && !strncmp(p, parts[i], n);
+		if (!known) {
+			fprintf(stderr, "prqdrain-bench: --only: unknown part '%.*s'\n", (int)n, p);
+			return -EINVAL;
+		}
+		p += n + (end != NULL);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -812,12 +860,14 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "requests", required_argument, NULL, 'n' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "callgrind-fastpath", required_argument, NULL, 'F' },
 		{ "callgrind-drain", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, quick = false;
+	const char *only = NULL;
 	uint64_t n = 2000000;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -825,6 +875,7 @@ int main(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 'q': quick = true; break;
+		case 'o': only = optarg; break;
 		case 'F': callgrind_fastpath(strtoull(optarg, NULL, 0)); return 0;
 		case 'D': callgrind_drain((unsigned)strtoul(optarg, NULL, 0)); return 0;
 		case 'h': usage(stdout); return 0;
@@ -835,20 +886,33 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (only && check_only(only))
+		return 2;
 
-	struct fastpath fp;
-	measure_fastpath(n, &fp);
-	double allocs_per_drain = measure_allocs_per_drain(1000);
-	struct memory mem;
-	measure_memory(&mem);
-	double drain_ratio = measure_drain_time_ratio(quick ? 200 : 2000);
-	double isolation = measure_isolation();
-	double same_dev, other_dev;
-	measure_concurrency(n / 4, &same_dev, &other_dev);
-	double doorbells = measure_vtd_doorbells(32);
-	double sim_rate = measure_sim("sim", quick ? 20000 : 200000);
-	double vtd_rate = measure_sim("vtd", quick ? 20000 : 100000);
-	double oneshot = measure_oneshot_generators(quick ? 20000 : 200000);
+	struct fastpath fp = { NAN, NAN, NAN, NAN };
+	if (wanted(only, "fastpath"))
+		measure_fastpath(n, &fp);
+	double allocs_per_drain = NAN, drain_ratio = NAN;
+	if (wanted(only, "drain")) {
+		allocs_per_drain = measure_allocs_per_drain(1000);
+		drain_ratio = measure_drain_time_ratio(quick ? 200 : 2000);
+	}
+	struct memory mem = { NAN, NAN, NAN };
+	if (wanted(only, "memory"))
+		measure_memory(&mem);
+	double isolation = wanted(only, "isolation") ? measure_isolation() : NAN;
+	double same_dev = NAN, other_dev = NAN;
+	if (wanted(only, "concurrency"))
+		measure_concurrency(n / 4, &same_dev, &other_dev);
+	double doorbells = wanted(only, "doorbells") ? measure_vtd_doorbells(32) : NAN;
+	double sim_rate = NAN, vtd_rate = NAN;
+	if (wanted(only, "sim")) {
+		sim_rate = measure_sim("sim", quick ? 20000 : 200000);
+		vtd_rate = measure_sim("vtd", quick ? 20000 : 100000);
+	}
+	double oneshot = wanted(only, "oneshot")
+				 ? measure_oneshot_generators(quick ? 20000 : 200000)
+				 : NAN;
 
 	const struct figure figs[] = {
 		{ "ns_per_req", "library ns per request (1-request groups, sync handler)", "<= 40",
