@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Devices: registration, pools, and the bond slabs that keep bond memory type-stable. */
+/* Devices: registration, and the bond slabs that keep bond memory type-stable. */
 #include "lib/private.h"
 
 /* Slabs double from MIN bonds up to MAX: a device with few bonds pays for few, and a
  * handle unbound early still waits behind a few never-used slots before its memory is
  * reused (FIFO). */
-#define BONDS_PER_SLAB_MIN 8
+#define BONDS_PER_SLAB_MIN 4
 #define BONDS_PER_SLAB_MAX 64
 
 struct prqd_bond *prqd__bond_alloc(struct prqd_dev *dev)

@@ -164,12 +164,8 @@ static unsigned source_bucket(uint32_t sid)
 	return (sid ^ (sid >> 8) ^ (sid >> 16) ^ (sid >> 24)) & (PRQD_SOURCE_HASH - 1);
 }
 
-struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id)
+struct prqd_dev *prqd__dev_lookup_hash(struct prqd_iommu *iommu, uint32_t source_id)
 {
-	/* Requests come in runs from one device: the last one found is tried first. */
-	struct prqd_dev *last = iommu->last_dev;
-	if (last && last->info.source_id == source_id)
-		return last;
 	for (struct prqd_dev *d = iommu->dev_hash[source_bucket(source_id)]; d; d = d->hnext)
 		if (d->info.source_id == source_id) {
 			iommu->last_dev = d;
@@ -244,11 +240,7 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 		int got = iommu->ops.fetch(iommu->priv, iommu->batch, want);
 		if (got < 0)
 			return total ? (int)total : got;
-		for (int i = 0; i < got; i++) {
-			prqd__handle_request(iommu, &iommu->batch[i]);
-			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[i].seq + 1,
-					      memory_order_release);
-		}
+		prqd__handle_batch(iommu, iommu->batch, (unsigned)(got > 0 ? got : 0));
 		/* The batch's responses reach the hardware together (one doorbell), before
 		 * anyone else may consume. */
 		if (got > 0)

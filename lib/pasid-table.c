@@ -41,14 +41,6 @@ void prqd__pasid_table_fini(const struct prqd_plat *pl, struct prqd_pasid_table 
 	t->ndir = 0;
 }
 
-struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid)
-{
-	uint32_t hi = pasid >> PRQD_PASID_LEAF_BITS;
-	if (hi >= t->ndir || !t->dir[hi])
-		return NULL;
-	return t->dir[hi][pasid & (PRQD_PASID_LEAF_SIZE - 1)];
-}
-
 int prqd__pasid_prepare(const struct prqd_plat *pl, const struct prqd_pasid_table *t,
 			uint32_t pasid, struct prqd_pasid_prep *prep)
 {

@@ -171,15 +171,18 @@ enum prqd_group_state {
 };
 
 struct prqd_group {
+	/* The first request, in the group itself: a one-request group is one object. Further
+	 * requests hang from head.next, in arrival order. */
+	struct prqd_req_node head;
+	struct prqd_req_node *last;        /* the latest request (&head for one) */
 	struct prqd_dev *dev;
 	_Atomic(struct prqd_bond *) bond; /* owner while PARTIAL/HANDLER; NULL otherwise */
 	uint32_t bond_gen;                 /* generation live at the first request (0: none) */
 	atomic_uint state;                 /* enum prqd_group_state */
-	bool pasid_valid;
 	uint32_t pasid;
+	uint32_t count;                    /* requests in the group */
 	uint16_t index;
-	uint32_t count;
-	struct prqd_req_node *first, *last;
+	bool pasid_valid;
 	struct prqd_group *hnext;          /* partial hash chain */
 	struct prqd_group *bnext, *bprev;  /* bond's partial list or held list */
 	struct prqd_group *free_next;
@@ -219,10 +222,17 @@ struct prqd_bond {
 
 /* ---- devices ---------------------------------------------------------------------------------- */
 
-/* Multi-producer single-consumer free list: anyone pushes, only the consumer pops. */
-struct prqd_group_freelist {
-	struct prqd_group *local;               /* consumer only */
-	_Atomic(struct prqd_group *) returned;  /* pushed by responders */
+/* A device's pools (lib/pool.c): grown on demand up to @size requests held at once. Only
+ * the consumer takes from them; anyone returns a group, through @returned. */
+struct prqd_pool {
+	struct prqd_group *groups;             /* free groups (consumer) */
+	struct prqd_req_node *nodes;           /* free request nodes (consumer) */
+	_Atomic(struct prqd_group *) returned; /* groups given back by other threads */
+	uint32_t size;                         /* most requests held at once */
+	uint32_t held_reqs;                    /* requests in groups not yet back (consumer) */
+	uint32_t groups_allocated, nodes_allocated;
+	uint32_t group_chunk, node_chunk;      /* objects in the last chunk of each */
+	struct prqd_pool_chunk *chunks;        /* every chunk, for the device's removal */
 };
 
 #define PRQD_PASID_LEAF_BITS 6
@@ -267,13 +277,8 @@ struct prqd_dev {
 	struct prqd_bond_slab *slabs;
 	struct prqd_bond *bond_free_head, *bond_free_tail; /* FIFO: delays reuse of a handle */
 
-	/* request and group pools, allocated once at dev_add */
-	struct prqd_req_node *req_mem;
-	struct prqd_group *group_mem;
-	uint32_t pool_size;
-	struct prqd_req_node *req_free;      /* consumer only */
-	struct prqd_group_freelist groups;
-	struct prqd_group **partial_hash;
+	struct prqd_pool pool;
+	struct prqd_group **partial_hash; /* partial groups (consumer); grows with their number */
 	uint32_t partial_mask;
 	uint32_t npartial;
 
@@ -336,8 +341,17 @@ void prqd__backend_fill_ops(struct prqd_backend_ops *out, const struct prqd_back
 /* prqd_iommu_open() with a given backend table: for tests with a scripted backend. */
 int prqd__iommu_open_backend(struct prqd_ctx *ctx, const struct prqd_backend *be,
 			     const struct prqd_platform *platform, struct prqd_iommu **out);
-/* Queue lock held. */
-struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id);
+/* Queue lock held: the device by source ID, from the hash (remembered as the last found). */
+struct prqd_dev *prqd__dev_lookup_hash(struct prqd_iommu *iommu, uint32_t source_id);
+/* Queue lock held. Requests come in runs from one device: the last one found is tried first,
+ * inline. */
+static inline struct prqd_dev *prqd__dev_lookup(struct prqd_iommu *iommu, uint32_t source_id)
+{
+	struct prqd_dev *last = iommu->last_dev;
+	if (last && last->info.source_id == source_id)
+		return last;
+	return prqd__dev_lookup_hash(iommu, source_id);
+}
 /* Device hash (by source ID) changes, queue lock held. */
 void prqd__dev_hash_insert(struct prqd_iommu *iommu, struct prqd_dev *dev);
 void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev);
@@ -372,7 +386,14 @@ void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op);
 /* pasid-table.c (queue lock held for get/set) */
 int prqd__pasid_table_init(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint8_t width);
 void prqd__pasid_table_fini(const struct prqd_plat *pl, struct prqd_pasid_table *t);
-struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid);
+/* The bond in @pasid's slot, or NULL. Inline: the consumer looks up every request. */
+static inline struct prqd_bond *prqd__pasid_get(const struct prqd_pasid_table *t, uint32_t pasid)
+{
+	uint32_t hi = pasid >> PRQD_PASID_LEAF_BITS;
+	if (hi >= t->ndir || !t->dir[hi])
+		return NULL;
+	return t->dir[hi][pasid & (PRQD_PASID_LEAF_SIZE - 1)];
+}
 /* Device lock held, queue lock not: allocate what setting @pasid needs into *prep (nothing
  * when its leaf exists). Returns 0, -EINVAL (PASID beyond the width), -ENOMEM (nothing
  * kept). */
@@ -385,22 +406,64 @@ void prqd__pasid_prep_free(const struct prqd_plat *pl, struct prqd_pasid_prep *p
 void prqd__pasid_set(const struct prqd_plat *pl, struct prqd_pasid_table *t, uint32_t pasid,
 		     struct prqd_bond *b, struct prqd_pasid_prep *prep);
 
-/* prg.c (consumer side, queue lock held unless stated) */
+/* pool.c (consumer side, queue lock held, unless stated) */
+/* The partial hash now; the pools of @pool_size requests grow as requests come. */
 int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size);
 void prqd__pools_fini(struct prqd_dev *dev);
-void prqd__handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw);
-/* Discard partial groups: of one bond, or every one of the device (@bond NULL). */
-uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
+struct prqd_group *prqd__group_get_slow(struct prqd_dev *dev);
+/* Pop a free group (the pool's list non-empty) for one request, stored in its head. */
+static inline struct prqd_group *prqd__group_take(struct prqd_pool *p)
+{
+	struct prqd_group *g = p->groups;
+	p->groups = g->free_next;
+	g->free_next = NULL;
+	g->count = 1;
+	g->last = &g->head;
+	g->head.next = NULL;
+	p->held_reqs++;
+	return g;
+}
+/* A group with room for its first request, or NULL when the device's pool is full (or can't
+ * grow). The caller stores the request in g->head. */
+static inline struct prqd_group *prqd__group_get(struct prqd_dev *dev)
+{
+	struct prqd_pool *p = &dev->pool;
+	if (p->groups && p->held_reqs < p->size)
+		return prqd__group_take(p);
+	return prqd__group_get_slow(dev);
+}
+/* A node for one more request of a group, or NULL when the pool is full. */
+struct prqd_req_node *prqd__node_get(struct prqd_dev *dev);
+/* A group back to the consumer's pool, its requests included. Inline: the consumer frees
+ * each group it answers itself. */
+static inline void prqd__group_free_local(struct prqd_dev *dev, struct prqd_group *g)
+{
+	struct prqd_pool *p = &dev->pool;
+	if (g->head.next) {
+		g->last->next = p->nodes;
+		p->nodes = g->head.next;
+		g->head.next = NULL;
+	}
+	p->held_reqs -= g->count;
+	atomic_store_explicit(&g->state, PRQD_G_FREE, memory_order_relaxed);
+	g->free_next = p->groups;
+	p->groups = g;
+}
 /* Release a group's memory to its device's pool: any thread. */
 void prqd__group_release(struct prqd_group *g);
+struct prqd_group *prqd__partial_find(struct prqd_dev *dev, const struct prqd_request *r);
+void prqd__partial_insert(struct prqd_dev *dev, struct prqd_group *g);
+void prqd__partial_remove(struct prqd_dev *dev, struct prqd_group *g);
+/* Remove and free every partial group of @dev; returns how many. */
+uint32_t prqd__partial_discard_all(struct prqd_dev *dev);
 
-/* respond.c */
-/* Send the response for a group (@dev NULL: unknown requester), count and trace: a page
- * request group's response, or a stall's resume (Success) or termination (otherwise). A backend
- * failure completes it locally (counted as PRQD_BY_LOCAL). @consumer: the caller holds the
- * queue lock (its counters are the consumer's). Returns 0 or the backend's error. */
-int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *last,
-		 uint32_t gen, int code, int responder, bool consumer);
+/* prg.c (consumer side, queue lock held) */
+/* Handle @n fetched requests in order, moving consumed_seq past each. */
+void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batch, unsigned n);
+/* Discard partial groups: of one bond, or every one of the device (@bond NULL). */
+uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
+
+/* respond.c (sending a response: lib/answer.h) */
 /* Bond lock held: take @g off the bond's list of groups the handler holds. */
 static inline void prqd__held_unlink(struct prqd_bond *b, struct prqd_group *g)
 {

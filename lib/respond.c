@@ -4,12 +4,12 @@
  * handler (prqd_respond) or by the library taking it back (abandon); the group's state word
  * decides who, under the bond's lock, and the loser's answer is swallowed and counted.
  */
-#include "lib/private.h"
+#include "lib/answer.h"
 
-/* A stall is resumed or terminated by its tag; the backend maps the code explicitly. */
-static int answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
-			int code)
+int prqd__answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
+		       const struct prqd_hw_req *hw, int code, int responder, bool consumer)
 {
+	/* A stall is resumed or terminated by its tag; the backend maps the code explicitly. */
 	const struct prqd_hw_stall_resp resp = {
 		.rid = hw->req.rid,
 		.source_id = hw->req.source_id,
@@ -18,79 +18,39 @@ static int answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const st
 		.stall_tag = hw->stall_tag,
 		.code = (uint8_t)code,
 	};
-	return iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
-}
-
-/* Count a sent response (@code) or, with @code < 0, a local completion, and who answered. */
-static inline void count_answer(struct prqd_iommu *iommu, int code, int responder, bool consumer)
-{
-	if (consumer) {
-		if (code >= 0)
-			prqd_cstat_inc(iommu, responses[code]);
-		prqd_cstat_inc(iommu, by[responder]);
-	} else {
-		if (code >= 0)
-			prqd_stat_inc(iommu, responses[code]);
-		prqd_stat_inc(iommu, by[responder]);
-	}
-}
-
-int prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
-		 uint32_t gen, int code, int responder, bool consumer)
-{
-	const struct prqd_request *last = &hw->req;
-	if (hw->stall) {
-		int result = answer_stall(iommu, dev, hw, code);
-		if (result < 0) {
-			prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
-				 (unsigned)hw->stall_tag, last->rid, result);
-			count_answer(iommu, -1, PRQD_BY_LOCAL, consumer);
-		} else {
-			count_answer(iommu, code, responder, consumer);
-		}
-		return result;
-	}
-	struct prqd_hw_resp resp = {
-		.rid = last->rid,
-		.source_id = last->source_id,
-		/* The device says whether it wants the PASID back; a requester we do not
-		 * know gets it whenever its request carried one. */
-		.pasid_present = last->pasid_valid &&
-				 (!dev || dev->info.prg_resp_pasid_required),
-		.pasid = last->pasid_valid ? last->pasid : 0,
-		.prg_index = last->prg_index,
-		.code = (uint8_t)code,
-		.priv_data_valid = last->priv_data_valid &&
-				   (iommu->caps.flags & PRQD_CAP_PRIV_DATA),
-		.priv_data = { last->priv_data[0], last->priv_data[1] },
-		.tag = hw->tag,
-		/* The consumer's answers are committed at the end of its batch. */
-		.batched = consumer,
-	};
-	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+	int result = iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 	if (result < 0) {
-		prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
-			 last->prg_index, result);
-		responder = PRQD_BY_LOCAL;
-		count_answer(iommu, -1, responder, consumer);
+		prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
+			 (unsigned)hw->stall_tag, hw->req.rid, result);
+		prqd__count_answer(iommu, -1, PRQD_BY_LOCAL, consumer);
 	} else {
-		count_answer(iommu, code, responder, consumer);
-	}
-	if (prqd__tracing(iommu)) {
-		struct prqd_trace_event ev = {
-			.type = PRQD_TR_RESPONSE,
-			.rid = last->rid,
-			.pasid_valid = last->pasid_valid,
-			.pasid = last->pasid,
-			.prg_index = last->prg_index,
-			.bond_gen = gen,
-			.code = (uint8_t)code,
-			.responder = (uint8_t)responder,
-			.result = result,
-		};
-		prqd__trace(iommu, &ev);
+		prqd__count_answer(iommu, code, responder, consumer);
 	}
 	return result;
+}
+
+void prqd__answer_failed(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, int result)
+{
+	prqd_err(iommu->ctx, "response to %04x index %u failed: %d", hw->req.rid,
+		 hw->req.prg_index, result);
+}
+
+void prqd__answer_trace(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
+			int code, int responder, int result)
+{
+	const struct prqd_request *last = &hw->req;
+	struct prqd_trace_event ev = {
+		.type = PRQD_TR_RESPONSE,
+		.rid = last->rid,
+		.pasid_valid = last->pasid_valid,
+		.pasid = last->pasid,
+		.prg_index = last->prg_index,
+		.bond_gen = gen,
+		.code = (uint8_t)code,
+		.responder = (uint8_t)responder,
+		.result = result,
+	};
+	prqd__trace(iommu, &ev);
 }
 
 static int late_answer(struct prqd_group *g)

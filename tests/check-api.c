@@ -647,7 +647,7 @@ START_TEST(dev_add_errors)
 		info.pri_capacity = pools[i].cap;
 		info.pri_alloc = pools[i].alloc;
 		ck_assert_int_eq(prqd_dev_add(w.iommu, &info, &dev), 0);
-		ck_assert_uint_eq(dev->pool_size, pools[i].pool);
+		ck_assert_uint_eq(dev->pool.size, pools[i].pool);
 		ck_assert_int_eq(prqd_dev_remove(dev), 0);
 	}
 	/* Limits that are valid. */
@@ -734,8 +734,8 @@ START_TEST(many_bonds)
 		ck_assert_ptr_eq(rec.groups[i].bond, b[i]);
 	ck_assert_uint_eq(dev->table.nleaves, 300); /* every PASID here has a leaf of its own */
 	/* Unbind half and bind them again. Freed slots are reused last-freed-last (FIFO), after
-	 * the 12 never-used slots of the last slab (slabs of 8, 16, 32, 64, then 64 each:
-	 * 312 slots for 300 bonds): a dead handle stays dead as long as possible. */
+	 * the 16 never-used slots of the last slab (slabs of 4, 8, 16, 32, then 64 each:
+	 * 316 slots for 300 bonds): a dead handle stays dead as long as possible. */
 	static struct prqd_bond *old[N];
 	for (unsigned i = 0; i < N; i += 2) {
 		ck_assert_int_eq(prqd_unbind(b[i], 0), 0);
@@ -743,11 +743,11 @@ START_TEST(many_bonds)
 	}
 	for (unsigned i = 0, r = 0; i < N; i += 2, r++) {
 		b[i] = tw_bind(dev, i * 3001 % (1u << 20), &rec);
-		if (r < 12) {
+		if (r < 16) {
 			for (unsigned k = 0; k < N; k += 2)
 				ck_assert_ptr_ne(b[i], old[k]);
 		} else {
-			ck_assert_ptr_eq(b[i], old[2 * (r - 12)]);
+			ck_assert_ptr_eq(b[i], old[2 * (r - 16)]);
 		}
 	}
 	ck_assert_int_eq(prqd_dev_unbind_all(dev, 0), 0);

@@ -791,6 +791,97 @@ START_TEST(process_budget)
 }
 END_TEST
 
+/* A bound but quiet device holds no pool memory; traffic grows the pool in chunks, which
+ * stay for the next groups (no allocation per request), and never past the pool's size. */
+START_TEST(pool_grows_on_demand)
+{
+	tw_bind(dev, 1, &rec);
+	uint64_t quiet = tp_live(&w.tp);
+	ck_assert_uint_eq(dev->pool.groups_allocated, 0);
+	ck_assert_uint_eq(dev->pool.nodes_allocated, 0);
+
+	tq_group(w.t, RID, 1, 1, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_gt(dev->pool.groups_allocated, 0);
+	ck_assert_uint_eq(dev->pool.nodes_allocated, 0); /* a one-request group is one object */
+	uint64_t grown = tp_live(&w.tp);
+	ck_assert_uint_gt(grown, quiet);
+
+	/* The same traffic again allocates nothing. */
+	uint64_t attempts = tp_attempts(&w.tp);
+	for (unsigned i = 0; i < 100; i++)
+		tq_group(w.t, RID, 1, (uint16_t)(i % 512), 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 101);
+	ck_assert_uint_eq(tp_attempts(&w.tp), attempts);
+
+	/* Many held groups: the pool grows up to its size and no further. */
+	rec.code = PRQD_RESP_DEFER;
+	for (unsigned i = 0; i < dev->pool.size + 10; i++)
+		tq_group(w.t, RID, 1, (uint16_t)i, 2, 0x2000);
+	tw_process(&w);
+	ck_assert_uint_le(dev->pool.groups_allocated, dev->pool.size);
+	ck_assert_uint_le(dev->pool.nodes_allocated, dev->pool.size);
+	ck_assert_uint_le(dev->pool.held_reqs, dev->pool.size);
+	ck_assert_uint_eq(rec.ndeferred, dev->pool.size / 2);
+	ck_assert_uint_gt(tw_stats(&w).pool_exhausted, 0);
+	ck_assert_uint_eq(rec_answer_all(&rec, PRQD_RESP_SUCCESS), dev->pool.size / 2);
+	/* Every group got its one answer: the ones that did not fit from the library. */
+	ck_assert_uint_eq(tl_count(w.t), 101 + dev->pool.size + 10);
+}
+END_TEST
+
+/* The pool can't grow (the platform has no memory): the group is answered Invalid and
+ * counted, and the next request, with memory back, is delivered. */
+START_TEST(pool_growth_fails)
+{
+	tw_bind(dev, 1, &rec);
+	tp_fail_nth(&w.tp, 1);
+	uint64_t tag = tq_group(w.t, RID, 1, 7, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 0);
+	ck_assert_uint_eq(tw_stats(&w).pool_exhausted, 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	ck_assert_uint_eq(tl_get(w.t, 0).r.code, PRQD_RESP_INVALID);
+
+	tag = tq_group(w.t, RID, 1, 7, 1, 0x1000);
+	tw_process(&w);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(tl_count_tag(w.t, tag), 1);
+	ck_assert_uint_eq(tl_get(w.t, 1).r.code, PRQD_RESP_SUCCESS);
+}
+END_TEST
+
+/* Many partial groups at once: the partial hash grows, and every group still completes
+ * whole, each with its own requests. */
+START_TEST(many_partials)
+{
+	tw_bind(dev, 3, &rec);
+	uint32_t buckets_before = dev->partial_mask + 1;
+	enum { N = 60 };
+	for (unsigned i = 0; i < N; i++)
+		tq_push(w.t, rq(RID, 3, (uint16_t)i, false, 0x100000 + i * PAGE));
+	tw_process(&w);
+	ck_assert_uint_eq(dev->npartial, N);
+	ck_assert_uint_gt(dev->partial_mask + 1, buckets_before);
+	for (unsigned i = N; i-- > 0;)
+		tq_push(w.t, rq(RID, 3, (uint16_t)i, true, 0x200000 + i * PAGE));
+	tw_process(&w);
+	ck_assert_uint_eq(dev->npartial, 0);
+	ck_assert_uint_eq(rec.n, N);
+	for (unsigned k = 0; k < N; k++) {
+		struct rec_group *g = &rec.groups[k];
+		unsigned i = N - 1 - k;
+		ck_assert_uint_eq(g->index, i);
+		ck_assert_uint_eq(g->count, 2);
+		ck_assert_uint_eq(g->addrs[0], 0x100000 + i * PAGE);
+		ck_assert_uint_eq(g->addrs[1], 0x200000 + i * PAGE);
+	}
+	ck_assert_uint_eq(tl_count(w.t), N);
+}
+END_TEST
+
 static Suite *prg_suite(void)
 {
 	Suite *s = suite_create("prg");
@@ -811,6 +902,9 @@ static Suite *prg_suite(void)
 	tcase_add_test(tc, no_bond);
 	tcase_add_test(tc, device_removed_with_requests);
 	tcase_add_test(tc, pool_exhaustion);
+	tcase_add_test(tc, pool_grows_on_demand);
+	tcase_add_test(tc, pool_growth_fails);
+	tcase_add_test(tc, many_partials);
 	tcase_add_test(tc, response_pasid_only_when_required);
 	tcase_add_test(tc, private_data_echoed);
 	tcase_add_test(tc, overflow_discards_partials);
