@@ -30,7 +30,11 @@ struct prqd_platform {
 	/** Passed first to every callback. */
 	void *user;
 
-	/** Required: zeroed memory of size bytes aligned for any object, or NULL. */
+	/** Required: zeroed memory of size bytes aligned for any object, or NULL. Also called
+	 * from prqd_iommu_process() (and a drain reading the queue) with the IOMMU's queue lock
+	 * held, when a device's request pool grows: it must not call into the library, and
+	 * where sleeping is not allowed there it must not sleep (NULL is a clean answer: the
+	 * group is answered Invalid and counted in pool_exhausted). */
 	void *(*alloc)(void *user, size_t size);
 	/** Required: release memory from alloc; size is the size asked for. */
 	void (*free)(void *user, void *ptr, size_t size);

@@ -635,8 +635,10 @@ struct prqd_dev_info {
 /**
  * @brief Register a function with the IOMMU and attach it in the backend.
  *
- * Allocates the device's request and group pools (sized from the allocation) here, so no
- * allocation happens per request later.
+ * The device's pool holds at most its PRI allocation (capped by core.pool_max) plus
+ * core.pool_slack requests at once. Its memory comes as requests arrive, in chunks that are
+ * kept until the device is removed: a quiet device costs little, and steady traffic
+ * allocates nothing per request (see prqd_platform.alloc for where it is called).
  *
  * - Ownership: the device belongs to the IOMMU; remove it with prqd_dev_remove(). @p info is
  *   copied.

@@ -342,7 +342,6 @@ PRQD_COLD void trace_request(struct prqd_iommu *iommu, const struct prqd_request
 PRQD_HOT void handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req *hw)
 {
 	const struct prqd_request *r = &hw->req;
-	prqd_cstat_inc(iommu, requests);
 	if (prqd__tracing(iommu))
 		trace_request(iommu, r);
 	struct prqd_dev *dev = prqd__dev_lookup(iommu, r->source_id);
@@ -368,6 +367,7 @@ PRQD_HOT void handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req 
 
 void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batch, unsigned n)
 {
+	prqd_cstat_add(iommu, requests, n);
 	for (unsigned i = 0; i < n; i++) {
 		handle_request(iommu, &batch[i]);
 		atomic_store_explicit(&iommu->consumed_seq, batch[i].seq + 1, memory_order_release);
