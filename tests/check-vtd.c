@@ -549,7 +549,8 @@ END_TEST
 static struct {
 	struct prqd_platform p;
 	void (*write64)(void *user, uint64_t offset, uint64_t value);
-	unsigned iqt_writes;
+	uint64_t (*read64)(void *user, uint64_t offset);
+	unsigned iqt_writes, pqt_reads;
 } iqt_tap;
 
 static void iqt_tap_write64(void *user, uint64_t offset, uint64_t value)
@@ -559,11 +560,18 @@ static void iqt_tap_write64(void *user, uint64_t offset, uint64_t value)
 	iqt_tap.write64(user, offset, value);
 }
 
-/* The groups one process() call answers share one doorbell (the core's commit at the end
- * of the batch), and every one of them reaches the device. */
-START_TEST(responses_of_one_batch_share_one_doorbell)
+static uint64_t iqt_tap_read64(void *user, uint64_t offset)
 {
-	enum { GROUPS = 24 };
+	if (offset == VTD_REG_PQT)
+		iqt_tap.pqt_reads++;
+	return iqt_tap.read64(user, offset);
+}
+
+/* @groups one-request groups queued on the VT-d model, then one process() call with
+ * core.fetch_batch @batch: every group must be answered and reach the device. Counts the
+ * IQ doorbells (IQT writes) and PQT reads of that call into iqt_tap. */
+static void answer_backlog(unsigned groups, const char *batch)
+{
 	struct sim_world *w;
 	ck_assert_int_eq(sim_world_new(NULL, 3, NULL, &w), 0);
 	struct sim_vtd_config vc;
@@ -572,15 +580,18 @@ START_TEST(responses_of_one_batch_share_one_doorbell)
 	iqt_tap.p = *sim_world_platform(w);
 	iqt_tap.write64 = iqt_tap.p.mmio_write64;
 	iqt_tap.p.mmio_write64 = iqt_tap_write64;
+	iqt_tap.read64 = iqt_tap.p.mmio_read64;
+	iqt_tap.p.mmio_read64 = iqt_tap_read64;
 	struct prqd_ctx_opts co = { .size = sizeof(co), .platform = &iqt_tap.p,
 				    .flags = PRQD_CTX_IGNORE_ENV };
 	struct prqd_ctx *ctx;
 	struct prqd_iommu *io;
 	ck_assert_int_eq(prqd_ctx_new(&co, &ctx), 0);
+	ck_assert_int_eq(prqd_ctx_set_param(ctx, "core.fetch_batch", batch), 0);
 	ck_assert_int_eq(prqd_iommu_open(ctx, "vtd", NULL, &io), 0);
 	struct sim_dev_cfg dc;
 	sim_dev_cfg_default(&dc);
-	dc.capacity = GROUPS + 1;
+	dc.capacity = groups + 1;
 	struct sim_dev *sd;
 	ck_assert_int_eq(sim_dev_add(w, &dc, &sd), 0);
 	struct prqd_dev_info info;
@@ -589,22 +600,47 @@ START_TEST(responses_of_one_batch_share_one_doorbell)
 	ck_assert_int_eq(prqd_dev_add(io, &info, &dev), 0);
 	struct prqd_bond *b;
 	ck_assert_int_eq(prqd_bind(dev, 1, answer_success, NULL, &b), 0);
-	for (unsigned i = 0; i < GROUPS; i++)
+	for (unsigned i = 0; i < groups; i++)
 		ck_assert_int_eq(sim_dev_fault(sd, 1, 0x100000 + 0x1000 * i, 1, SIM_R), 0);
 	sim_run_until(w, sim_now(w) + 100000);
-	unsigned before = iqt_tap.iqt_writes;
-	ck_assert_int_eq(prqd_iommu_process(io, 0), GROUPS);
-	ck_assert_uint_eq(iqt_tap.iqt_writes - before, 1);
+	iqt_tap.iqt_writes = iqt_tap.pqt_reads = 0;
+	ck_assert_int_eq(prqd_iommu_process(io, 0), (int)groups);
+	unsigned iqt_writes = iqt_tap.iqt_writes, pqt_reads = iqt_tap.pqt_reads;
 	sim_run_until(w, sim_now(w) + 100000);
 	struct sim_dev_stats ds;
 	sim_dev_stats(sd, &ds);
-	ck_assert_uint_eq(ds.responses[PRQD_RESP_SUCCESS], GROUPS);
+	ck_assert_uint_eq(ds.responses[PRQD_RESP_SUCCESS], groups);
 	ck_assert_uint_eq(ds.outstanding_groups, 0);
 	ck_assert_int_eq(prqd_unbind(b, PRQD_UNBIND_NO_DRAIN), 0);
 	ck_assert_int_eq(prqd_dev_remove(dev), 0);
 	ck_assert_int_eq(prqd_iommu_close(io), 0);
 	prqd_ctx_unref(ctx);
 	sim_world_free(w);
+	iqt_tap.iqt_writes = iqt_writes;
+	iqt_tap.pqt_reads = pqt_reads;
+}
+
+/* The groups one fetched batch answers share one doorbell (the core's commit at the end of
+ * the batch). */
+START_TEST(responses_of_one_batch_share_one_doorbell)
+{
+	answer_backlog(24, "32");
+	ck_assert_uint_eq(iqt_tap.iqt_writes, 1);
+	answer_backlog(24, "8");
+	ck_assert_uint_eq(iqt_tap.iqt_writes, 3);
+}
+END_TEST
+
+/* A backlog costs one look at the tail register (PQT) to be read and one more to see the
+ * queue empty, however many fetches it takes: entries seen are read without asking the
+ * hardware again. process() itself reads PQT once more, for the end of what it was called
+ * for: three reads for 24 groups, in 3 fetches of 8 or in one of 32. */
+START_TEST(a_backlog_costs_two_tail_reads)
+{
+	answer_backlog(24, "8");
+	ck_assert_uint_eq(iqt_tap.pqt_reads, 3);
+	answer_backlog(24, "32");
+	ck_assert_uint_eq(iqt_tap.pqt_reads, 3);
 }
 END_TEST
 
@@ -744,6 +780,7 @@ int main(void)
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	tcase_add_test(tc, responses_of_one_batch_share_one_doorbell);
+	tcase_add_test(tc, a_backlog_costs_two_tail_reads);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

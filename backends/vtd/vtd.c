@@ -63,6 +63,9 @@ struct vtd_priv {
 	uint64_t prq_bus;
 	size_t prq_bytes;
 	uint64_t prq_head;  /* byte offset of the next entry software reads (= PQH) */
+	/* Byte offset of the tail as last read from PQT: entries before it are read without
+	 * touching a register again. */
+	uint64_t prq_tail_seen;
 	uint64_t prq_seq;   /* queue position of that entry */
 
 	/* Status word of the fence waits: their write only has to land somewhere harmless. */
@@ -206,6 +209,7 @@ static int vtd_init(struct prqd_iommu *iommu, void *priv, struct prqd_be_caps *c
 	reg_write64(vp, VTD_REG_PQT, 0);
 	reg_write64(vp, VTD_REG_PQA, vp->prq_bus | (prq_order & VTD_PQA_PQS_MASK));
 	vp->prq_head = 0;
+	vp->prq_tail_seen = 0;
 	vp->prq_seq = 0;
 	/* The §7.10 page-drain is exact; without it this unit offers no drain at all. Private
 	 * data is echoed only by the 256-bit response descriptor. */
@@ -291,19 +295,35 @@ static void decode_entry(const volatile uint64_t *e, struct prqd_hw_req *out)
 
 static void note_errors(struct vtd_priv *vp);
 
-static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
+/* Unit lock held: the tail from PQT, after the error check. A batch of entries costs one PRS
+ * write and one PQT read, however many fetches it takes to read them. */
+static void refresh_tail(struct vtd_priv *vp)
 {
-	struct vtd_priv *vp = priv;
-	uint64_t mask = vp->prq_bytes - 1;
-	unit_lock(vp);
 	/* The consumer runs often, drains may not: an invalidation queue error (IQE, ITE)
 	 * that holds the queue, and with it every response, is handled here too. */
 	note_errors(vp);
 	/* Clear PPR before reading the tail: an entry written after this sets it again. */
 	reg_write32(vp, VTD_REG_PRS, VTD_PRS_PPR);
-	uint64_t tail = reg_read64(vp, VTD_REG_PQT) & mask & ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+	vp->prq_tail_seen = reg_read64(vp, VTD_REG_PQT) & (vp->prq_bytes - 1) &
+			    ~(uint64_t)(VTD_PRQ_ENTRY_SIZE - 1);
+}
+
+static int vtd_fetch(void *priv, struct prqd_hw_req *out, unsigned max)
+{
+	struct vtd_priv *vp = priv;
+	uint64_t mask = vp->prq_bytes - 1;
+	unit_lock(vp);
 	unsigned n = 0;
-	while (n < max && vp->prq_head != tail) {
+	bool tail_read = false;
+	while (n < max) {
+		if (vp->prq_head == vp->prq_tail_seen) {
+			/* What was seen is read: look at the registers again, once a fetch. */
+			if (tail_read)
+				break;
+			refresh_tail(vp);
+			tail_read = true;
+			continue;
+		}
 		const volatile uint64_t *e =
 			(const volatile uint64_t *)((unsigned char *)vp->prq + vp->prq_head);
 		decode_entry(e, &out[n]);
