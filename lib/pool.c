@@ -51,51 +51,54 @@ static uint32_t chunk_count(uint32_t *last, uint32_t allocated, uint32_t limit)
 	return count;
 }
 
-static struct prqd_pool_chunk *chunk_new(struct prqd_dev *dev, uint32_t count, size_t item_size)
+/* A new chunk of objects of @item_size for a pool list that has @*allocated of the pool's
+ * size: its first object and, in *@count, how many; NULL at the limit or without memory. */
+static void *pool_grow(struct prqd_dev *dev, uint32_t *allocated, uint32_t *last_chunk,
+		       size_t item_size, uint32_t *count)
 {
-	size_t size = ((sizeof(struct prqd_pool_chunk) + 63) & ~(size_t)63) + count * item_size;
+	struct prqd_pool *p = &dev->pool;
+	if (*allocated >= p->size)
+		return NULL;
+	uint32_t n = chunk_count(last_chunk, *allocated, p->size);
+	size_t size = ((sizeof(struct prqd_pool_chunk) + 63) & ~(size_t)63) + n * item_size;
 	struct prqd_pool_chunk *c = prqd__plat_alloc(&dev->iommu->plat, size);
 	if (!c)
 		return NULL;
 	c->size = size;
-	c->next = dev->pool.chunks;
-	dev->pool.chunks = c;
-	return c;
+	c->next = p->chunks;
+	p->chunks = c;
+	*allocated += n;
+	*count = n;
+	return chunk_items(c);
 }
 
 static bool groups_grow(struct prqd_dev *dev)
 {
 	struct prqd_pool *p = &dev->pool;
-	if (p->groups_allocated >= p->size)
+	uint32_t count;
+	struct prqd_group *g = pool_grow(dev, &p->groups_allocated, &p->group_chunk,
+					 sizeof(*g), &count);
+	if (!g)
 		return false;
-	uint32_t count = chunk_count(&p->group_chunk, p->groups_allocated, p->size);
-	struct prqd_pool_chunk *c = chunk_new(dev, count, sizeof(struct prqd_group));
-	if (!c)
-		return false;
-	struct prqd_group *g = chunk_items(c);
 	for (uint32_t i = 0; i < count; i++) {
 		g[i].dev = dev;
 		g[i].free_next = i + 1 < count ? &g[i + 1] : p->groups;
 	}
 	p->groups = &g[0];
-	p->groups_allocated += count;
 	return true;
 }
 
 static bool nodes_grow(struct prqd_dev *dev)
 {
 	struct prqd_pool *p = &dev->pool;
-	if (p->nodes_allocated >= p->size)
+	uint32_t count;
+	struct prqd_req_node *n = pool_grow(dev, &p->nodes_allocated, &p->node_chunk,
+					    sizeof(*n), &count);
+	if (!n)
 		return false;
-	uint32_t count = chunk_count(&p->node_chunk, p->nodes_allocated, p->size);
-	struct prqd_pool_chunk *c = chunk_new(dev, count, sizeof(struct prqd_req_node));
-	if (!c)
-		return false;
-	struct prqd_req_node *n = chunk_items(c);
 	for (uint32_t i = 0; i < count; i++)
 		n[i].next = i + 1 < count ? &n[i + 1] : p->nodes;
 	p->nodes = &n[0];
-	p->nodes_allocated += count;
 	return true;
 }
 
@@ -264,15 +267,9 @@ void prqd__partial_remove(struct prqd_dev *dev, struct prqd_group *g)
 		}
 	}
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
-	if (b) {
-		if (g->bprev)
-			g->bprev->bnext = g->bnext;
-		else
-			b->partials = g->bnext;
-		if (g->bnext)
-			g->bnext->bprev = g->bprev;
-	}
-	g->hnext = g->bnext = g->bprev = NULL;
+	if (b)
+		prqd__bond_list_unlink(&b->partials, g);
+	g->hnext = NULL;
 }
 
 uint32_t prqd__partial_discard_all(struct prqd_dev *dev)

@@ -464,16 +464,21 @@ void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batc
 uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
 
 /* respond.c (sending a response: lib/answer.h) */
-/* Bond lock held: take @g off the bond's list of groups the handler holds. */
-static inline void prqd__held_unlink(struct prqd_bond *b, struct prqd_group *g)
+/* Take @g off one of its bond's lists (@head: its partials or the groups it holds). */
+static inline void prqd__bond_list_unlink(struct prqd_group **head, struct prqd_group *g)
 {
 	if (g->bprev)
 		g->bprev->bnext = g->bnext;
 	else
-		b->held = g->bnext;
+		*head = g->bnext;
 	if (g->bnext)
 		g->bnext->bprev = g->bprev;
 	g->bnext = g->bprev = NULL;
+}
+/* Bond lock held: take @g off the bond's list of groups the handler holds. */
+static inline void prqd__held_unlink(struct prqd_bond *b, struct prqd_group *g)
+{
+	prqd__bond_list_unlink(&b->held, g);
 	b->outstanding--;
 }
 /* Take back every group the handler holds (bond lock taken inside) and answer them Invalid.
