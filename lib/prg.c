@@ -208,7 +208,6 @@ static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
 PRQD_HOT void group_start(struct prqd_group *g, struct prqd_bond *bond, const struct prqd_request *r)
 {
 	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
-	g->bond_gen = bond ? bond->gen : 0;
 	g->pasid_valid = r->pasid_valid;
 	g->pasid = r->pasid_valid ? r->pasid : 0;
 	g->index = r->prg_index;

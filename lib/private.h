@@ -177,7 +177,6 @@ struct prqd_group {
 	struct prqd_req_node *last;        /* the latest request (&head for one) */
 	struct prqd_dev *dev;
 	_Atomic(struct prqd_bond *) bond; /* owner while PARTIAL/HANDLER; NULL otherwise */
-	uint32_t bond_gen;                 /* generation live at the first request (0: none) */
 	atomic_uint state;                 /* enum prqd_group_state */
 	uint32_t pasid;
 	uint32_t count;                    /* requests in the group */
