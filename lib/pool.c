@@ -150,8 +150,8 @@ void prqd__group_release(struct prqd_group *g)
 	struct prqd_group *head = atomic_load_explicit(&p->returned, memory_order_relaxed);
 	do {
 		g->free_next = head;
-	} while (!atomic_compare_exchange_weak_explicit(&p->returned, &head, g,
-							memory_order_release, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&p->returned, &head, g, memory_order_release,
+							memory_order_relaxed));
 }
 
 /* Consumer: room for one more request, taking back returned groups when at the limit. */

@@ -2,9 +2,9 @@
 /*
  * Page request group assembly: the consumer's fast path.
  *
- * Each request is found its device and its bond, joins the partial group of its (PASID, PRG
- * index) or starts one, and when the group's Last arrives the group goes to the bond's
- * handler, or is answered. Groups and request nodes come from the device's pool (pool.c),
+ * Each request is matched to its device and its bond, joins the partial group of its
+ * (PASID, PRG index) or starts one, and when the group's Last arrives the group goes to the
+ * bond's handler, or is answered. Groups and request nodes come from the device's pool (pool.c),
  * which is also where partial groups are kept, keyed by (PASID or none, PRG index) and
  * linked on their bond so a drain or unbind can discard exactly that bond's partials.
  */
@@ -205,7 +205,8 @@ static void answer_ungrouped(struct prqd_iommu *iommu, struct prqd_dev *dev,
 }
 
 /* A fresh group begins with @r, for @bond (NULL: none). */
-PRQD_HOT void group_start(struct prqd_group *g, struct prqd_bond *bond, const struct prqd_request *r)
+PRQD_HOT void group_start(struct prqd_group *g, struct prqd_bond *bond,
+			  const struct prqd_request *r)
 {
 	atomic_store_explicit(&g->bond, bond, memory_order_relaxed);
 	g->pasid_valid = r->pasid_valid;
