@@ -9,14 +9,13 @@
 
 #include "lib/private.h"
 
-/* respond.c: a stall resumed (Success) or terminated, and counted. */
-int prqd__answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
-		       const struct prqd_hw_req *hw, int code, int responder, bool consumer);
-/* respond.c: the backend refused a response (@result): say so. */
-void prqd__answer_failed(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, int result);
-/* respond.c: trace a response (or a local completion, @result < 0). */
-void prqd__answer_trace(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
-			int code, int responder, int result);
+/* respond.c: resume (Success) or terminate a stall; the backend's result. */
+int prqd__send_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
+		     int code);
+/* respond.c: what follows a sent answer when it failed (@result < 0: said, completed
+ * locally) or is traced: count it as prqd__answer() does, and trace it. */
+void prqd__answer_settle(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
+			 int code, int responder, bool consumer, int result);
 
 /* Count a sent response (@code) or, with @code < 0, a local completion, and who answered.
  * @consumer: the caller holds the queue lock (its counters are the consumer's). */
@@ -36,17 +35,16 @@ static inline void prqd__count_answer(struct prqd_iommu *iommu, int code, int re
 
 /*
  * Send the response for a group whose last request is @hw (@dev NULL: unknown requester),
- * count and trace it: a page request group's response, or a stall's resume (Success) or
- * termination (otherwise). A backend failure completes it locally (counted as
- * PRQD_BY_LOCAL). @consumer: the caller holds the queue lock; its responses are committed
- * with its batch. Returns 0 or the backend's error.
+ * without counting it: a page request group's response, or a stall's resume (Success) or
+ * termination (otherwise). @consumer: the caller holds the queue lock; its responses are
+ * committed with its batch. Returns 0 or the backend's error.
  */
 static inline __attribute__((always_inline)) int
-prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
-	     uint32_t gen, int code, int responder, bool consumer)
+prqd__send_answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
+		  int code, bool consumer)
 {
 	if (hw->stall)
-		return prqd__answer_stall(iommu, dev, hw, code, responder, consumer);
+		return prqd__send_stall(iommu, dev, hw, code);
 	const struct prqd_request *last = &hw->req;
 	struct prqd_hw_resp resp = {
 		.rid = last->rid,
@@ -65,16 +63,22 @@ prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_h
 		/* The consumer's answers are committed at the end of its batch. */
 		.batched = consumer,
 	};
-	int result = iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
-	if (result < 0) {
-		prqd__answer_failed(iommu, hw, result);
-		responder = PRQD_BY_LOCAL;
-		prqd__count_answer(iommu, -1, responder, consumer);
-	} else {
+	return iommu->ops.respond(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+}
+
+/*
+ * Send the response for a group whose last request is @hw, count and trace it. A backend
+ * failure completes it locally (counted as PRQD_BY_LOCAL). Returns 0 or the backend's error.
+ */
+static inline __attribute__((always_inline)) int
+prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
+	     uint32_t gen, int code, int responder, bool consumer)
+{
+	int result = prqd__send_answer(iommu, dev, hw, code, consumer);
+	if (result < 0 || prqd__tracing(iommu))
+		prqd__answer_settle(iommu, hw, gen, code, responder, consumer, result);
+	else
 		prqd__count_answer(iommu, code, responder, consumer);
-	}
-	if (prqd__tracing(iommu))
-		prqd__answer_trace(iommu, hw, gen, code, responder, result);
 	return result;
 }
 

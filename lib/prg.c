@@ -154,7 +154,12 @@ PRQD_HOT void answer_returned(struct prqd_iommu *iommu, struct prqd_dev *dev, st
 	atomic_store_explicit(&g->state, PRQD_G_ANSWERING, memory_order_relaxed);
 	uint32_t gen = b->gen;
 	prqd_spin_unlock(&b->lock);
-	prqd__answer(iommu, dev, &g->last->hw, gen, code, PRQD_BY_HANDLER, true);
+	const struct prqd_hw_req *last = &g->last->hw;
+	int result = prqd__send_answer(iommu, dev, last, code, true);
+	if (result < 0 || prqd__tracing(iommu))
+		prqd__answer_settle(iommu, last, gen, code, PRQD_BY_HANDLER, true, result);
+	else
+		iommu->batch_counts.handler_answers[code]++;
 	atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 	prqd__group_free_local(dev, g);
 }
@@ -162,7 +167,7 @@ PRQD_HOT void answer_returned(struct prqd_iommu *iommu, struct prqd_dev *dev, st
 /* The Last request arrived: hand the group to its bond's handler, or answer it. */
 PRQD_HOT void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, struct prqd_group *g)
 {
-	prqd_cstat_inc(iommu, groups);
+	iommu->batch_counts.groups++;
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
 	if (!b) {
 		answer_undelivered(iommu, dev, g, NULL);
@@ -183,7 +188,7 @@ PRQD_HOT void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, str
 	b->outstanding++;
 	prqd_spin_unlock(&b->lock);
 
-	prqd_cstat_inc(iommu, delivered);
+	iommu->batch_counts.delivered++;
 	if (prqd__tracing(iommu))
 		trace_delivery(iommu, g, b);
 	int code = b->handler(b->cookie, b, g);
@@ -365,6 +370,21 @@ PRQD_HOT void handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req 
 		start_group(iommu, dev, bond, hw);
 }
 
+/* The batch's counts into the consumer's counters, where prqd_iommu_stats() reads them. */
+static void flush_batch_counts(struct prqd_iommu *iommu)
+{
+	struct prqd_batch_counts *c = &iommu->batch_counts;
+	prqd_cstat_add(iommu, groups, c->groups);
+	prqd_cstat_add(iommu, delivered, c->delivered);
+	uint64_t answers = 0;
+	for (unsigned code = 0; code < PRQD_ARRAY_SIZE(c->handler_answers); code++) {
+		prqd_cstat_add(iommu, responses[code], c->handler_answers[code]);
+		answers += c->handler_answers[code];
+	}
+	prqd_cstat_add(iommu, by[PRQD_BY_HANDLER], answers);
+	prqd__memset(c, 0, sizeof(*c));
+}
+
 void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batch, unsigned n)
 {
 	prqd_cstat_add(iommu, requests, n);
@@ -372,6 +392,7 @@ void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batc
 		handle_request(iommu, &batch[i]);
 		atomic_store_explicit(&iommu->consumed_seq, batch[i].seq + 1, memory_order_release);
 	}
+	flush_batch_counts(iommu);
 }
 
 PRQD_EXPORT unsigned prqd_group_count(const struct prqd_group *group)

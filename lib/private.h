@@ -326,6 +326,12 @@ struct prqd_iommu {
 	/* The two counter arrays apart from each other and from the fields above, so the
 	 * consumer's writes and the responders' adds never share a cache line. */
 	unsigned char stats_gap0[64];
+	/* What the consumer's common path counted in the batch it is handling (queue lock),
+	 * added to consumer_stats at the batch's end: a plain add per event there. */
+	struct prqd_batch_counts {
+		uint64_t groups, delivered;
+		uint64_t handler_answers[PRQD_RESP_FAILURE + 1]; /* by response code */
+	} batch_counts;
 	struct prqd_istats consumer_stats; /* queue lock held */
 	unsigned char stats_gap1[64];
 	struct prqd_istats stats;          /* any thread */

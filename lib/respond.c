@@ -6,8 +6,8 @@
  */
 #include "lib/answer.h"
 
-int prqd__answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
-		       const struct prqd_hw_req *hw, int code, int responder, bool consumer)
+int prqd__send_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
+		     int code)
 {
 	/* A stall is resumed or terminated by its tag; the backend maps the code explicitly. */
 	const struct prqd_hw_stall_resp resp = {
@@ -18,27 +18,27 @@ int prqd__answer_stall(struct prqd_iommu *iommu, struct prqd_dev *dev,
 		.stall_tag = hw->stall_tag,
 		.code = (uint8_t)code,
 	};
-	int result = iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+	return iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
+}
+
+void prqd__answer_settle(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
+			 int code, int responder, bool consumer, int result)
+{
+	const struct prqd_request *last = &hw->req;
 	if (result < 0) {
-		prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
-			 (unsigned)hw->stall_tag, hw->req.rid, result);
-		prqd__count_answer(iommu, -1, PRQD_BY_LOCAL, consumer);
+		if (hw->stall)
+			prqd_err(iommu->ctx, "stall %u of %04x not resumed or terminated: %d",
+				 (unsigned)hw->stall_tag, last->rid, result);
+		else
+			prqd_err(iommu->ctx, "response to %04x index %u failed: %d", last->rid,
+				 last->prg_index, result);
+		responder = PRQD_BY_LOCAL;
+		prqd__count_answer(iommu, -1, responder, consumer);
 	} else {
 		prqd__count_answer(iommu, code, responder, consumer);
 	}
-	return result;
-}
-
-void prqd__answer_failed(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, int result)
-{
-	prqd_err(iommu->ctx, "response to %04x index %u failed: %d", hw->req.rid,
-		 hw->req.prg_index, result);
-}
-
-void prqd__answer_trace(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
-			int code, int responder, int result)
-{
-	const struct prqd_request *last = &hw->req;
+	if (!prqd__tracing(iommu) || hw->stall)
+		return;
 	struct prqd_trace_event ev = {
 		.type = PRQD_TR_RESPONSE,
 		.rid = last->rid,
