@@ -18,7 +18,11 @@
  *   bit 5     call prqd_iommu_process() after this entry (budget from the entry's last byte)
  *   bit 6     let 10 us of simulated time pass (responses travel, deferred answers go out)
  *   bit 7     unbind PASID 1 with PRQD_UNBIND_FORCE and bind it again
- * The first byte of the input sets the model's ECAP.PDS (bit 0).
+ * The first byte of the input sets the model's ECAP.PDS (bit 0). Without page-drain, the
+ * bind after a forced unbind has one proof that the old generation is gone: its Stop Marker
+ * from the queue, which only a fuzzed entry can bring here. Without it the bind must fail
+ * with -ETIMEDOUT and leave the PASID quarantined (its groups answered Invalid, never
+ * delivered); a later record tries again.
  * Everything is created and freed per input: nothing carries over between inputs.
  */
 #include <errno.h>
@@ -49,7 +53,8 @@ struct fuzz_run {
 	struct prqd_ctx *ctx;
 	struct prqd_iommu *io;
 	struct prqd_dev *dev_a, *dev_b;
-	struct fuzz_bond bonds[4];
+	struct fuzz_bond bonds[4]; /* bonds[0].bond NULL: PASID 1 quarantined, not bound */
+	bool pds;                  /* the model drains pages: a rebind always has its proof */
 	struct prqd_group *deferred[MAX_DEFERRED];
 	unsigned ndeferred;
 	uint64_t written; /* entries put into the queue */
@@ -186,6 +191,23 @@ static void bind(struct fuzz_run *r, unsigned i, struct prqd_dev *dev, uint16_t 
 	FUZZ_REQUIRE(prqd_bind(dev, pasid, handler, fb, &fb->bond) == 0, "bind");
 }
 
+/* Unbind PASID 1 with FORCE (if it is bound) and bind it again: see the header for when the
+ * bind may fail. */
+static void unbind_and_bind_again(struct fuzz_run *r)
+{
+	struct fuzz_bond *fb = &r->bonds[0];
+
+	answer_deferred(r);
+	if (fb->bond)
+		FUZZ_REQUIRE(prqd_unbind(fb->bond, PRQD_UNBIND_FORCE) == 0, "unbind force");
+	fb->bond = NULL;
+	int rc = prqd_bind(r->dev_a, 1, handler, fb, &fb->bond);
+	FUZZ_REQUIRE(rc == 0 || (!r->pds && rc == -PRQD_ETIMEDOUT),
+		     "bind after a forced unbind: %d (page-drain %s)", rc, r->pds ? "on" : "off");
+	if (rc < 0)
+		fb->bond = NULL;
+}
+
 /* A function in the world's fabric, and the library's view of it. */
 static struct prqd_dev *add_device(struct fuzz_run *r, uint16_t rid, uint8_t pasid_width,
 				   bool stop_markers)
@@ -210,6 +232,7 @@ static bool setup(struct fuzz_run *r, bool pds)
 	struct sim_vtd_config vc;
 
 	memset(r, 0, sizeof(*r));
+	r->pds = pds;
 	if (sim_world_new(NULL, 1, NULL, &r->w) != 0)
 		return false;
 	sim_vtd_config_default(&vc);
@@ -219,6 +242,10 @@ static bool setup(struct fuzz_run *r, bool pds)
 				    .flags = PRQD_CTX_IGNORE_ENV };
 	FUZZ_REQUIRE(prqd_ctx_new(&co, &r->ctx) == 0, "prqd_ctx_new");
 	prqd_ctx_set_log_fn(r->ctx, quiet, NULL);
+	/* A rebind without proof waits this long (simulated) before it fails: short, so the
+	 * fuzzer's runs stay fast; a hardware drain of the model takes microseconds. */
+	FUZZ_REQUIRE(prqd_ctx_set_param(r->ctx, "core.drain_timeout_ms", "10") == 0,
+		     "drain time-out");
 	FUZZ_REQUIRE(prqd_iommu_open(r->ctx, "vtd", NULL, &r->io) == 0, "prqd_iommu_open");
 
 	r->dev_a = add_device(r, RID_A, 20, true);
@@ -255,7 +282,9 @@ static void teardown(struct fuzz_run *r)
 
 	answer_deferred(r);
 	for (unsigned i = 0; i < 4; i++)
-		FUZZ_REQUIRE(prqd_unbind(r->bonds[i].bond, PRQD_UNBIND_FORCE) == 0, "unbind %u", i);
+		if (r->bonds[i].bond)
+			FUZZ_REQUIRE(prqd_unbind(r->bonds[i].bond, PRQD_UNBIND_FORCE) == 0,
+				     "unbind %u", i);
 	FUZZ_REQUIRE(prqd_dev_remove(r->dev_a) == 0 && prqd_dev_remove(r->dev_b) == 0,
 		     "prqd_dev_remove");
 	FUZZ_REQUIRE(prqd_iommu_close(r->io) == 0, "prqd_iommu_close");
@@ -280,12 +309,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			process(&r, data[RECORD_SIZE - 1] % 8);
 		if (ctl & 0x40)
 			sim_run_until(r.w, sim_now(r.w) + 10000);
-		if (ctl & 0x80) {
-			answer_deferred(&r);
-			FUZZ_REQUIRE(prqd_unbind(r.bonds[0].bond, PRQD_UNBIND_FORCE) == 0,
-				     "unbind force");
-			bind(&r, 0, r.dev_a, RID_A, 1);
-		}
+		if (ctl & 0x80)
+			unbind_and_bind_again(&r);
 	}
 	/* Read everything left, let the responses travel, then count. */
 	for (int i = 0; i < 1000 && r.w->vtd.pqh != r.w->vtd.pqt; i++)

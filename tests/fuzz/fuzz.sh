@@ -38,11 +38,16 @@ case " $FUZZ_LIB_SOURCES " in
 esac
 
 echo "make fuzz: compiling the library with $cc"
+# An object is rebuilt when its source or any header of the tree is newer: a changed
+# structure must not leave objects of the old layout linked with new ones.
+newest_header=$(ls -t "$srcdir"/include/*.h "$srcdir"/lib/*.h "$srcdir"/lib/linux/*.h \
+	"$srcdir"/backends/*/*.h 2>/dev/null | head -n 1)
 objs=
 for src in $FUZZ_LIB_SOURCES; do
 	case $src in *.c) ;; *) continue ;; esac
 	obj="$work/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
-	if [ ! -f "$obj" ] || [ "$srcdir/$src" -nt "$obj" ]; then
+	if [ ! -f "$obj" ] || [ "$srcdir/$src" -nt "$obj" ] ||
+		{ [ -n "$newest_header" ] && [ "$newest_header" -nt "$obj" ]; }; then
 		"$cc" $cflags -fsanitize=fuzzer-no-link -c "$srcdir/$src" -o "$obj" || exit 2
 	fi
 	objs="$objs $obj"
