@@ -103,11 +103,34 @@ struct sim_ring {
 };
 
 void sim_ring_init(struct sim_ring *r, size_t item_size);
-/* Append one item, to be filled by the caller; returns it (valid until the next push). */
-void *sim_ring_push(struct sim_world *w, struct sim_ring *r);
+/* Double the ring's room (sim_ring_push when it is full). */
+void sim_ring_grow(struct sim_world *w, struct sim_ring *r);
+
+/* The rings carry every message and queue entry of a run: the three below are inline so
+ * that a push or a pop costs a few instructions, not a call. */
+
 /* The @i-th item from the front. */
-void *sim_ring_at(const struct sim_ring *r, size_t i);
-void sim_ring_pop(struct sim_ring *r);
+static inline void *sim_ring_at(const struct sim_ring *r, size_t i)
+{
+	return r->buf + ((r->head + i) & (r->cap - 1)) * r->item_size;
+}
+
+/* Append one item, to be filled by the caller; returns it (valid until the next push). */
+static inline void *sim_ring_push(struct sim_world *w, struct sim_ring *r)
+{
+	if (r->len == r->cap)
+		sim_ring_grow(w, r);
+	return sim_ring_at(r, r->len++);
+}
+
+static inline void sim_ring_pop(struct sim_ring *r)
+{
+	if (!r->len)
+		return;
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->len--;
+}
+
 void sim_ring_clear(struct sim_ring *r);
 void sim_ring_free(struct sim_world *w, struct sim_ring *r);
 
@@ -121,6 +144,10 @@ void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void
 uint64_t sim_event_reserve(struct sim_world *w);
 void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
 			   void *arg, uint64_t arg2);
+
+/* The time of the next event to run, if any (the world's own peek: events are only ever
+ * taken off the heap here and in sim_step). */
+bool sim_next_event_at(struct sim_world *w, uint64_t *at);
 
 /* ---- messages on the wire (sim-fabric.c) ----------------------------------------------- */
 
@@ -657,6 +684,7 @@ struct sim_world {
 
 	struct sim_event *heap;
 	size_t heap_len, heap_cap;
+	bool heap_root_ran; /* heap[0] is the event running or last run, not yet removed */
 	uint64_t event_seq;
 
 	uint64_t next_tag; /* request serials, from 1 */
