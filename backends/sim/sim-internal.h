@@ -86,12 +86,39 @@ struct sim_map {
 	struct sim_map_entry *slots; /* key and value side by side: one cache line per probe */
 	size_t cap;                  /* 0 or a power of two */
 	size_t count;
+	unsigned shift;              /* 64 - log2(cap): a hash's top bits pick the home slot */
 };
 
+/* A key's home slot in a map with room: Fibonacci hashing (the golden ratio's multiple, top
+ * bits), one multiplication. The keys (serial tags, RID/index and RID/PASID pairs) differ in
+ * low bits or in whole fields, which the product spreads over its top bits. */
+static inline size_t sim_map_home(const struct sim_map *m, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> m->shift);
+}
+
 void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val);
-bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val);
+/* The value of @key, added (value 0, *@added true) if absent: one probe where a get then a
+ * put would take two. Valid until the map next changes. */
+uint64_t *sim_map_ref(struct sim_world *w, struct sim_map *m, uint64_t key, bool *added);
 bool sim_map_del(struct sim_map *m, uint64_t key);
 void sim_map_free(struct sim_world *w, struct sim_map *m);
+
+/* Inline: the checker and the devices look a key up several times per request. */
+static inline bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
+{
+	if (!m->count)
+		return false;
+	for (size_t s = sim_map_home(m, key); m->slots[s].key != SIM_MAP_EMPTY;
+	     s = (s + 1) & (m->cap - 1)) {
+		if (m->slots[s].key == key) {
+			if (val)
+				*val = m->slots[s].val;
+			return true;
+		}
+	}
+	return false;
+}
 
 /* Growable FIFO of fixed-size items. */
 struct sim_ring {

@@ -63,16 +63,6 @@ void sim_mem_grow(struct sim_world *w, void **arr, size_t *cap, size_t need, siz
 
 /* ---- hash map ------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 static struct sim_map_entry *map_alloc(struct sim_world *w, size_t cap)
 {
 	struct sim_map_entry *e = sim_mem_alloc(w, cap * sizeof(*e));
@@ -83,11 +73,12 @@ static struct sim_map_entry *map_alloc(struct sim_world *w, size_t cap)
 
 static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
 {
-	struct sim_map n = { .slots = map_alloc(w, ncap), .cap = ncap, .count = m->count };
+	struct sim_map n = { .slots = map_alloc(w, ncap), .cap = ncap, .count = m->count,
+			     .shift = (unsigned)(64 - __builtin_ctzll(ncap)) };
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->slots[i].key == SIM_MAP_EMPTY)
 			continue;
-		size_t s = mix64(m->slots[i].key) & (ncap - 1);
+		size_t s = sim_map_home(&n, m->slots[i].key);
 		while (n.slots[s].key != SIM_MAP_EMPTY)
 			s = (s + 1) & (ncap - 1);
 		n.slots[s] = m->slots[i];
@@ -96,35 +87,26 @@ static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
 	*m = n;
 }
 
-void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val)
+uint64_t *sim_map_ref(struct sim_world *w, struct sim_map *m, uint64_t key, bool *added)
 {
 	/* Keep the load at most 1/2: probes stay short. */
 	if ((m->count + 1) * 2 > m->cap)
 		map_resize(w, m, m->cap ? m->cap * 2 : 16);
-	size_t s = mix64(key) & (m->cap - 1);
+	size_t s = sim_map_home(m, key);
 	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & (m->cap - 1);
-	if (m->slots[s].key == SIM_MAP_EMPTY) {
+	*added = m->slots[s].key == SIM_MAP_EMPTY;
+	if (*added) {
 		m->slots[s].key = key;
 		m->count++;
 	}
-	m->slots[s].val = val;
+	return &m->slots[s].val;
 }
 
-bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
+void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val)
 {
-	if (!m->cap)
-		return false;
-	size_t s = mix64(key) & (m->cap - 1);
-	while (m->slots[s].key != SIM_MAP_EMPTY) {
-		if (m->slots[s].key == key) {
-			if (val)
-				*val = m->slots[s].val;
-			return true;
-		}
-		s = (s + 1) & (m->cap - 1);
-	}
-	return false;
+	bool added;
+	*sim_map_ref(w, m, key, &added) = val;
 }
 
 bool sim_map_del(struct sim_map *m, uint64_t key)
@@ -132,7 +114,7 @@ bool sim_map_del(struct sim_map *m, uint64_t key)
 	if (!m->cap)
 		return false;
 	size_t mask = m->cap - 1;
-	size_t s = mix64(key) & mask;
+	size_t s = sim_map_home(m, key);
 	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & mask;
 	if (m->slots[s].key == SIM_MAP_EMPTY)
@@ -141,7 +123,7 @@ bool sim_map_del(struct sim_map *m, uint64_t key)
 	 * their home slot lies cyclically in (hole, their slot]. */
 	size_t hole = s;
 	for (size_t j = (hole + 1) & mask; m->slots[j].key != SIM_MAP_EMPTY; j = (j + 1) & mask) {
-		size_t home = mix64(m->slots[j].key) & mask;
+		size_t home = sim_map_home(m, m->slots[j].key);
 		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
 		if (stays)
 			continue;
