@@ -308,10 +308,11 @@ struct sim_dev *sim_dev_route(struct sim_world *w, uint16_t rid);
 
 /* ---- IOMMU model (sim-iommu.c) --------------------------------------------------------- */
 
-/* A queue entry: the decoded request plus what the checker needs. */
+/* A queue entry: the request as it arrived, its queue position and its requester. */
 struct sim_qent {
-	struct prqd_hw_req hw;
-	uint64_t issue_ns;
+	struct sim_up_msg m;
+	uint64_t seq;
+	uint16_t rid;
 };
 
 enum sim_drain_state {
