@@ -390,6 +390,9 @@ void sim_dma_free(struct sim_world *w, void *va, size_t size);
 /* The host address of @len bytes at bus address @bus, or NULL. */
 unsigned char *sim_dma_at(const struct sim_world *w, uint64_t bus, size_t len);
 bool sim_dma_read64(const struct sim_world *w, uint64_t bus, uint64_t *out);
+/* @n 64-bit words from @bus on, as @n sim_dma_read64() calls would read them (one region
+ * lookup when they lie in one region); false as soon as one is unreadable. */
+bool sim_dma_read(const struct sim_world *w, uint64_t bus, uint64_t *out, size_t n);
 /* A write to memory nobody allocated is lost and counted. */
 void sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len);
 
