@@ -326,11 +326,6 @@ int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, u
 	return heap_push(w, &ev);
 }
 
-uint64_t sim_event_reserve(struct sim_world *w)
-{
-	return w->event_seq++;
-}
-
 void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
 			   void *arg, uint64_t arg2)
 {
