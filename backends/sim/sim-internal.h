@@ -723,6 +723,7 @@ struct sim_world {
 	/* Devices by RID, sorted: the present one, or the last removed one, per RID. */
 	struct sim_dev **devs;
 	size_t ndevs, devs_cap;
+	struct sim_dev *route_last; /* sim_dev_route()'s last answer, or NULL */
 	/* Every device ever added (freed with the world: events may still name them). */
 	struct sim_dev **all_devs;
 	size_t nall, all_cap;
