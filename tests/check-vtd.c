@@ -756,6 +756,68 @@ START_TEST(ite_at_every_offset_fails_only_the_deaf_drain)
 }
 END_TEST
 
+/* ---- the checker's view of VT-d responses ---------------------------------------------- */
+
+/* A group's Last request as the device sends it (tag @tag, PASID @pasid, index @idx). */
+static void chk_send(struct sim_dev *d, uint64_t tag, uint32_t pasid, uint16_t idx)
+{
+	struct sim_up_msg m = { .kind = SIM_UP_PAGE_REQ, .tag = tag, .pasid = pasid,
+				.prg_index = idx,
+				.flags = SIM_RQ_READ | SIM_RQ_LAST | SIM_RQ_PASID };
+	sim_chk_request_sent(d, &m);
+}
+
+/* A response as the VT-d model sends it: by index and PASID, without a tag (@tag 0), or
+ * with one. */
+static enum sim_chk_verdict chk_answer(struct sim_dev *d, uint64_t tag, uint32_t pasid,
+				       uint16_t idx)
+{
+	struct sim_down_msg m = { .kind = SIM_DOWN_RESP, .tag = tag, .rid = d->cfg.rid,
+				  .pasid = pasid, .pasid_present = true, .prg_index = idx };
+	return sim_chk_response(d, &m);
+}
+
+/*
+ * A page group response descriptor names its group by index and PASID, not by tag, so the
+ * checker matches it through its (requester, index) ring: the oldest outstanding group there
+ * whose PASID fits. Three groups share index 3 (a device reusing it), one sits at index 9;
+ * each answer must take the right one, and one answer too many is a double response.
+ */
+START_TEST(checker_matches_untagged_responses_by_index)
+{
+	struct sim_world *w;
+	ck_assert_int_eq(sim_world_new(NULL, 1, NULL, &w), 0);
+	struct sim_dev_cfg dc;
+	sim_dev_cfg_default(&dc);
+	struct sim_dev *d;
+	ck_assert_int_eq(sim_dev_add(w, &dc, &d), 0);
+	chk_send(d, 1, 5, 3);
+	chk_send(d, 2, 6, 3);
+	chk_send(d, 3, 5, 3);
+	chk_send(d, 4, 5, 9);
+
+	/* PASID 6 fits only the middle group of index 3: tag 2 is answered, not tag 1. */
+	ck_assert_int_eq(chk_answer(d, 0, 6, 3), SIM_CHK_OK);
+	ck_assert_int_eq(chk_answer(d, 2, 6, 3), SIM_CHK_BAD);
+	ck_assert_uint_eq(sim_violation_count(w, SIM_V_DOUBLE_RESPONSE), 1);
+	/* Then the two groups of PASID 5 at index 3, oldest first, then none. */
+	ck_assert_int_eq(chk_answer(d, 0, 5, 3), SIM_CHK_OK);
+	ck_assert_int_eq(chk_answer(d, 1, 5, 3), SIM_CHK_BAD); /* tag 1 went first */
+	ck_assert_uint_eq(sim_violation_count(w, SIM_V_DOUBLE_RESPONSE), 2);
+	ck_assert_int_eq(chk_answer(d, 0, 5, 3), SIM_CHK_OK);
+	ck_assert_int_eq(chk_answer(d, 0, 5, 3), SIM_CHK_BAD);
+	ck_assert_uint_eq(sim_violation_count(w, SIM_V_DOUBLE_RESPONSE), 3);
+	/* Index 9 was untouched by all that. */
+	ck_assert_int_eq(chk_answer(d, 0, 5, 9), SIM_CHK_OK);
+	/* A group sent after its index emptied starts the ring again. */
+	chk_send(d, 5, 6, 3);
+	ck_assert_int_eq(chk_answer(d, 0, 6, 3), SIM_CHK_OK);
+	sim_check_finish(w);
+	ck_assert_uint_eq(sim_violation_total(w), 3);
+	sim_world_free(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vtd");
@@ -776,6 +838,9 @@ int main(void)
 	tcase_add_test(tc, entries_are_checked_like_linux);
 	tcase_add_test(tc, without_pasid_support_only_rid_drains);
 	tcase_add_test(tc, a_backlog_costs_a_doorbell_a_batch_and_three_tail_reads);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("checker");
+	tcase_add_test(tc, checker_matches_untagged_responses_by_index);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

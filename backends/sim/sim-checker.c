@@ -101,31 +101,33 @@ static uint64_t index_key(uint16_t rid, uint16_t prg_index)
 static void index_link(struct sim_world *w, struct sim_checker *c, int32_t slot)
 {
 	struct sim_chk_group *g = chk_group(c, (uint64_t)slot);
-	uint64_t key = index_key(g->rid, g->prg_index), head;
-	if (!sim_map_get(&c->by_index, key, &head)) {
+	bool alone;
+	uint64_t *head = sim_map_ref(w, &c->by_index, index_key(g->rid, g->prg_index), &alone);
+	if (alone) {
 		g->index_next = g->index_prev = slot;
-		sim_map_put(w, &c->by_index, key, (uint64_t)slot);
+		*head = (uint64_t)slot;
 		return;
 	}
-	struct sim_chk_group *first = chk_group(c, head);
+	struct sim_chk_group *first = chk_group(c, *head);
 	int32_t tail = first->index_prev;
 	chk_group(c, (uint64_t)tail)->index_next = slot;
 	g->index_prev = tail;
-	g->index_next = (int32_t)head;
+	g->index_next = (int32_t)*head;
 	first->index_prev = slot;
 }
 
 static void index_unlink(struct sim_world *w, struct sim_checker *c, int32_t slot)
 {
 	struct sim_chk_group *g = chk_group(c, (uint64_t)slot);
-	uint64_t key = index_key(g->rid, g->prg_index), head = 0;
-	sim_map_get(&c->by_index, key, &head);
-	if (g->index_next == slot) {
+	uint64_t key = index_key(g->rid, g->prg_index);
+	if (g->index_next == slot) { /* alone at its index */
 		sim_map_del(&c->by_index, key);
 		return;
 	}
 	chk_group(c, (uint64_t)g->index_prev)->index_next = g->index_next;
 	chk_group(c, (uint64_t)g->index_next)->index_prev = g->index_prev;
+	uint64_t head = 0;
+	sim_map_get(&c->by_index, key, &head);
 	if (head == (uint64_t)slot) /* the next oldest becomes the head */
 		sim_map_put(w, &c->by_index, key, (uint64_t)g->index_next);
 }

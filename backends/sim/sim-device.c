@@ -45,9 +45,15 @@ static size_t dev_slot(const struct sim_world *w, uint16_t rid, bool *found)
 
 struct sim_dev *sim_dev_route(struct sim_world *w, uint16_t rid)
 {
+	/* Every response is routed: the last answer is remembered (sim_dev_add forgets it). */
+	if (w->route_last && w->route_last->cfg.rid == rid)
+		return w->route_last;
 	bool found;
 	size_t i = dev_slot(w, rid, &found);
-	return found ? w->devs[i] : NULL;
+	if (!found)
+		return NULL;
+	w->route_last = w->devs[i];
+	return w->devs[i];
 }
 
 struct sim_dev *sim_dev_find(struct sim_world *w, uint16_t rid)
@@ -86,6 +92,7 @@ int sim_dev_add(struct sim_world *w, const struct sim_dev_cfg *cfg, struct sim_d
 
 	sim_mem_grow(w, (void **)&w->all_devs, &w->all_cap, w->nall + 1, sizeof(*w->all_devs));
 	w->all_devs[w->nall++] = d;
+	w->route_last = NULL; /* the routing changes */
 	if (found) {
 		/* A new function at the RID of a removed one (hot re-plug): it takes over the
 		 * routing; the old one stays allocated for the events that still name it. */

@@ -78,6 +78,20 @@ bool sim_dma_read64(const struct sim_world *w, uint64_t bus, uint64_t *out)
 	return true;
 }
 
+bool sim_dma_read(const struct sim_world *w, uint64_t bus, uint64_t *out, size_t n)
+{
+	const unsigned char *p = sim_dma_at(w, bus, n * 8);
+	if (p) {
+		memcpy(out, p, n * 8);
+		return true;
+	}
+	/* Regions next to each other in bus space: each word is read where it lies. */
+	for (size_t i = 0; i < n; i++)
+		if (!sim_dma_read64(w, bus + 8 * i, &out[i]))
+			return false;
+	return true;
+}
+
 void sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len)
 {
 	unsigned char *p = sim_dma_at(w, bus, len);

@@ -86,12 +86,39 @@ struct sim_map {
 	struct sim_map_entry *slots; /* key and value side by side: one cache line per probe */
 	size_t cap;                  /* 0 or a power of two */
 	size_t count;
+	unsigned shift;              /* 64 - log2(cap): a hash's top bits pick the home slot */
 };
 
+/* A key's home slot in a map with room: Fibonacci hashing (the golden ratio's multiple, top
+ * bits), one multiplication. The keys (serial tags, RID/index and RID/PASID pairs) differ in
+ * low bits or in whole fields, which the product spreads over its top bits. */
+static inline size_t sim_map_home(const struct sim_map *m, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> m->shift);
+}
+
 void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val);
-bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val);
+/* The value of @key, added (value 0, *@added true) if absent: one probe where a get then a
+ * put would take two. Valid until the map next changes. */
+uint64_t *sim_map_ref(struct sim_world *w, struct sim_map *m, uint64_t key, bool *added);
 bool sim_map_del(struct sim_map *m, uint64_t key);
 void sim_map_free(struct sim_world *w, struct sim_map *m);
+
+/* Inline: the checker and the devices look a key up several times per request. */
+static inline bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
+{
+	if (!m->count)
+		return false;
+	for (size_t s = sim_map_home(m, key); m->slots[s].key != SIM_MAP_EMPTY;
+	     s = (s + 1) & (m->cap - 1)) {
+		if (m->slots[s].key == key) {
+			if (val)
+				*val = m->slots[s].val;
+			return true;
+		}
+	}
+	return false;
+}
 
 /* Growable FIFO of fixed-size items. */
 struct sim_ring {
@@ -103,11 +130,34 @@ struct sim_ring {
 };
 
 void sim_ring_init(struct sim_ring *r, size_t item_size);
-/* Append one item, to be filled by the caller; returns it (valid until the next push). */
-void *sim_ring_push(struct sim_world *w, struct sim_ring *r);
+/* Double the ring's room (sim_ring_push when it is full). */
+void sim_ring_grow(struct sim_world *w, struct sim_ring *r);
+
+/* The rings carry every message and queue entry of a run: the three below are inline so
+ * that a push or a pop costs a few instructions, not a call. */
+
 /* The @i-th item from the front. */
-void *sim_ring_at(const struct sim_ring *r, size_t i);
-void sim_ring_pop(struct sim_ring *r);
+static inline void *sim_ring_at(const struct sim_ring *r, size_t i)
+{
+	return r->buf + ((r->head + i) & (r->cap - 1)) * r->item_size;
+}
+
+/* Append one item, to be filled by the caller; returns it (valid until the next push). */
+static inline void *sim_ring_push(struct sim_world *w, struct sim_ring *r)
+{
+	if (r->len == r->cap)
+		sim_ring_grow(w, r);
+	return sim_ring_at(r, r->len++);
+}
+
+static inline void sim_ring_pop(struct sim_ring *r)
+{
+	if (!r->len)
+		return;
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->len--;
+}
+
 void sim_ring_clear(struct sim_ring *r);
 void sim_ring_free(struct sim_world *w, struct sim_ring *r);
 
@@ -118,9 +168,13 @@ void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void
  * sim_schedule_reserved(): it then runs exactly where it would have had it been scheduled
  * at the time of the reservation. The fabric uses this to keep one event per path (for the
  * message at its head) instead of one per message, with the same order of events. */
-uint64_t sim_event_reserve(struct sim_world *w);
+static inline uint64_t sim_event_reserve(struct sim_world *w);
 void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
 			   void *arg, uint64_t arg2);
+
+/* The time of the next event to run, if any (the world's own peek: events are only ever
+ * taken off the heap here and in sim_step). */
+bool sim_next_event_at(struct sim_world *w, uint64_t *at);
 
 /* ---- messages on the wire (sim-fabric.c) ----------------------------------------------- */
 
@@ -254,10 +308,11 @@ struct sim_dev *sim_dev_route(struct sim_world *w, uint16_t rid);
 
 /* ---- IOMMU model (sim-iommu.c) --------------------------------------------------------- */
 
-/* A queue entry: the decoded request plus what the checker needs. */
+/* A queue entry: the request as it arrived, its queue position and its requester. */
 struct sim_qent {
-	struct prqd_hw_req hw;
-	uint64_t issue_ns;
+	struct sim_up_msg m;
+	uint64_t seq;
+	uint16_t rid;
 };
 
 enum sim_drain_state {
@@ -335,6 +390,9 @@ void sim_dma_free(struct sim_world *w, void *va, size_t size);
 /* The host address of @len bytes at bus address @bus, or NULL. */
 unsigned char *sim_dma_at(const struct sim_world *w, uint64_t bus, size_t len);
 bool sim_dma_read64(const struct sim_world *w, uint64_t bus, uint64_t *out);
+/* @n 64-bit words from @bus on, as @n sim_dma_read64() calls would read them (one region
+ * lookup when they lie in one region); false as soon as one is unreadable. */
+bool sim_dma_read(const struct sim_world *w, uint64_t bus, uint64_t *out, size_t n);
 /* A write to memory nobody allocated is lost and counted. */
 void sim_dma_write(struct sim_world *w, uint64_t bus, const void *src, size_t len);
 
@@ -657,6 +715,7 @@ struct sim_world {
 
 	struct sim_event *heap;
 	size_t heap_len, heap_cap;
+	bool heap_root_ran; /* heap[0] is the event running or last run, not yet removed */
 	uint64_t event_seq;
 
 	uint64_t next_tag; /* request serials, from 1 */
@@ -664,6 +723,7 @@ struct sim_world {
 	/* Devices by RID, sorted: the present one, or the last removed one, per RID. */
 	struct sim_dev **devs;
 	size_t ndevs, devs_cap;
+	struct sim_dev *route_last; /* sim_dev_route()'s last answer, or NULL */
 	/* Every device ever added (freed with the world: events may still name them). */
 	struct sim_dev **all_devs;
 	size_t nall, all_cap;
@@ -681,6 +741,12 @@ struct sim_world {
 	struct sim_dma dma;
 	struct sim_checker chk;
 };
+
+/* (Declared with the scheduling calls above; inline: the fabric takes one per message.) */
+static inline uint64_t sim_event_reserve(struct sim_world *w)
+{
+	return w->event_seq++;
+}
 
 /* sim-platform.c: fill w->plat. */
 void sim_platform_setup(struct sim_world *w);

@@ -57,8 +57,8 @@ static void plat_relax(void *user)
 	struct sim_world *w = user;
 	if (w->relax_hook && ++w->relax_calls % SIM_RELAX_HOOK_EVERY == 0)
 		w->relax_hook(w->relax_hook_user);
-	uint64_t horizon = w->now + w->cfg.relax_step_ns;
-	if (w->heap_len && w->heap[0].at <= horizon)
+	uint64_t horizon = w->now + w->cfg.relax_step_ns, at;
+	if (sim_next_event_at(w, &at) && at <= horizon)
 		sim_step(w);
 	else
 		w->now = horizon;

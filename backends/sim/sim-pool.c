@@ -21,24 +21,12 @@ static void free_from(struct sim_pool *p, size_t from)
 	}
 }
 
-int32_t sim_pool_take(struct sim_world *w, struct sim_pool *p)
+void sim_pool_grow(struct sim_world *w, struct sim_pool *p)
 {
-	if (p->free < 0) {
-		size_t old = p->cap, links_cap = p->cap;
-		sim_mem_grow(w, &p->rec, &p->cap, old + 1, p->elem);
-		sim_mem_grow(w, (void **)&p->next_free, &links_cap, p->cap, sizeof(*p->next_free));
-		free_from(p, old);
-	}
-	int32_t slot = p->free;
-	p->free = p->next_free[slot];
-	memset(sim_pool_at(p, slot), 0, p->elem);
-	return slot;
-}
-
-void sim_pool_put(struct sim_pool *p, int32_t slot)
-{
-	p->next_free[slot] = p->free;
-	p->free = slot;
+	size_t old = p->cap, links_cap = p->cap;
+	sim_mem_grow(w, &p->rec, &p->cap, old + 1, p->elem);
+	sim_mem_grow(w, (void **)&p->next_free, &links_cap, p->cap, sizeof(*p->next_free));
+	free_from(p, old);
 }
 
 void sim_pool_reset(struct sim_pool *p)

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct sim_world;
 
@@ -24,11 +25,8 @@ struct sim_pool {
 
 /* An empty pool of records of @elem bytes. */
 void sim_pool_init(struct sim_pool *p, size_t elem);
-/* A free slot (the array grows, through the world's memory, when none is left); its record
- * is zeroed. */
-int32_t sim_pool_take(struct sim_world *w, struct sim_pool *p);
-/* Give @slot back. */
-void sim_pool_put(struct sim_pool *p, int32_t slot);
+/* Grow the array when no slot is free (sim_pool_take). */
+void sim_pool_grow(struct sim_world *w, struct sim_pool *p);
 /* Give every slot back (the array stays). */
 void sim_pool_reset(struct sim_pool *p);
 /* Release the array. */
@@ -37,6 +35,27 @@ void sim_pool_fini(struct sim_world *w, struct sim_pool *p);
 static inline void *sim_pool_at(const struct sim_pool *p, int64_t slot)
 {
 	return (char *)p->rec + (size_t)slot * p->elem;
+}
+
+/* Take and give back are inline: the checker and every device take a record per group. */
+
+/* A free slot (the array grows, through the world's memory, when none is left); its record
+ * is zeroed. */
+static inline int32_t sim_pool_take(struct sim_world *w, struct sim_pool *p)
+{
+	if (p->free < 0)
+		sim_pool_grow(w, p);
+	int32_t slot = p->free;
+	p->free = p->next_free[slot];
+	memset(sim_pool_at(p, slot), 0, p->elem);
+	return slot;
+}
+
+/* Give @slot back. */
+static inline void sim_pool_put(struct sim_pool *p, int32_t slot)
+{
+	p->next_free[slot] = p->free;
+	p->free = slot;
 }
 
 #endif /* PRQD_SIM_POOL_H */

@@ -486,7 +486,7 @@ static void cmdq_progress(struct sim_world *w)
 			return;
 		uint64_t cmd[2];
 		uint64_t at = q_addr(&s->cmdq, s->cmdq.cons, l, SMMUM_CMD_SIZE);
-		if (!sim_dma_read64(w, at, &cmd[0]) || !sim_dma_read64(w, at + 8, &cmd[1])) {
+		if (!sim_dma_read(w, at, cmd, 2)) {
 			cmdq_stop(s, SMMUM_CERROR_ABT);
 			return;
 		}

@@ -437,9 +437,7 @@ static void iq_progress(struct sim_world *w)
 			return;
 		uint64_t qw[4] = { 0, 0, 0, 0 };
 		uint64_t at = iq_base(v) + ((uint64_t)head << iq_shift(v));
-		bool readable = sim_dma_read64(w, at, &qw[0]) && sim_dma_read64(w, at + 8, &qw[1]);
-		if (readable && iq_wide(v))
-			readable = sim_dma_read64(w, at + 16, &qw[2]) && sim_dma_read64(w, at + 24, &qw[3]);
+		bool readable = sim_dma_read(w, at, qw, iq_wide(v) ? 4 : 2);
 		if (!readable || !desc_valid(v, qw)) {
 			/* IQH stays on the refused descriptor. */
 			v->fsts |= VTDM_FSTS_IQE;

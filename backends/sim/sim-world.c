@@ -63,16 +63,6 @@ void sim_mem_grow(struct sim_world *w, void **arr, size_t *cap, size_t need, siz
 
 /* ---- hash map ------------------------------------------------------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 static struct sim_map_entry *map_alloc(struct sim_world *w, size_t cap)
 {
 	struct sim_map_entry *e = sim_mem_alloc(w, cap * sizeof(*e));
@@ -83,11 +73,12 @@ static struct sim_map_entry *map_alloc(struct sim_world *w, size_t cap)
 
 static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
 {
-	struct sim_map n = { .slots = map_alloc(w, ncap), .cap = ncap, .count = m->count };
+	struct sim_map n = { .slots = map_alloc(w, ncap), .cap = ncap, .count = m->count,
+			     .shift = (unsigned)(64 - __builtin_ctzll(ncap)) };
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->slots[i].key == SIM_MAP_EMPTY)
 			continue;
-		size_t s = mix64(m->slots[i].key) & (ncap - 1);
+		size_t s = sim_map_home(&n, m->slots[i].key);
 		while (n.slots[s].key != SIM_MAP_EMPTY)
 			s = (s + 1) & (ncap - 1);
 		n.slots[s] = m->slots[i];
@@ -96,35 +87,26 @@ static void map_resize(struct sim_world *w, struct sim_map *m, size_t ncap)
 	*m = n;
 }
 
-void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val)
+uint64_t *sim_map_ref(struct sim_world *w, struct sim_map *m, uint64_t key, bool *added)
 {
 	/* Keep the load at most 1/2: probes stay short. */
 	if ((m->count + 1) * 2 > m->cap)
 		map_resize(w, m, m->cap ? m->cap * 2 : 16);
-	size_t s = mix64(key) & (m->cap - 1);
+	size_t s = sim_map_home(m, key);
 	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & (m->cap - 1);
-	if (m->slots[s].key == SIM_MAP_EMPTY) {
+	*added = m->slots[s].key == SIM_MAP_EMPTY;
+	if (*added) {
 		m->slots[s].key = key;
 		m->count++;
 	}
-	m->slots[s].val = val;
+	return &m->slots[s].val;
 }
 
-bool sim_map_get(const struct sim_map *m, uint64_t key, uint64_t *val)
+void sim_map_put(struct sim_world *w, struct sim_map *m, uint64_t key, uint64_t val)
 {
-	if (!m->cap)
-		return false;
-	size_t s = mix64(key) & (m->cap - 1);
-	while (m->slots[s].key != SIM_MAP_EMPTY) {
-		if (m->slots[s].key == key) {
-			if (val)
-				*val = m->slots[s].val;
-			return true;
-		}
-		s = (s + 1) & (m->cap - 1);
-	}
-	return false;
+	bool added;
+	*sim_map_ref(w, m, key, &added) = val;
 }
 
 bool sim_map_del(struct sim_map *m, uint64_t key)
@@ -132,7 +114,7 @@ bool sim_map_del(struct sim_map *m, uint64_t key)
 	if (!m->cap)
 		return false;
 	size_t mask = m->cap - 1;
-	size_t s = mix64(key) & mask;
+	size_t s = sim_map_home(m, key);
 	while (m->slots[s].key != SIM_MAP_EMPTY && m->slots[s].key != key)
 		s = (s + 1) & mask;
 	if (m->slots[s].key == SIM_MAP_EMPTY)
@@ -141,7 +123,7 @@ bool sim_map_del(struct sim_map *m, uint64_t key)
 	 * their home slot lies cyclically in (hole, their slot]. */
 	size_t hole = s;
 	for (size_t j = (hole + 1) & mask; m->slots[j].key != SIM_MAP_EMPTY; j = (j + 1) & mask) {
-		size_t home = mix64(m->slots[j].key) & mask;
+		size_t home = sim_map_home(m, m->slots[j].key);
 		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
 		if (stays)
 			continue;
@@ -167,34 +149,16 @@ void sim_ring_init(struct sim_ring *r, size_t item_size)
 	r->item_size = item_size;
 }
 
-void *sim_ring_at(const struct sim_ring *r, size_t i)
+void sim_ring_grow(struct sim_world *w, struct sim_ring *r)
 {
-	return r->buf + ((r->head + i) & (r->cap - 1)) * r->item_size;
-}
-
-void *sim_ring_push(struct sim_world *w, struct sim_ring *r)
-{
-	if (r->len == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 16;
-		unsigned char *n = sim_mem_alloc(w, ncap * r->item_size);
-		for (size_t i = 0; i < r->len; i++)
-			memcpy(n + i * r->item_size, sim_ring_at(r, i), r->item_size);
-		sim_mem_free(w, r->buf, r->cap * r->item_size);
-		r->buf = n;
-		r->cap = ncap;
-		r->head = 0;
-	}
-	void *slot = sim_ring_at(r, r->len);
-	r->len++;
-	return slot;
-}
-
-void sim_ring_pop(struct sim_ring *r)
-{
-	if (!r->len)
-		return;
-	r->head = (r->head + 1) & (r->cap - 1);
-	r->len--;
+	size_t ncap = r->cap ? r->cap * 2 : 16;
+	unsigned char *n = sim_mem_alloc(w, ncap * r->item_size);
+	for (size_t i = 0; i < r->len; i++)
+		memcpy(n + i * r->item_size, sim_ring_at(r, i), r->item_size);
+	sim_mem_free(w, r->buf, r->cap * r->item_size);
+	r->buf = n;
+	r->cap = ncap;
+	r->head = 0;
 }
 
 void sim_ring_clear(struct sim_ring *r)
@@ -258,13 +222,85 @@ uint64_t sim_rand_range(struct sim_world *w, uint64_t lo, uint64_t hi)
 
 /* ---- events --------------------------------------------------------------------------------- */
 
-static bool event_before(const struct sim_event *a, const struct sim_event *b)
+/* The order of events as one 128-bit number: comparing it costs no branch, where comparing
+ * the time and then the sequence number costs a hard-to-predict one per heap level. */
+static unsigned __int128 event_key(const struct sim_event *e)
 {
-	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+	return (unsigned __int128)e->at << 64 | e->seq;
+}
+
+/* Fill hole @i of the heap with @ev, moving earlier parents down. */
+static void sift_up(struct sim_event *h, size_t i, const struct sim_event *ev)
+{
+	unsigned __int128 key = event_key(ev);
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (key >= event_key(&h[parent]))
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = *ev;
+}
+
+/* Fill the hole at the root of the @n-event heap @h with @ev (which is not among h[0..n-1]),
+ * moving earlier children up until @ev is no later than its children. */
+static void sift_down(struct sim_event *h, size_t n, const struct sim_event *ev)
+{
+	unsigned __int128 key = event_key(ev);
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n)
+			c += event_key(&h[c + 1]) < event_key(&h[c]);
+		if (key < event_key(&h[c]))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = *ev;
+}
+
+/* The same for the heap's last event @ev = h[n] taking the root's place, Floyd's bottom-up
+ * way: being a leaf it is late, so the hole goes down to a leaf along the earlier child (one
+ * comparison per level instead of two) and @ev climbs back up from there, seldom far. */
+static void sift_down_leaf(struct sim_event *h, size_t n, const struct sim_event *ev)
+{
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c + 1 < n)
+			c += event_key(&h[c + 1]) < event_key(&h[c]);
+		else if (c >= n)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	sift_up(h, i, ev);
+}
+
+/* Remove the root event if it has run (sim_step leaves it in place: see heap_push). */
+static void heap_settle(struct sim_world *w)
+{
+	if (!w->heap_root_ran)
+		return;
+	w->heap_root_ran = false;
+	size_t n = --w->heap_len;
+	if (n)
+		sift_down_leaf(w->heap, n, &w->heap[n]);
 }
 
 static int heap_push(struct sim_world *w, const struct sim_event *ev)
 {
+	/* Most events schedule another: the first one scheduled while an event runs takes its
+	 * place at the root, one sift instead of a removal and an insertion. */
+	if (w->heap_root_ran) {
+		w->heap_root_ran = false;
+		sift_down(w->heap, w->heap_len, ev);
+		return 0;
+	}
 	if (w->heap_len == w->heap_cap) {
 		size_t ncap = w->heap_cap ? w->heap_cap * 2 : 64;
 		struct sim_event *n = w->host_alloc(w->host_user, ncap * sizeof(*n));
@@ -276,15 +312,7 @@ static int heap_push(struct sim_world *w, const struct sim_event *ev)
 		w->heap = n;
 		w->heap_cap = ncap;
 	}
-	size_t i = w->heap_len++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!event_before(ev, &w->heap[parent]))
-			break;
-		w->heap[i] = w->heap[parent];
-		i = parent;
-	}
-	w->heap[i] = *ev;
+	sift_up(w->heap, w->heap_len++, ev);
 	return 0;
 }
 
@@ -296,11 +324,6 @@ int sim_schedule(struct sim_world *w, uint64_t at, sim_event_fn fn, void *arg, u
 	struct sim_event ev = { .at = sim_max_u64(at, w->now), .seq = w->event_seq++, .fn = fn,
 				.arg = arg, .arg2 = arg2 };
 	return heap_push(w, &ev);
-}
-
-uint64_t sim_event_reserve(struct sim_world *w)
-{
-	return w->event_seq++;
 }
 
 void sim_schedule_reserved(struct sim_world *w, uint64_t at, uint64_t seq, sim_event_fn fn,
@@ -323,32 +346,24 @@ void sim_schedule_or_die(struct sim_world *w, uint64_t at, sim_event_fn fn, void
 	}
 }
 
-static struct sim_event heap_pop(struct sim_world *w)
+bool sim_next_event_at(struct sim_world *w, uint64_t *at)
 {
-	struct sim_event top = w->heap[0];
-	struct sim_event last = w->heap[--w->heap_len];
-	size_t i = 0, n = w->heap_len;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && event_before(&w->heap[c + 1], &w->heap[c]))
-			c++;
-		if (!event_before(&w->heap[c], &last))
-			break;
-		w->heap[i] = w->heap[c];
-		i = c;
-	}
-	if (n)
-		w->heap[i] = last;
-	return top;
+	heap_settle(w);
+	if (!w->heap_len)
+		return false;
+	*at = w->heap[0].at;
+	return true;
 }
 
 bool sim_step(struct sim_world *w)
 {
+	heap_settle(w);
 	if (!w->heap_len)
 		return false;
-	struct sim_event ev = heap_pop(w);
+	/* The event stays at the root while it runs, marked as run: heap_push reuses its place
+	 * for the first event it schedules, heap_settle removes it otherwise. */
+	struct sim_event ev = w->heap[0];
+	w->heap_root_ran = true;
 	if (ev.at > w->now)
 		w->now = ev.at;
 	ev.fn(w, ev.arg, ev.arg2);
@@ -357,8 +372,8 @@ bool sim_step(struct sim_world *w)
 
 uint64_t sim_run_until(struct sim_world *w, uint64_t t)
 {
-	uint64_t ran = 0;
-	while (w->heap_len && w->heap[0].at <= t) {
+	uint64_t ran = 0, at;
+	while (sim_next_event_at(w, &at) && at <= t) {
 		sim_step(w);
 		ran++;
 	}
