@@ -125,14 +125,14 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	dev->nbonds++;
 
 	b->quarantined = 0;
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	/* Whatever is queued now was sent before this bind: not this generation's. */
 	b->start_seq = prqd__queue_tail(iommu);
 	if (pasid == PRQD_NO_PASID)
 		dev->rid_bond = b;
 	else
 		prqd__pasid_set(pl, &dev->table, pasid, b, &prep);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	prqd__unlock(pl, dev->lock);
 
 	prqd__gate_sync(b);
@@ -272,13 +272,13 @@ void prqd__bond_release(struct prqd_bond *b)
 	struct prqd_iommu *iommu = dev->iommu;
 	const struct prqd_plat *pl = &iommu->plat;
 
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	if (b->pasid == PRQD_NO_PASID)
 		dev->rid_bond = NULL;
 	else
 		prqd__pasid_set(pl, &dev->table, b->pasid, NULL, NULL);
 	prqd__discard_partials(dev, b);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 
 	if (b->drain_step) {
 		/* A step still in flight is handed to the IOMMU, which tracks it until the
@@ -351,14 +351,14 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		 * when the overflow is acknowledged: the device completed it, so wait for that. */
 		if (rc == 0)
 			rc = prqd__settle_overflow(iommu, deadline);
-		prqd__lock(&iommu->plat, iommu->queue_lock);
+		prqd__queue_lock(iommu);
 		bool partials = b->partials != NULL;
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		prqd__queue_unlock(iommu);
 		if (rc == 0 && (partials || prqd_bond_outstanding(b)))
 			rc = -PRQD_EBUSY;
 	} else {
 		/* Drained even when STOPPED: the device may have sent more since. */
-		unsigned dflags = PRQD_DRAIN_ABANDON;
+		unsigned dflags = PRQD_DRAIN_ABANDON | PRQD__DRAIN_RELEASE;
 		if (flags & PRQD_UNBIND_STOP_MARKER)
 			dflags |= PRQD__DRAIN_WAIT_MARKER;
 		rc = prqd__drain(b->dev, b, dflags, 0);

@@ -14,7 +14,8 @@
  *     for it after the steps (unless an overflow may have dropped it: then a step after the
  *     overflow's acknowledgement), none has no steps and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
- *  7. discard the bond's partial groups: their Last will never come.
+ *  7. discard the bond's partial groups: their Last will never come (an unbind leaves this to
+ *     the bond's release, which clears the PASID slot in the same queue lock hold).
  *
  * Everything is bounded by one deadline. Running out leaves the bond STOPPING; a hardware
  * step still in flight stays recorded on the bond (or device) and the next drain polls it
@@ -154,11 +155,12 @@ static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 	return 0;
 }
 
-/* Step 3: consume until every position below @mark was read. */
+/* Steps 3 and 4: consume until every position below @mark was read, and settle an overflow
+ * (by this thread, or seen done by the consumer at the queue: prqd__consume_settled()). */
 static int consume_to(const struct drain_run *run, uint64_t mark)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	int rc = prqd__consume_to(iommu, mark, run->deadline);
+	int rc = prqd__consume_settled(iommu, mark, run->deadline);
 	if (rc != 1)
 		return rc;
 	/* The step said everything below the mark is in the queue: it is not. */
@@ -179,8 +181,6 @@ static int run_steps(const struct drain_run *run)
 		int rc = run_step(run, &mark, &fresh);
 		if (rc == 0)
 			rc = consume_to(run, mark);
-		if (rc == 0)
-			rc = prqd__settle_overflow(run->iommu, run->deadline);
 		if (rc < 0)
 			return rc;
 		if (!fresh)
@@ -380,9 +380,12 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 			wait_a_little(&run);
 	}
 	if (rc == 0) {
-		prqd__lock(&iommu->plat, iommu->queue_lock);
-		prqd__discard_partials(dev, bond); /* NULL: all of the device's */
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		/* Unless the caller releases the bond next, which discards them with the slot. */
+		if (!(flags & PRQD__DRAIN_RELEASE)) {
+			prqd__queue_lock(iommu);
+			prqd__discard_partials(dev, bond); /* NULL: all of the device's */
+			prqd__queue_unlock(iommu);
+		}
 		set_states(&run, PRQD_BOND_STOPPED);
 		prqd_stat_inc(iommu, drains);
 	} else {

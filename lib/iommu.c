@@ -201,14 +201,75 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
 }
 
 /*
+ * Queue progress. Whoever holds the queue lock publishes what it did, so that a drain (the
+ * control path) can see its queue work done by the consumer that holds the lock instead of
+ * queueing on the lock behind it, taking the consumer's cache lines and waking it up:
+ *  - queue_held: set while a thread holds the queue lock (a hint only: it decides whether
+ *    a waiter polls or takes the lock itself, never what is true);
+ *  - consumed_seq: stored (release) after each batch's responses were committed, so a
+ *    reader that sees a position consumed (acquire) also sees everything the consumer did
+ *    for the requests below it, as if it had taken the lock after the consumer;
+ *  - overflow_checks: bumped (release) after each overflow check that found none pending
+ *    or acknowledged one (overflow_epoch bumped first). A check counted after a reader saw
+ *    consumed_seq at some position began after everything below that position was
+ *    consumed: the holder publishes consumed_seq before it checks, and every earlier check
+ *    was counted before that publication.
+ * Each is written with the queue lock held only, so a plain load and store would do; they are
+ * atomics for the readers without the lock.
+ */
+static void overflow_checked(struct prqd_iommu *iommu)
+{
+	unsigned n = atomic_load_explicit(&iommu->overflow_checks, memory_order_relaxed);
+	atomic_store_explicit(&iommu->overflow_checks, n + 1, memory_order_release);
+}
+
+/*
+ * Waiting for the queue lock's holder. A thread that wants the lock, or waits for what the
+ * holder publishes, polls the progress line (queue_held, overflow_checks) every POLL_PAUSES
+ * CPU pause hints: often enough to take the lock in the gap between two process() calls,
+ * seldom enough that the holder's writes to that line rarely find it taken away. Polls are
+ * bounded (a holder that stays longer, e.g. a slow handler, is queued on as before); pause
+ * hints, not relax(), so no platform time passes and a single-threaded platform never
+ * polls (nobody else can be holding the lock).
+ */
+#define POLL_PAUSES 64
+/* Polls while another thread holds the lock (about 45 us at 10 ns a pause). */
+#define POLLS_HELD 64
+
+/* One poll interval. */
+static void poll_pause(void)
+{
+	for (unsigned i = 0; i < POLL_PAUSES; i++)
+		prqd_cpu_pause();
+}
+
+/* Control-path holds (a bind, a release, a drain's batch) last well under a microsecond, and a
+ * process() call a few microseconds per few hundred requests: waiting here for the holder
+ * to leave, rather than queueing on the platform lock, spares both sides a sleep and the
+ * other side the cost of waking it. */
+void prqd__queue_lock(struct prqd_iommu *iommu)
+{
+	for (unsigned i = 0; i < POLLS_HELD &&
+			     atomic_load_explicit(&iommu->queue_held, memory_order_relaxed);
+	     i++)
+		poll_pause();
+	prqd__lock(&iommu->plat, iommu->queue_lock);
+	atomic_store_explicit(&iommu->queue_held, true, memory_order_relaxed);
+}
+
+/*
  * The queue is empty: if it overflowed, groups whose Last was dropped (and auto-answered by
  * the hardware) can never complete, and the device may reuse their indices, so every partial
  * group is thrown away before the overflow is acknowledged.
  */
 static void handle_overflow(struct prqd_iommu *iommu)
 {
-	if (iommu->ops.overflow_pending(iommu->priv) != 1)
+	int pending = iommu->ops.overflow_pending(iommu->priv);
+	if (pending != 1) {
+		if (pending == 0)
+			overflow_checked(iommu);
 		return;
+	}
 	int rc = iommu->ops.overflow_ack(iommu->priv);
 	if (rc < 0) {
 		prqd_dbg(iommu->ctx, "overflow acknowledge refused: %d", rc);
@@ -219,6 +280,7 @@ static void handle_overflow(struct prqd_iommu *iommu)
 		for (struct prqd_dev *d = iommu->dev_hash[b]; d; d = d->hnext)
 			discarded += prqd__discard_partials(d, NULL);
 	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
+	overflow_checked(iommu);
 	prqd_cstat_inc(iommu, overflows);
 	prqd_info(iommu->ctx, "queue overflow acknowledged, %u partial groups discarded",
 		  (unsigned)discarded);
@@ -244,15 +306,15 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 		int got = iommu->ops.fetch(iommu->priv, iommu->batch, want);
 		if (got < 0)
 			return total ? (int)total : got;
-		for (int i = 0; i < got; i++) {
+		for (int i = 0; i < got; i++)
 			prqd__handle_request(iommu, &iommu->batch[i]);
-			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[i].seq + 1,
+		/* The batch's responses reach the hardware together (one doorbell), before
+		 * anyone else may consume; then the batch counts as consumed. */
+		if (got > 0) {
+			iommu->ops.commit(iommu->priv);
+			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[got - 1].seq + 1,
 					      memory_order_release);
 		}
-		/* The batch's responses reach the hardware together (one doorbell), before
-		 * anyone else may consume. */
-		if (got > 0)
-			iommu->ops.commit(iommu->priv);
 		total += (unsigned)got;
 		if ((unsigned)got < want) {
 			handle_overflow(iommu);
@@ -274,9 +336,9 @@ uint64_t prqd__queue_tail(struct prqd_iommu *iommu)
 
 int prqd__consume_some(struct prqd_iommu *iommu)
 {
-	prqd__lock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	int n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
-	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	return n;
 }
 
@@ -284,11 +346,11 @@ int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
 {
 	const struct prqd_plat *pl = &iommu->plat;
 	for (;;) {
-		prqd__lock(pl, iommu->queue_lock);
+		prqd__queue_lock(iommu);
 		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
 		int n = consumed < end ? prqd__consume_locked(iommu, iommu->batch_size, end) : 0;
 		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
-		prqd__unlock(pl, iommu->queue_lock);
+		prqd__queue_unlock(iommu);
 		if (consumed >= end)
 			return 0;
 		if (n < 0)
@@ -302,13 +364,27 @@ int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
 
 int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline)
 {
-	const struct prqd_plat *pl = &iommu->plat;
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	uint64_t end = prqd__queue_tail(iommu);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	/* Empty before the position: the rest was dropped in an overflow. */
 	int rc = prqd__consume_to(iommu, end, deadline);
 	return rc == 1 ? 0 : rc;
+}
+
+/* Queue lock held: if an overflow is pending, read one batch (acknowledging it when the queue
+ * runs empty; *@n: how many were read) and look again. Returns overflow_pending()'s last
+ * answer. */
+static int settle_locked(struct prqd_iommu *iommu, int *n)
+{
+	int pending = iommu->ops.overflow_pending(iommu->priv);
+	if (pending == 1) {
+		*n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
+		pending = iommu->ops.overflow_pending(iommu->priv);
+	}
+	if (pending == 0)
+		overflow_checked(iommu);
+	return pending;
 }
 
 int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
@@ -317,14 +393,10 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 	for (;;) {
 		/* One batch at a time: other requesters may keep the queue from emptying, and
 		 * the deadline must still hold. */
-		prqd__lock(pl, iommu->queue_lock);
-		int pending = iommu->ops.overflow_pending(iommu->priv);
+		prqd__queue_lock(iommu);
 		int n = 0;
-		if (pending == 1) {
-			n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
-			pending = iommu->ops.overflow_pending(iommu->priv);
-		}
-		prqd__unlock(pl, iommu->queue_lock);
+		int pending = settle_locked(iommu, &n);
+		prqd__queue_unlock(iommu);
 		if (pending != 1)
 			return pending < 0 ? pending : 0;
 		if (prqd__now(pl) >= deadline)
@@ -334,6 +406,76 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 			prqd__poll_abandoned(iommu);
 			pl->p.relax(pl->p.user);
 		}
+	}
+}
+
+/* Polls while nobody holds the lock but requests below a drain's mark wait (about three
+ * microseconds): a consumer about to run reads them from its own caches, which is cheaper for
+ * it than finding them read by the drain's thread. */
+#define POLLS_IDLE 4
+
+int prqd__consume_settled(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	/* @checks: the count last seen; once @reached, one read after the mark was seen
+	 * consumed, so a change means a check made after that (see "queue progress"). */
+	bool reached = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire) >= end;
+	unsigned checks = atomic_load_explicit(&iommu->overflow_checks, memory_order_acquire);
+	unsigned polls = 0;
+	for (;;) {
+		/* While another thread is at the queue, its published progress may be all this
+		 * needs. consumed_seq (written at every batch) is read only when a holder
+		 * completed a check, at the end of its reading. */
+		bool held = atomic_load_explicit(&iommu->queue_held, memory_order_relaxed);
+		if (polls < (held ? POLLS_HELD : reached ? 0 : POLLS_IDLE)) {
+			poll_pause();
+			polls++;
+			unsigned now_checks = atomic_load_explicit(&iommu->overflow_checks,
+								   memory_order_acquire);
+			if (now_checks == checks)
+				continue;
+			if (reached)
+				return 0;
+			checks = now_checks;
+			if (atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire) >= end) {
+				reached = true;
+				checks = atomic_load_explicit(&iommu->overflow_checks,
+							      memory_order_acquire);
+			}
+			polls = 0;
+			if (prqd__now(pl) >= deadline)
+				return -PRQD_ETIMEDOUT;
+			continue;
+		}
+		/* Nobody at the queue (or nobody making progress): do it here, one batch per
+		 * lock hold so that concurrent drains keep their deadlines. Once the mark is
+		 * reached, that is the overflow check alone, a short hold. */
+		prqd__queue_lock(iommu);
+		int n = 0, pending = 0;
+		reached = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed) >= end;
+		if (!reached) {
+			n = prqd__consume_locked(iommu, iommu->batch_size, end);
+			reached = atomic_load_explicit(&iommu->consumed_seq,
+						       memory_order_relaxed) >= end;
+		}
+		if (reached)
+			pending = settle_locked(iommu, &n);
+		checks = atomic_load_explicit(&iommu->overflow_checks, memory_order_relaxed);
+		prqd__queue_unlock(iommu);
+		if (reached && pending != 1)
+			return pending < 0 ? pending : 0;
+		if (n < 0)
+			return n;
+		if (!reached && n == 0)
+			return 1;
+		if (prqd__now(pl) >= deadline)
+			return -PRQD_ETIMEDOUT;
+		if (reached && n <= 0) {
+			/* An overflow to settle and nothing to read: let time pass. */
+			prqd__poll_abandoned(iommu);
+			pl->p.relax(pl->p.user);
+		}
+		polls = 0;
 	}
 }
 
@@ -423,12 +565,12 @@ PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
 {
 	if (!iommu)
 		return -PRQD_EINVAL;
-	prqd__lock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	/* Without a budget, what is queued now: a flood that keeps the queue full must not
 	 * keep this call (and the queue lock) forever. */
 	uint64_t end = budget ? UINT64_MAX : prqd__queue_tail(iommu);
 	int n = prqd__consume_locked(iommu, budget, end);
-	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	prqd__poll_abandoned(iommu);
 	return n;
 }
