@@ -36,13 +36,12 @@ static struct prqd_bond *slot_of(const struct prqd_dev *dev, uint32_t pasid)
  * hardware), and by the drain before its first hardware step. Reading the state under the
  * device's gate lock makes the last write reflect the latest state, whatever order racing
  * callers arrive in, and makes a caller wait for a gate call another thread is making.
+ * Reached through prqd__gate_sync() on an instance that can gate.
  */
-void prqd__gate_sync(struct prqd_bond *b)
+void prqd__gate_apply(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
-	if (!(iommu->caps.flags & PRQD_CAP_GATE))
-		return; /* this instance cannot gate: the drain alone stops the PASID */
 	prqd__lock(&iommu->plat, dev->gate_lock);
 	bool open = atomic_load_explicit(&b->state, memory_order_acquire) == PRQD_BOND_ACTIVE;
 	if (open != (bool)b->gate_on) {
@@ -297,12 +296,16 @@ void prqd__bond_release(struct prqd_bond *b)
 	prqd__bond_free(dev, b);
 }
 
-/* Remove a bond that nothing else owns any more: free it, or quarantine its PASID. */
-static void bond_teardown(struct prqd_bond *b, bool quarantine)
+/* Remove a bond that nothing else owns any more: free it, or quarantine its PASID. @drained:
+ * a drain just took back every held group and waited for none to be left; the bond was not
+ * ACTIVE since, and cannot be resumed while the caller owns it (busy), so no group was
+ * handed to the handler after: nothing to take back. */
+static void bond_teardown(struct prqd_bond *b, bool quarantine, bool drained)
 {
 	struct prqd_dev *dev = b->dev;
 	const struct prqd_plat *pl = &dev->iommu->plat;
-	prqd__abandon_held(b);
+	if (!drained)
+		prqd__abandon_held(b);
 	prqd__lock(pl, dev->lock);
 	if (quarantine)
 		prqd__quarantine_enter(b);
@@ -374,7 +377,7 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
 	prqd_spin_unlock(&b->lock);
 	prqd__gate_sync(b);
-	bond_teardown(b, quarantine);
+	bond_teardown(b, quarantine, !(flags & (PRQD_UNBIND_FORCE | PRQD_UNBIND_NO_DRAIN)));
 	return 0;
 }
 

@@ -144,6 +144,8 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 		iommu->ops.drain_release(iommu->priv, o->op);
 		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
+	prqd__plat_free(&iommu->plat, atomic_load_explicit(&iommu->spare_step, memory_order_relaxed),
+			iommu->drain_step_size);
 	while (iommu->spare_steps) {
 		struct prqd_abandoned_step *o = iommu->spare_steps;
 		iommu->spare_steps = o->next;
@@ -492,6 +494,12 @@ static struct prqd_abandoned_step *abandoned_of(const struct prqd_iommu *iommu,
 
 struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 {
+	struct prqd_drain_step *op =
+		atomic_exchange_explicit(&iommu->spare_step, NULL, memory_order_acquire);
+	if (op) {
+		prqd__memset(op, 0, iommu->drain_step_size);
+		return op;
+	}
 	prqd__lock(&iommu->plat, iommu->abandoned_lock);
 	struct prqd_abandoned_step *o = iommu->spare_steps;
 	if (o) {
@@ -501,7 +509,7 @@ struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
 	if (!o)
 		return prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
-	struct prqd_drain_step *op = o->op;
+	op = o->op;
 	/* As from the allocator: the backend finds its part zeroed (o is inside, zeroed too). */
 	prqd__memset(op, 0, iommu->drain_step_size);
 	return op;
@@ -509,6 +517,10 @@ struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 
 void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op)
 {
+	struct prqd_drain_step *none = NULL;
+	if (atomic_compare_exchange_strong_explicit(&iommu->spare_step, &none, op,
+						    memory_order_release, memory_order_relaxed))
+		return;
 	struct prqd_abandoned_step *o = abandoned_of(iommu, op);
 	prqd__lock(&iommu->plat, iommu->abandoned_lock);
 	bool keep = iommu->nspare_steps < SPARE_STEPS_MAX;

@@ -339,7 +339,10 @@ struct prqd_iommu {
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
 
 	unsigned char control_gap[64];
-	/* The control path's (abandoned_lock). */
+	/* The control path's (abandoned_lock, but for spare_step). */
+	/* One finished step kept for the next drain without the lock: a drain at a time, the
+	 * common case, takes and gives back this one. */
+	_Atomic(struct prqd_drain_step *) spare_step;
 	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
 	/* Finished steps kept for the next drain, linked through their tracking record: a drain
 	 * round allocates nothing. */
@@ -467,8 +470,15 @@ void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b);
 /* Bond lock held: change state and trace it. */
 void prqd__bond_set_state(struct prqd_bond *b, int state);
 /* Bring the backend's gate in line with the bond's state (open only while ACTIVE), under the
- * device's gate lock: returns once any gate call already in progress for the device is over. */
-void prqd__gate_sync(struct prqd_bond *b);
+ * device's gate lock: returns once any gate call already in progress for the device is over.
+ * Nothing on an instance that cannot gate, where the drain alone stops the PASID (the check
+ * inline: every state change asks). prqd__gate_apply() is the rest, for an instance that can. */
+void prqd__gate_apply(struct prqd_bond *b);
+static inline void prqd__gate_sync(struct prqd_bond *b)
+{
+	if (b->dev->iommu->caps.flags & PRQD_CAP_GATE)
+		prqd__gate_apply(b);
+}
 /* Device lock held: clear the bond's PASID slot, discard its partials, hand over a step in
  * flight, and free it (a quarantine included). Nothing else may own it. */
 void prqd__bond_release(struct prqd_bond *b);
@@ -506,8 +516,16 @@ static inline bool prqd__tracing(const struct prqd_iommu *iommu)
 	return iommu->ctx->trace_fn != NULL;
 }
 void prqd__trace(struct prqd_iommu *iommu, struct prqd_trace_event *ev);
-void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to, int result,
-		      uint64_t value);
+/* An event about @b (tracing on). */
+void prqd__trace_bond_event(struct prqd_bond *b, uint32_t type, int from, int to, int result,
+			    uint64_t value);
+/* An event about @b if tracing is on: the check inline, since every state change asks. */
+static inline void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to,
+				    int result, uint64_t value)
+{
+	if (prqd__tracing(b->dev->iommu))
+		prqd__trace_bond_event(b, type, from, to, result, value);
+}
 
 /* string helpers (freestanding) */
 int prqd__strcmp(const char *a, const char *b);
