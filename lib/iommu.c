@@ -227,36 +227,53 @@ static void overflow_checked(struct prqd_iommu *iommu)
 
 /*
  * Waiting for the queue lock's holder. A thread that wants the lock, or waits for what the
- * holder publishes, polls the progress line (queue_held, overflow_checks) every POLL_PAUSES
- * CPU pause hints: often enough to take the lock in the gap between two process() calls,
- * seldom enough that the holder's writes to that line rarely find it taken away. Polls are
- * bounded (a holder that stays longer, e.g. a slow handler, is queued on as before); pause
- * hints, not relax(), so no platform time passes and a single-threaded platform never
- * polls (nobody else can be holding the lock).
+ * holder publishes, polls the progress line (queue_held, overflow_checks) rather than
+ * queueing on the platform lock: a waiter asleep on a platform lock that a consumer takes
+ * again after each process() call makes the consumer pay a wake-up at every release and can
+ * lose the race for the lock to it every time (a convoy). Polling often costs the holder
+ * little: it writes that line a few times per hold, whatever the number of reads. The
+ * first polls are CPU pause hints (no platform time passes, and a single-threaded platform
+ * never polls: nobody else can be holding the lock); a holder that stays longer (a slow
+ * handler, a long queue) is then polled with relax(), and at last queued on.
  */
-#define POLL_PAUSES 64
-/* Polls while another thread holds the lock (about 45 us at 10 ns a pause). */
-#define POLLS_HELD 64
+#define POLL_PAUSES 4096 /* about 40 us at 10 ns a pause */
+#define POLL_RELAXES 256
 
-/* One poll interval. */
-static void poll_pause(void)
+/* The @poll-th wait for the holder: false once the budget is spent. */
+static bool poll_holder(const struct prqd_iommu *iommu, unsigned poll)
 {
-	for (unsigned i = 0; i < POLL_PAUSES; i++)
+	if (poll < POLL_PAUSES)
 		prqd_cpu_pause();
+	else if (poll < POLL_PAUSES + POLL_RELAXES)
+		iommu->plat.p.relax(iommu->plat.p.user);
+	else
+		return false;
+	return true;
 }
 
-/* Control-path holds (a bind, a release, a drain's batch) last well under a microsecond, and a
- * process() call a few microseconds per few hundred requests: waiting here for the holder
- * to leave, rather than queueing on the platform lock, spares both sides a sleep and the
- * other side the cost of waking it. */
+/*
+ * The flag is claimed before the platform lock is taken, so two threads that both saw it
+ * clear do not both go for the platform lock and one sleep there: the one that lost the
+ * claim keeps polling. Mutual exclusion is still the platform lock's alone: a thread whose
+ * budget ran out takes it without the claim (and sets the flag once it holds it), so the
+ * flag may now and then be wrong, which costs a wait, never a guarantee.
+ */
 void prqd__queue_lock(struct prqd_iommu *iommu)
 {
-	for (unsigned i = 0; i < POLLS_HELD &&
-			     atomic_load_explicit(&iommu->queue_held, memory_order_relaxed);
-	     i++)
-		poll_pause();
+	for (unsigned poll = 0;; poll++) {
+		bool clear = false;
+		if (!atomic_load_explicit(&iommu->queue_held, memory_order_relaxed) &&
+		    atomic_compare_exchange_weak_explicit(&iommu->queue_held, &clear, true,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+		if (!poll_holder(iommu, poll)) {
+			prqd__lock(&iommu->plat, iommu->queue_lock);
+			atomic_store_explicit(&iommu->queue_held, true, memory_order_relaxed);
+			return;
+		}
+	}
 	prqd__lock(&iommu->plat, iommu->queue_lock);
-	atomic_store_explicit(&iommu->queue_held, true, memory_order_relaxed);
 }
 
 /*
@@ -411,10 +428,10 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 	}
 }
 
-/* Polls while nobody holds the lock but requests below a drain's mark wait (about three
+/* Pause-polls while nobody holds the lock but requests below a drain's mark wait (about three
  * microseconds): a consumer about to run reads them from its own caches, which is cheaper for
  * it than finding them read by the drain's thread. */
-#define POLLS_IDLE 4
+#define POLLS_IDLE 300
 
 int prqd__consume_settled(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
 {
@@ -428,9 +445,12 @@ int prqd__consume_settled(struct prqd_iommu *iommu, uint64_t end, uint64_t deadl
 		/* While another thread is at the queue, its published progress may be all this
 		 * needs. consumed_seq (written at every batch) is read only when a holder
 		 * completed a check, at the end of its reading. */
-		bool held = atomic_load_explicit(&iommu->queue_held, memory_order_relaxed);
-		if (polls < (held ? POLLS_HELD : reached ? 0 : POLLS_IDLE)) {
-			poll_pause();
+		bool waiting;
+		if (atomic_load_explicit(&iommu->queue_held, memory_order_relaxed))
+			waiting = poll_holder(iommu, polls);
+		else if ((waiting = !reached && polls < POLLS_IDLE))
+			prqd_cpu_pause();
+		if (waiting) {
 			polls++;
 			unsigned now_checks = atomic_load_explicit(&iommu->overflow_checks,
 								   memory_order_acquire);

@@ -359,10 +359,12 @@ struct prqd_iommu {
  * holds it before queueing on the platform lock; the holder flag tells such waiters, and
  * drains polling the queue's progress, that someone is at the queue. */
 void prqd__queue_lock(struct prqd_iommu *iommu);
+/* The flag is cleared after the platform lock is released: a thread that claims it next
+ * finds the platform lock free. */
 static inline void prqd__queue_unlock(struct prqd_iommu *iommu)
 {
-	atomic_store_explicit(&iommu->queue_held, false, memory_order_relaxed);
 	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	atomic_store_explicit(&iommu->queue_held, false, memory_order_relaxed);
 }
 
 /* ---- internal functions ---------------------------------------------------------------------- */
