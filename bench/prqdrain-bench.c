@@ -491,6 +491,23 @@ static void measure_memory(struct memory *out)
 	world_close(&w);
 }
 
+/* Under callgrind: @n binds, then their unbinds (default flags), on a fresh device. */
+static void callgrind_bind(uint32_t n)
+{
+	struct world w;
+	world_open(&w, false);
+	struct prqd_dev *dev = dev_add(&w, BENCH_RID, 32);
+	unbind_many(bind_many(dev, 1, 64), 64); /* the device's first slabs and leaves */
+	CALLGRIND_ZERO_STATS;
+	CALLGRIND_START_INSTRUMENTATION;
+	struct prqd_bond **v = bind_many(dev, 1, n);
+	unbind_many(v, n);
+	CALLGRIND_STOP_INSTRUMENTATION;
+	CALLGRIND_DUMP_STATS_AT("bind-unbind");
+	dev_remove(dev);
+	world_close(&w);
+}
+
 /* ---- isolation: a drain beside slow handlers, against a whole-device flush ------------------ */
 
 #define SLOW_HANDLER_NS 1000000u /* the unrelated bond's handler answers after 1 ms */
@@ -810,7 +827,8 @@ static void print_json(const struct figure *f, unsigned n)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: prqdrain-bench [--json] [--requests N] [--quick] [--only PARTS]\n"
-		   "       prqdrain-bench --callgrind-fastpath N | --callgrind-drain ROUNDS\n"
+		   "       prqdrain-bench --callgrind-fastpath N | --callgrind-drain ROUNDS |\n"
+		   "                      --callgrind-bind N\n"
 		   "Prints what the library costs (table, or one JSON object with --json).\n"
 		   "--only runs some measurements: a comma-separated list of fastpath, drain,\n"
 		   "  memory, isolation, concurrency, doorbells, sim, oneshot.\n"
@@ -863,6 +881,7 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "callgrind-fastpath", required_argument, NULL, 'F' },
 		{ "callgrind-drain", required_argument, NULL, 'D' },
+		{ "callgrind-bind", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -878,6 +897,7 @@ int main(int argc, char **argv)
 		case 'o': only = optarg; break;
 		case 'F': callgrind_fastpath(strtoull(optarg, NULL, 0)); return 0;
 		case 'D': callgrind_drain((unsigned)strtoul(optarg, NULL, 0)); return 0;
+		case 'B': callgrind_bind((uint32_t)strtoul(optarg, NULL, 0)); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
