@@ -124,6 +124,12 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	dev->nbonds++;
 
 	b->quarantined = 0;
+	/* The queue lock, for the tail and the slot together. A position published by the
+	 * consumer would not do for start_seq: it lags the tail, and a request queued before
+	 * this bind but after that publication would reach the new bond (the guarantee is that
+	 * none does: bind-after-queued.scn). Reading the tail needs the lock too (the backend's
+	 * queue_tail is called with it held). prqd__queue_lock() waits for a process() call to
+	 * end rather than sleep behind it: the hold here is short. */
 	prqd__queue_lock(iommu);
 	/* Whatever is queued now was sent before this bind: not this generation's. */
 	b->start_seq = prqd__queue_tail(iommu);

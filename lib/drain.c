@@ -6,9 +6,11 @@
  *     their gates at the IOMMU where the backend can (done before any hardware step);
  *  2. hardware step: the backend makes everything the device issued before it visible in
  *     the queue and says up to which queue position;
- *  3. consume the queue up to there, serving every other bond normally;
+ *  3. consume the queue up to there, serving every other bond normally (or see it consumed
+ *     by the consumer that holds the queue lock: prqd__consume_settled());
  *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
- *     acknowledged and partial groups discarded, then repeat from 2;
+ *     acknowledged and partial groups discarded (an overflow check made after step 3, by
+ *     this thread or the consumer, says), then repeat from 2;
  *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
  *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
  *     for it after the steps (unless an overflow may have dropped it: then a step after the

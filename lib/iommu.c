@@ -206,8 +206,9 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
  * Queue progress. Whoever holds the queue lock publishes what it did, so that a drain (the
  * control path) can see its queue work done by the consumer that holds the lock instead of
  * queueing on the lock behind it, taking the consumer's cache lines and waking it up:
- *  - queue_held: set while a thread holds the queue lock (a hint only: it decides whether
- *    a waiter polls or takes the lock itself, never what is true);
+ *  - queue_held: claimed by the thread about to take the queue lock and cleared once it
+ *    released it (prqd__queue_lock()); a hint only: it decides whether a waiter polls or
+ *    goes for the lock, never what is true;
  *  - consumed_seq: stored (release) after each batch's responses were committed, so a
  *    reader that sees a position consumed (acquire) also sees everything the consumer did
  *    for the requests below it, as if it had taken the lock after the consumer;
@@ -216,8 +217,10 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
  *    consumed_seq at some position began after everything below that position was
  *    consumed: the holder publishes consumed_seq before it checks, and every earlier check
  *    was counted before that publication.
- * Each is written with the queue lock held only, so a plain load and store would do; they are
- * atomics for the readers without the lock.
+ * The last two are written with the queue lock held only, so a plain load and store would
+ * do; they are atomics for the readers without the lock. A drain that sees the mark consumed
+ * and a check made after that has what the lock would have given it: the drain's guarantee
+ * rests on what was consumed and checked, not on which thread did it.
  */
 static void overflow_checked(struct prqd_iommu *iommu)
 {

@@ -6,7 +6,11 @@
  *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
  *    (prqd_iommu_process or a drain). It also guards the device hash, every device's PASID
  *    table and partial-group hash, and per-bond partial lists: all of them are read on the
- *    fast path by the consumer only, so they need no other lock.
+ *    fast path by the consumer only, so they need no other lock. It is taken through
+ *    prqd__queue_lock() only, which claims a holder flag first and polls it rather than
+ *    sleep on the platform lock while a consumer cycles; the holder publishes its progress
+ *    (consumed_seq, overflow_checks), which a drain waits on instead of taking the lock
+ *    (iommu.c, "queue progress"). Mutual exclusion is the platform lock's alone.
  *  - The device lock (platform lock) serialises bind/unbind and device-wide operations on
  *    one device and guards its bond list.
  *  - The bond spinlock guards a bond's state and its list of groups the handler holds. It
