@@ -343,6 +343,20 @@ static void set_states(const struct drain_run *run, int state)
 	}
 }
 
+/* Step 1 for one bond: stopped (if ACTIVE) and DRAINING in one bond lock hold, the same state
+ * changes prqd_stop() and set_states() make one after the other; then its gate closed. */
+static void stop_draining(struct prqd_bond *b)
+{
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	if (state == PRQD_BOND_ACTIVE)
+		prqd__bond_set_state(b, PRQD_BOND_STOPPING);
+	if (state != PRQD_BOND_UNBINDING && state != PRQD_BOND_FREED)
+		prqd__bond_set_state(b, PRQD_BOND_DRAINING);
+	prqd_spin_unlock(&b->lock);
+	prqd__gate_sync(b);
+}
+
 int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms)
 {
 	struct prqd_iommu *iommu = dev->iommu;
@@ -362,12 +376,16 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	 * accepted before the gate closed (VT-d: the PASID entry cleared and its cached copies
 	 * invalidated before the page-drain). prqd_stop() closes the gate of an ACTIVE bond;
 	 * the sync waits for a gate call a racing stop is still making. */
-	FOR_EACH_DRAINED(&run, b)
-	{
-		prqd_stop(b, 0);
-		prqd__gate_sync(b);
+	if (bond) {
+		stop_draining(bond);
+	} else {
+		FOR_EACH_DRAINED(&run, b)
+		{
+			prqd_stop(b, 0);
+			prqd__gate_sync(b);
+		}
+		set_states(&run, PRQD_BOND_DRAINING);
 	}
-	set_states(&run, PRQD_BOND_DRAINING);
 	if (flags & PRQD_DRAIN_ABANDON) {
 		FOR_EACH_DRAINED(&run, b)
 		prqd__abandon_held(b);
