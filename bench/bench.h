@@ -40,8 +40,9 @@ struct bench_ring {
 	_Alignas(64) atomic_uint_least64_t prod; /* next position the producer writes */
 	_Alignas(64) atomic_uint_least64_t cons; /* next position fetch reads */
 	_Alignas(64) uint64_t resp_pos;          /* responses written (one writer at a time) */
-	/* A drain step completes this long after it started (0: at once). */
-	uint64_t drain_delay_ns;
+	/* A drain step completes this long after it started (0: at once). Set before the run;
+	 * read by every drain step, so off the line the consumer writes at each response. */
+	_Alignas(64) uint64_t drain_delay_ns;
 };
 
 /* The ring a bench backend instance uses: what the platform's backend_data("bench")

@@ -8,7 +8,8 @@
 #    lock prefix, and xchg with memory (locked without one), weighted by how often callgrind
 #    saw each run;
 #  - drain_instr_ratio_1m_vs_1: instructions of the same drains with a million other bonds
-#    on the device, over those with none.
+#    on the device, over those with none;
+#  - bind_unbind_instr: instructions per bind + unbind (default flags: a full drain each).
 # Prints one JSON object. Usage: callgrind.sh path/to/prqdrain-bench [N] [DRAIN_ROUNDS]
 set -eu
 bench=$1
@@ -66,12 +67,16 @@ locked() {
 run fp1 --callgrind-fastpath "$n"
 run fp2 --callgrind-fastpath $((2 * n))
 run drain --callgrind-drain "$rounds"
+binds=20000
+run bind --callgrind-bind "$binds"
 
 awk -v a="$(count fp1 fastpath)" -v b="$(count fp2 fastpath)" \
     -v ka="$(locked fp1 fastpath)" -v kb="$(locked fp2 fastpath)" \
     -v la="$(count fp1 fastpath lib)" -v lb="$(count fp2 fastpath lib)" \
-    -v d1="$(count drain drain-1)" -v dm="$(count drain drain-1m)" -v n="$n" 'BEGIN {
+    -v d1="$(count drain drain-1)" -v dm="$(count drain drain-1m)" -v n="$n" \
+    -v bu="$(count bind bind-unbind)" -v nb="$binds" 'BEGIN {
 	printf "{\"instr_per_req\": %.1f, \"instr_per_req_lib\": %.1f, ", (b - a) / n, (lb - la) / n
 	printf "\"locked_rmw_per_req\": %.2f, ", (kb - ka) / n
-	printf "\"drain_instr_ratio_1m_vs_1\": %.3f}\n", dm / d1
+	printf "\"drain_instr_ratio_1m_vs_1\": %.3f, ", dm / d1
+	printf "\"bind_unbind_instr\": %.0f}\n", bu / nb
 }'

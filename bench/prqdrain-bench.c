@@ -491,6 +491,23 @@ static void measure_memory(struct memory *out)
 	world_close(&w);
 }
 
+/* Under callgrind: @n binds, then their unbinds (default flags), on a fresh device. */
+static void callgrind_bind(uint32_t n)
+{
+	struct world w;
+	world_open(&w, false);
+	struct prqd_dev *dev = dev_add(&w, BENCH_RID, 32);
+	unbind_many(bind_many(dev, 1, 64), 64); /* the device's first slabs and leaves */
+	CALLGRIND_ZERO_STATS;
+	CALLGRIND_START_INSTRUMENTATION;
+	struct prqd_bond **v = bind_many(dev, 1, n);
+	unbind_many(v, n);
+	CALLGRIND_STOP_INSTRUMENTATION;
+	CALLGRIND_DUMP_STATS_AT("bind-unbind");
+	dev_remove(dev);
+	world_close(&w);
+}
+
 /* ---- isolation: a drain beside slow handlers, against a whole-device flush ------------------ */
 
 #define SLOW_HANDLER_NS 1000000u /* the unrelated bond's handler answers after 1 ms */
@@ -570,15 +587,42 @@ static double measure_isolation(void)
 
 /* ---- concurrency: process() while another thread binds, stops, drains, unbinds ------------- */
 
+/*
+ * The same library run (run_library: PUSH_BATCH one-request groups for PASID 1 of the first
+ * device, then prqd_iommu_process(), again and again) timed alone and with a churn thread,
+ * and the ratio taken run by run. The churn thread, as fast as the library lets it, binds a
+ * PASID (1000 to 1999 in turn) of the first device (same_dev) or of a second one on the same
+ * IOMMU (other_dev), stops it, drains it, and unbinds it with default flags (a second, full
+ * drain), with nothing queued for those PASIDs: the control path's own cost to the consumer.
+ * Both runs have the timed thread on the same CPU, and the churn thread has a CPU of its own
+ * (pin_to(); where there is one: on a single CPU the two threads take turns and the figure
+ * says nothing about the library).
+ */
+
 struct churn {
 	struct prqd_dev *dev;
+	int cpu; /* -1: not pinned */
 	atomic_bool stop;
 	uint64_t cycles;
 };
 
+/* Pin the calling thread to @cpu (-1: leave it). */
+static void pin_to(int cpu)
+{
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (rc != 0)
+		die("pthread_setaffinity_np", -rc);
+}
+
 static void *churn_thread(void *arg)
 {
 	struct churn *c = arg;
+	pin_to(c->cpu);
 	for (uint32_t pasid = 1000; !atomic_load(&c->stop); pasid = pasid == 1999 ? 1000 : pasid + 1) {
 		struct prqd_bond *b;
 		if (prqd_bind(c->dev, pasid, answer_at_once, NULL, &b) < 0)
@@ -598,9 +642,9 @@ static double timed_library_run(struct world *w, uint64_t n)
 	return (double)(wall_ns() - t0);
 }
 
-static double with_churn(struct world *w, struct prqd_dev *dev, uint64_t n)
+static double with_churn(struct world *w, struct prqd_dev *dev, int cpu, uint64_t n)
 {
-	struct churn c = { .dev = dev };
+	struct churn c = { .dev = dev, .cpu = cpu };
 	pthread_t t;
 	if (pthread_create(&t, NULL, churn_thread, &c) != 0)
 		die("pthread_create", -EAGAIN);
@@ -612,6 +656,16 @@ static double with_churn(struct world *w, struct prqd_dev *dev, uint64_t n)
 
 static void measure_concurrency(uint64_t n, double *same_dev, double *other_dev)
 {
+	/* The first two CPUs this process may run on: the timed thread's and the churn's. */
+	cpu_set_t saved;
+	int cpus[2] = { -1, -1 };
+	if (pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0)
+		for (int cpu = 0, found = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
+			if (CPU_ISSET(cpu, &saved))
+				cpus[found++] = cpu;
+	if (cpus[1] < 0)
+		cpus[0] = -1;
+	pin_to(cpus[0]);
 	struct world w;
 	world_open(&w, false);
 	struct prqd_dev *dev = dev_add(&w, BENCH_RID, 32);
@@ -621,9 +675,9 @@ static void measure_concurrency(uint64_t n, double *same_dev, double *other_dev)
 	double same[RUNS], oth[RUNS];
 	for (unsigned i = 0; i < RUNS; i++) {
 		double alone = timed_library_run(&w, n);
-		same[i] = alone / with_churn(&w, dev, n);
+		same[i] = alone / with_churn(&w, dev, cpus[1], n);
 		alone = timed_library_run(&w, n);
-		oth[i] = alone / with_churn(&w, other, n);
+		oth[i] = alone / with_churn(&w, other, cpus[1], n);
 	}
 	*same_dev = median(same, RUNS);
 	*other_dev = median(oth, RUNS);
@@ -631,6 +685,8 @@ static void measure_concurrency(uint64_t n, double *same_dev, double *other_dev)
 	dev_remove(dev);
 	dev_remove(other);
 	world_close(&w);
+	if (cpus[0] >= 0)
+		pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
 }
 
 /* ---- VT-d: invalidation-queue doorbells per answered group ---------------------------------- */
@@ -810,7 +866,8 @@ static void print_json(const struct figure *f, unsigned n)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: prqdrain-bench [--json] [--requests N] [--quick] [--only PARTS]\n"
-		   "       prqdrain-bench --callgrind-fastpath N | --callgrind-drain ROUNDS\n"
+		   "       prqdrain-bench --callgrind-fastpath N | --callgrind-drain ROUNDS |\n"
+		   "                      --callgrind-bind N\n"
 		   "Prints what the library costs (table, or one JSON object with --json).\n"
 		   "--only runs some measurements: a comma-separated list of fastpath, drain,\n"
 		   "  memory, isolation, concurrency, doorbells, sim, oneshot.\n"
@@ -863,6 +920,7 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "callgrind-fastpath", required_argument, NULL, 'F' },
 		{ "callgrind-drain", required_argument, NULL, 'D' },
+		{ "callgrind-bind", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -878,6 +936,7 @@ int main(int argc, char **argv)
 		case 'o': only = optarg; break;
 		case 'F': callgrind_fastpath(strtoull(optarg, NULL, 0)); return 0;
 		case 'D': callgrind_drain((unsigned)strtoul(optarg, NULL, 0)); return 0;
+		case 'B': callgrind_bind((uint32_t)strtoul(optarg, NULL, 0)); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

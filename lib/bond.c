@@ -36,13 +36,12 @@ static struct prqd_bond *slot_of(const struct prqd_dev *dev, uint32_t pasid)
  * hardware), and by the drain before its first hardware step. Reading the state under the
  * device's gate lock makes the last write reflect the latest state, whatever order racing
  * callers arrive in, and makes a caller wait for a gate call another thread is making.
+ * Reached through prqd__gate_sync() on an instance that can gate.
  */
-void prqd__gate_sync(struct prqd_bond *b)
+void prqd__gate_apply(struct prqd_bond *b)
 {
 	struct prqd_dev *dev = b->dev;
 	struct prqd_iommu *iommu = dev->iommu;
-	if (!(iommu->caps.flags & PRQD_CAP_GATE))
-		return; /* this instance cannot gate: the drain alone stops the PASID */
 	prqd__lock(&iommu->plat, dev->gate_lock);
 	bool open = atomic_load_explicit(&b->state, memory_order_acquire) == PRQD_BOND_ACTIVE;
 	if (open != (bool)b->gate_on) {
@@ -125,14 +124,20 @@ PRQD_EXPORT int prqd_bind(struct prqd_dev *dev, uint32_t pasid, prqd_handler_fn 
 	dev->nbonds++;
 
 	b->quarantined = 0;
-	prqd__lock(pl, iommu->queue_lock);
+	/* The queue lock, for the tail and the slot together. A position published by the
+	 * consumer would not do for start_seq: it lags the tail, and a request queued before
+	 * this bind but after that publication would reach the new bond (the guarantee is that
+	 * none does: bind-after-queued.scn). Reading the tail needs the lock too (the backend's
+	 * queue_tail is called with it held). prqd__queue_lock() waits for a process() call to
+	 * end rather than sleep behind it: the hold here is short. */
+	prqd__queue_lock(iommu);
 	/* Whatever is queued now was sent before this bind: not this generation's. */
 	b->start_seq = prqd__queue_tail(iommu);
 	if (pasid == PRQD_NO_PASID)
 		dev->rid_bond = b;
 	else
 		prqd__pasid_set(pl, &dev->table, pasid, b, &prep);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	prqd__unlock(pl, dev->lock);
 
 	prqd__gate_sync(b);
@@ -272,13 +277,13 @@ void prqd__bond_release(struct prqd_bond *b)
 	struct prqd_iommu *iommu = dev->iommu;
 	const struct prqd_plat *pl = &iommu->plat;
 
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	if (b->pasid == PRQD_NO_PASID)
 		dev->rid_bond = NULL;
 	else
 		prqd__pasid_set(pl, &dev->table, b->pasid, NULL, NULL);
 	prqd__discard_partials(dev, b);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 
 	if (b->drain_step) {
 		/* A step still in flight is handed to the IOMMU, which tracks it until the
@@ -297,12 +302,16 @@ void prqd__bond_release(struct prqd_bond *b)
 	prqd__bond_free(dev, b);
 }
 
-/* Remove a bond that nothing else owns any more: free it, or quarantine its PASID. */
-static void bond_teardown(struct prqd_bond *b, bool quarantine)
+/* Remove a bond that nothing else owns any more: free it, or quarantine its PASID. @drained:
+ * a drain just took back every held group and waited for none to be left; the bond was not
+ * ACTIVE since, and cannot be resumed while the caller owns it (busy), so no group was
+ * handed to the handler after: nothing to take back. */
+static void bond_teardown(struct prqd_bond *b, bool quarantine, bool drained)
 {
 	struct prqd_dev *dev = b->dev;
 	const struct prqd_plat *pl = &dev->iommu->plat;
-	prqd__abandon_held(b);
+	if (!drained)
+		prqd__abandon_held(b);
 	prqd__lock(pl, dev->lock);
 	if (quarantine)
 		prqd__quarantine_enter(b);
@@ -351,14 +360,14 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 		 * when the overflow is acknowledged: the device completed it, so wait for that. */
 		if (rc == 0)
 			rc = prqd__settle_overflow(iommu, deadline);
-		prqd__lock(&iommu->plat, iommu->queue_lock);
+		prqd__queue_lock(iommu);
 		bool partials = b->partials != NULL;
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		prqd__queue_unlock(iommu);
 		if (rc == 0 && (partials || prqd_bond_outstanding(b)))
 			rc = -PRQD_EBUSY;
 	} else {
 		/* Drained even when STOPPED: the device may have sent more since. */
-		unsigned dflags = PRQD_DRAIN_ABANDON;
+		unsigned dflags = PRQD_DRAIN_ABANDON | PRQD__DRAIN_RELEASE;
 		if (flags & PRQD_UNBIND_STOP_MARKER)
 			dflags |= PRQD__DRAIN_WAIT_MARKER;
 		rc = prqd__drain(b->dev, b, dflags, 0);
@@ -374,7 +383,7 @@ PRQD_EXPORT int prqd_unbind(struct prqd_bond *b, unsigned flags)
 	prqd__bond_set_state(b, PRQD_BOND_UNBINDING);
 	prqd_spin_unlock(&b->lock);
 	prqd__gate_sync(b);
-	bond_teardown(b, quarantine);
+	bond_teardown(b, quarantine, !(flags & (PRQD_UNBIND_FORCE | PRQD_UNBIND_NO_DRAIN)));
 	return 0;
 }
 

@@ -125,11 +125,11 @@ PRQD_EXPORT int prqd_dev_add(struct prqd_iommu *iommu, const struct prqd_dev_inf
 		goto fail;
 	}
 
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	bool exists = prqd__dev_lookup(iommu, dev->info.source_id) != NULL;
 	if (!exists)
 		prqd__dev_hash_insert(iommu, dev);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	if (exists) {
 		iommu->ops.dev_detach(iommu->priv, dev->be_priv);
 		prqd_err(iommu->ctx, "device %04x: source id %#x is added already", info->rid,
@@ -162,11 +162,11 @@ PRQD_EXPORT int prqd_dev_remove(struct prqd_dev *dev)
 	if (busy)
 		return -PRQD_EBUSY;
 
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	prqd__dev_hash_remove(iommu, dev);
 	/* Partial groups of PASIDs without a bond can no longer complete. */
 	prqd__discard_partials(dev, NULL);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 
 	if (dev->drain_step)
 		prqd__step_abandon(iommu, dev->drain_step);

@@ -6,15 +6,18 @@
  *     their gates at the IOMMU where the backend can (done before any hardware step);
  *  2. hardware step: the backend makes everything the device issued before it visible in
  *     the queue and says up to which queue position;
- *  3. consume the queue up to there, serving every other bond normally;
+ *  3. consume the queue up to there, serving every other bond normally (or see it consumed
+ *     by the consumer that holds the queue lock: prqd__consume_settled());
  *  4. if the queue overflowed since the drain began, consume until empty so the overflow is
- *     acknowledged and partial groups discarded, then repeat from 2;
+ *     acknowledged and partial groups discarded (an overflow check made after step 3, by
+ *     this thread or the consumer, says), then repeat from 2;
  *  5. (unbind with stop-marker) check that the device's Stop Marker was read; by the
  *     instance's drain level (make_visible()): exact counts a missing marker, snapshot waits
  *     for it after the steps (unless an overflow may have dropped it: then a step after the
  *     overflow's acknowledgement), none has no steps and the marker replaces steps 2-4;
  *  6. wait until the handler answered every group it holds (or take them back);
- *  7. discard the bond's partial groups: their Last will never come.
+ *  7. discard the bond's partial groups: their Last will never come (an unbind leaves this to
+ *     the bond's release, which clears the PASID slot in the same queue lock hold).
  *
  * Everything is bounded by one deadline. Running out leaves the bond STOPPING; a hardware
  * step still in flight stays recorded on the bond (or device) and the next drain polls it
@@ -154,11 +157,12 @@ static int run_step(const struct drain_run *run, uint64_t *mark, bool *fresh)
 	return 0;
 }
 
-/* Step 3: consume until every position below @mark was read. */
+/* Steps 3 and 4: consume until every position below @mark was read, and settle an overflow
+ * (by this thread, or seen done by the consumer at the queue: prqd__consume_settled()). */
 static int consume_to(const struct drain_run *run, uint64_t mark)
 {
 	struct prqd_iommu *iommu = run->iommu;
-	int rc = prqd__consume_to(iommu, mark, run->deadline);
+	int rc = prqd__consume_settled(iommu, mark, run->deadline);
 	if (rc != 1)
 		return rc;
 	/* The step said everything below the mark is in the queue: it is not. */
@@ -179,8 +183,6 @@ static int run_steps(const struct drain_run *run)
 		int rc = run_step(run, &mark, &fresh);
 		if (rc == 0)
 			rc = consume_to(run, mark);
-		if (rc == 0)
-			rc = prqd__settle_overflow(run->iommu, run->deadline);
 		if (rc < 0)
 			return rc;
 		if (!fresh)
@@ -341,6 +343,20 @@ static void set_states(const struct drain_run *run, int state)
 	}
 }
 
+/* Step 1 for one bond: stopped (if ACTIVE) and DRAINING in one bond lock hold, the same state
+ * changes prqd_stop() and set_states() make one after the other; then its gate closed. */
+static void stop_draining(struct prqd_bond *b)
+{
+	prqd_spin_lock(&b->lock);
+	int state = (int)atomic_load_explicit(&b->state, memory_order_relaxed);
+	if (state == PRQD_BOND_ACTIVE)
+		prqd__bond_set_state(b, PRQD_BOND_STOPPING);
+	if (state != PRQD_BOND_UNBINDING && state != PRQD_BOND_FREED)
+		prqd__bond_set_state(b, PRQD_BOND_DRAINING);
+	prqd_spin_unlock(&b->lock);
+	prqd__gate_sync(b);
+}
+
 int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms)
 {
 	struct prqd_iommu *iommu = dev->iommu;
@@ -360,12 +376,16 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 	 * accepted before the gate closed (VT-d: the PASID entry cleared and its cached copies
 	 * invalidated before the page-drain). prqd_stop() closes the gate of an ACTIVE bond;
 	 * the sync waits for a gate call a racing stop is still making. */
-	FOR_EACH_DRAINED(&run, b)
-	{
-		prqd_stop(b, 0);
-		prqd__gate_sync(b);
+	if (bond) {
+		stop_draining(bond);
+	} else {
+		FOR_EACH_DRAINED(&run, b)
+		{
+			prqd_stop(b, 0);
+			prqd__gate_sync(b);
+		}
+		set_states(&run, PRQD_BOND_DRAINING);
 	}
-	set_states(&run, PRQD_BOND_DRAINING);
 	if (flags & PRQD_DRAIN_ABANDON) {
 		FOR_EACH_DRAINED(&run, b)
 		prqd__abandon_held(b);
@@ -380,9 +400,12 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 			wait_a_little(&run);
 	}
 	if (rc == 0) {
-		prqd__lock(&iommu->plat, iommu->queue_lock);
-		prqd__discard_partials(dev, bond); /* NULL: all of the device's */
-		prqd__unlock(&iommu->plat, iommu->queue_lock);
+		/* Unless the caller releases the bond next, which discards them with the slot. */
+		if (!(flags & PRQD__DRAIN_RELEASE)) {
+			prqd__queue_lock(iommu);
+			prqd__discard_partials(dev, bond); /* NULL: all of the device's */
+			prqd__queue_unlock(iommu);
+		}
 		set_states(&run, PRQD_BOND_STOPPED);
 		prqd_stat_inc(iommu, drains);
 	} else {

@@ -144,6 +144,8 @@ PRQD_EXPORT int prqd_iommu_close(struct prqd_iommu *iommu)
 		iommu->ops.drain_release(iommu->priv, o->op);
 		prqd__plat_free(&iommu->plat, o->op, o->size); /* o with it */
 	}
+	prqd__plat_free(&iommu->plat, atomic_load_explicit(&iommu->spare_step, memory_order_relaxed),
+			iommu->drain_step_size);
 	while (iommu->spare_steps) {
 		struct prqd_abandoned_step *o = iommu->spare_steps;
 		iommu->spare_steps = o->next;
@@ -197,14 +199,95 @@ void prqd__dev_hash_remove(struct prqd_iommu *iommu, struct prqd_dev *dev)
 }
 
 /*
+ * Queue progress. Whoever holds the queue lock publishes what it did, so that a drain (the
+ * control path) can see its queue work done by the consumer that holds the lock instead of
+ * queueing on the lock behind it, taking the consumer's cache lines and waking it up:
+ *  - queue_held: claimed by the thread about to take the queue lock and cleared once it
+ *    released it (prqd__queue_lock()); a hint only: it decides whether a waiter polls or
+ *    goes for the lock, never what is true;
+ *  - consumed_seq: stored (release) after each batch's responses were committed, so a
+ *    reader that sees a position consumed (acquire) also sees everything the consumer did
+ *    for the requests below it, as if it had taken the lock after the consumer;
+ *  - overflow_checks: bumped (release) after each overflow check that found none pending
+ *    or acknowledged one (overflow_epoch bumped first). A check counted after a reader saw
+ *    consumed_seq at some position began after everything below that position was
+ *    consumed: the holder publishes consumed_seq before it checks, and every earlier check
+ *    was counted before that publication.
+ * The last two are written with the queue lock held only, so a plain load and store would
+ * do; they are atomics for the readers without the lock. A drain that sees the mark consumed
+ * and a check made after that has what the lock would have given it: the drain's guarantee
+ * rests on what was consumed and checked, not on which thread did it.
+ */
+static void overflow_checked(struct prqd_iommu *iommu)
+{
+	unsigned n = atomic_load_explicit(&iommu->overflow_checks, memory_order_relaxed);
+	atomic_store_explicit(&iommu->overflow_checks, n + 1, memory_order_release);
+}
+
+/*
+ * Waiting for the queue lock's holder. A thread that wants the lock, or waits for what the
+ * holder publishes, polls the progress line (queue_held, overflow_checks) rather than
+ * queueing on the platform lock: a waiter asleep on a platform lock that a consumer takes
+ * again after each process() call makes the consumer pay a wake-up at every release and can
+ * lose the race for the lock to it every time (a convoy). Polling often costs the holder
+ * little: it writes that line a few times per hold, whatever the number of reads. The
+ * first polls are CPU pause hints (no platform time passes, and a single-threaded platform
+ * never polls: nobody else can be holding the lock); a holder that stays longer (a slow
+ * handler, a long queue) is then polled with relax(), and at last queued on.
+ */
+#define POLL_PAUSES 4096 /* about 40 us at 10 ns a pause */
+#define POLL_RELAXES 256
+
+/* The @poll-th wait for the holder: false once the budget is spent. */
+static bool poll_holder(const struct prqd_iommu *iommu, unsigned poll)
+{
+	if (poll < POLL_PAUSES)
+		prqd_cpu_pause();
+	else if (poll < POLL_PAUSES + POLL_RELAXES)
+		iommu->plat.p.relax(iommu->plat.p.user);
+	else
+		return false;
+	return true;
+}
+
+/*
+ * The flag is claimed before the platform lock is taken, so two threads that both saw it
+ * clear do not both go for the platform lock and one sleep there: the one that lost the
+ * claim keeps polling. Mutual exclusion is still the platform lock's alone: a thread whose
+ * budget ran out takes it without the claim (and sets the flag once it holds it), so the
+ * flag may now and then be wrong, which costs a wait, never a guarantee.
+ */
+void prqd__queue_lock(struct prqd_iommu *iommu)
+{
+	for (unsigned poll = 0;; poll++) {
+		bool clear = false;
+		if (!atomic_load_explicit(&iommu->queue_held, memory_order_relaxed) &&
+		    atomic_compare_exchange_weak_explicit(&iommu->queue_held, &clear, true,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+		if (!poll_holder(iommu, poll)) {
+			prqd__lock(&iommu->plat, iommu->queue_lock);
+			atomic_store_explicit(&iommu->queue_held, true, memory_order_relaxed);
+			return;
+		}
+	}
+	prqd__lock(&iommu->plat, iommu->queue_lock);
+}
+
+/*
  * The queue is empty: if it overflowed, groups whose Last was dropped (and auto-answered by
  * the hardware) can never complete, and the device may reuse their indices, so every partial
  * group is thrown away before the overflow is acknowledged.
  */
 static void handle_overflow(struct prqd_iommu *iommu)
 {
-	if (iommu->ops.overflow_pending(iommu->priv) != 1)
+	int pending = iommu->ops.overflow_pending(iommu->priv);
+	if (pending != 1) {
+		if (pending == 0)
+			overflow_checked(iommu);
 		return;
+	}
 	int rc = iommu->ops.overflow_ack(iommu->priv);
 	if (rc < 0) {
 		prqd_dbg(iommu->ctx, "overflow acknowledge refused: %d", rc);
@@ -215,6 +298,7 @@ static void handle_overflow(struct prqd_iommu *iommu)
 		for (struct prqd_dev *d = iommu->dev_hash[b]; d; d = d->hnext)
 			discarded += prqd__discard_partials(d, NULL);
 	atomic_fetch_add_explicit(&iommu->overflow_epoch, 1, memory_order_release);
+	overflow_checked(iommu);
 	prqd_cstat_inc(iommu, overflows);
 	prqd_info(iommu->ctx, "queue overflow acknowledged, %u partial groups discarded",
 		  (unsigned)discarded);
@@ -242,9 +326,12 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 			return total ? (int)total : got;
 		prqd__handle_batch(iommu, iommu->batch, (unsigned)(got > 0 ? got : 0));
 		/* The batch's responses reach the hardware together (one doorbell), before
-		 * anyone else may consume. */
-		if (got > 0)
+		 * anyone else may consume; then the batch counts as consumed. */
+		if (got > 0) {
 			iommu->ops.commit(iommu->priv);
+			atomic_store_explicit(&iommu->consumed_seq, iommu->batch[got - 1].seq + 1,
+					      memory_order_release);
+		}
 		total += (unsigned)got;
 		if ((unsigned)got < want) {
 			handle_overflow(iommu);
@@ -266,9 +353,9 @@ uint64_t prqd__queue_tail(struct prqd_iommu *iommu)
 
 int prqd__consume_some(struct prqd_iommu *iommu)
 {
-	prqd__lock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	int n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
-	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	return n;
 }
 
@@ -276,11 +363,11 @@ int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
 {
 	const struct prqd_plat *pl = &iommu->plat;
 	for (;;) {
-		prqd__lock(pl, iommu->queue_lock);
+		prqd__queue_lock(iommu);
 		uint64_t consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
 		int n = consumed < end ? prqd__consume_locked(iommu, iommu->batch_size, end) : 0;
 		consumed = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire);
-		prqd__unlock(pl, iommu->queue_lock);
+		prqd__queue_unlock(iommu);
 		if (consumed >= end)
 			return 0;
 		if (n < 0)
@@ -294,13 +381,27 @@ int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
 
 int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline)
 {
-	const struct prqd_plat *pl = &iommu->plat;
-	prqd__lock(pl, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	uint64_t end = prqd__queue_tail(iommu);
-	prqd__unlock(pl, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	/* Empty before the position: the rest was dropped in an overflow. */
 	int rc = prqd__consume_to(iommu, end, deadline);
 	return rc == 1 ? 0 : rc;
+}
+
+/* Queue lock held: if an overflow is pending, read one batch (acknowledging it when the queue
+ * runs empty; *@n: how many were read) and look again. Returns overflow_pending()'s last
+ * answer. */
+static int settle_locked(struct prqd_iommu *iommu, int *n)
+{
+	int pending = iommu->ops.overflow_pending(iommu->priv);
+	if (pending == 1) {
+		*n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
+		pending = iommu->ops.overflow_pending(iommu->priv);
+	}
+	if (pending == 0)
+		overflow_checked(iommu);
+	return pending;
 }
 
 int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
@@ -309,14 +410,10 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 	for (;;) {
 		/* One batch at a time: other requesters may keep the queue from emptying, and
 		 * the deadline must still hold. */
-		prqd__lock(pl, iommu->queue_lock);
-		int pending = iommu->ops.overflow_pending(iommu->priv);
+		prqd__queue_lock(iommu);
 		int n = 0;
-		if (pending == 1) {
-			n = prqd__consume_locked(iommu, iommu->batch_size, UINT64_MAX);
-			pending = iommu->ops.overflow_pending(iommu->priv);
-		}
-		prqd__unlock(pl, iommu->queue_lock);
+		int pending = settle_locked(iommu, &n);
+		prqd__queue_unlock(iommu);
 		if (pending != 1)
 			return pending < 0 ? pending : 0;
 		if (prqd__now(pl) >= deadline)
@@ -326,6 +423,79 @@ int prqd__settle_overflow(struct prqd_iommu *iommu, uint64_t deadline)
 			prqd__poll_abandoned(iommu);
 			pl->p.relax(pl->p.user);
 		}
+	}
+}
+
+/* Pause-polls while nobody holds the lock but requests below a drain's mark wait (about three
+ * microseconds): a consumer about to run reads them from its own caches, which is cheaper for
+ * it than finding them read by the drain's thread. */
+#define POLLS_IDLE 300
+
+int prqd__consume_settled(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline)
+{
+	const struct prqd_plat *pl = &iommu->plat;
+	/* @checks: the count last seen; once @reached, one read after the mark was seen
+	 * consumed, so a change means a check made after that (see "queue progress"). */
+	bool reached = atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire) >= end;
+	unsigned checks = atomic_load_explicit(&iommu->overflow_checks, memory_order_acquire);
+	unsigned polls = 0;
+	for (;;) {
+		/* While another thread is at the queue, its published progress may be all this
+		 * needs. consumed_seq (written at every batch) is read only when a holder
+		 * completed a check, at the end of its reading. */
+		bool waiting;
+		if (atomic_load_explicit(&iommu->queue_held, memory_order_relaxed))
+			waiting = poll_holder(iommu, polls);
+		else if ((waiting = !reached && polls < POLLS_IDLE))
+			prqd_cpu_pause();
+		if (waiting) {
+			polls++;
+			unsigned now_checks = atomic_load_explicit(&iommu->overflow_checks,
+								   memory_order_acquire);
+			if (now_checks == checks)
+				continue;
+			if (reached)
+				return 0;
+			checks = now_checks;
+			if (atomic_load_explicit(&iommu->consumed_seq, memory_order_acquire) >= end) {
+				reached = true;
+				checks = atomic_load_explicit(&iommu->overflow_checks,
+							      memory_order_acquire);
+			}
+			polls = 0;
+			if (prqd__now(pl) >= deadline)
+				return -PRQD_ETIMEDOUT;
+			continue;
+		}
+		/* Nobody at the queue (or nobody making progress): do it here, one batch per
+		 * lock hold so that concurrent drains keep their deadlines. Once the mark is
+		 * reached, that is the overflow check alone, a short hold. */
+		prqd__queue_lock(iommu);
+		int n = 0, pending = 0;
+		reached = atomic_load_explicit(&iommu->consumed_seq, memory_order_relaxed) >= end;
+		if (!reached) {
+			n = prqd__consume_locked(iommu, iommu->batch_size, end);
+			reached = atomic_load_explicit(&iommu->consumed_seq,
+						       memory_order_relaxed) >= end;
+		}
+		if (reached)
+			pending = settle_locked(iommu, &n);
+		checks = atomic_load_explicit(&iommu->overflow_checks, memory_order_relaxed);
+		prqd__queue_unlock(iommu);
+		if (reached && pending != 1)
+			return pending < 0 ? pending : 0;
+		if (n < 0)
+			return n;
+		if (!reached && n == 0)
+			return 1;
+		if (prqd__now(pl) >= deadline)
+			return -PRQD_ETIMEDOUT;
+		if (reached && n <= 0) {
+			/* An overflow to settle and nothing to read: let time pass. */
+			prqd__poll_abandoned(iommu);
+			pl->p.relax(pl->p.user);
+		}
+		polls = 0;
 	}
 }
 
@@ -342,6 +512,12 @@ static struct prqd_abandoned_step *abandoned_of(const struct prqd_iommu *iommu,
 
 struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 {
+	struct prqd_drain_step *op =
+		atomic_exchange_explicit(&iommu->spare_step, NULL, memory_order_acquire);
+	if (op) {
+		prqd__memset(op, 0, iommu->drain_step_size);
+		return op;
+	}
 	prqd__lock(&iommu->plat, iommu->abandoned_lock);
 	struct prqd_abandoned_step *o = iommu->spare_steps;
 	if (o) {
@@ -351,7 +527,7 @@ struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 	prqd__unlock(&iommu->plat, iommu->abandoned_lock);
 	if (!o)
 		return prqd__plat_alloc(&iommu->plat, iommu->drain_step_size);
-	struct prqd_drain_step *op = o->op;
+	op = o->op;
 	/* As from the allocator: the backend finds its part zeroed (o is inside, zeroed too). */
 	prqd__memset(op, 0, iommu->drain_step_size);
 	return op;
@@ -359,6 +535,10 @@ struct prqd_drain_step *prqd__step_get(struct prqd_iommu *iommu)
 
 void prqd__step_put(struct prqd_iommu *iommu, struct prqd_drain_step *op)
 {
+	struct prqd_drain_step *none = NULL;
+	if (atomic_compare_exchange_strong_explicit(&iommu->spare_step, &none, op,
+						    memory_order_release, memory_order_relaxed))
+		return;
 	struct prqd_abandoned_step *o = abandoned_of(iommu, op);
 	prqd__lock(&iommu->plat, iommu->abandoned_lock);
 	bool keep = iommu->nspare_steps < SPARE_STEPS_MAX;
@@ -415,12 +595,12 @@ PRQD_EXPORT int prqd_iommu_process(struct prqd_iommu *iommu, unsigned budget)
 {
 	if (!iommu)
 		return -PRQD_EINVAL;
-	prqd__lock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	/* Without a budget, what is queued now: a flood that keeps the queue full must not
 	 * keep this call (and the queue lock) forever. */
 	uint64_t end = budget ? UINT64_MAX : prqd__queue_tail(iommu);
 	int n = prqd__consume_locked(iommu, budget, end);
-	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	prqd__poll_abandoned(iommu);
 	return n;
 }

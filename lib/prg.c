@@ -388,10 +388,8 @@ static void flush_batch_counts(struct prqd_iommu *iommu)
 void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batch, unsigned n)
 {
 	prqd_cstat_add(iommu, requests, n);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		handle_request(iommu, &batch[i]);
-		atomic_store_explicit(&iommu->consumed_seq, batch[i].seq + 1, memory_order_release);
-	}
 	flush_batch_counts(iommu);
 }
 

@@ -6,7 +6,11 @@
  *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
  *    (prqd_iommu_process or a drain). It also guards the device hash, every device's PASID
  *    table and partial-group hash, and per-bond partial lists: all of them are read on the
- *    fast path by the consumer only, so they need no other lock.
+ *    fast path by the consumer only, so they need no other lock. It is taken through
+ *    prqd__queue_lock() only, which claims a holder flag first and polls it rather than
+ *    sleep on the platform lock while a consumer cycles; the holder publishes its progress
+ *    (consumed_seq, overflow_checks), which a drain waits on instead of taking the lock
+ *    (iommu.c, "queue progress"). Mutual exclusion is the platform lock's alone.
  *  - The device lock (platform lock) serialises bind/unbind and device-wide operations on
  *    one device and guards its bond list.
  *  - The bond spinlock guards a bond's state and its list of groups the handler holds. It
@@ -258,29 +262,32 @@ struct prqd_bond_slab {
 };
 
 struct prqd_dev {
+	/* Set at prqd_dev_add(), read by every thread. */
 	struct prqd_iommu *iommu;
-	struct prqd_dev *hnext; /* IOMMU device hash chain (by source ID) */
+	struct prqd_dev *hnext; /* IOMMU device hash chain (by source ID; queue lock) */
 	struct prqd_dev_info info;
 	void *be_priv;
 	void *lock;
 	/* Serialises the backend's gate calls for this device, and makes the last write follow
 	 * the bond's latest state (a leaf lock: nothing else is taken under it). */
 	void *gate_lock;
-	uint32_t next_gen;
-
+	/* The consumer's fields (queue lock), apart from the control path's below: a bind or
+	 * unbind on the device does not take the consumer's cache lines. */
 	struct prqd_pasid_table table;
 	struct prqd_bond *rid_bond;
-	struct prqd_bond *bonds; /* all bonds (device lock) */
-	struct prqd_bond *quarantine; /* quarantined bonds, linked by next/prev (device lock) */
-	uint32_t nbonds;
-	struct prqd_bond_slab *slabs;
-	struct prqd_bond *bond_free_head, *bond_free_tail; /* FIFO: delays reuse of a handle */
-
 	struct prqd_pool pool;
-	struct prqd_group **partial_hash; /* partial groups (consumer); grows with their number */
+	struct prqd_group **partial_hash; /* partial groups; grows with their number */
 	uint32_t partial_mask;
 	uint32_t npartial;
 
+	unsigned char control_gap[64];
+	/* The control path's (device lock). */
+	uint32_t next_gen;
+	uint32_t nbonds;
+	struct prqd_bond *bonds; /* all bonds */
+	struct prqd_bond *quarantine; /* quarantined bonds, linked by next/prev */
+	struct prqd_bond_slab *slabs;
+	struct prqd_bond *bond_free_head, *bond_free_tail; /* FIFO: delays reuse of a handle */
 	struct prqd_drain_step *drain_step;         /* device-wide drain step in flight */
 	uint8_t dev_busy;                    /* device-wide drain running */
 	/* The bonds a device-wide drain owns: this one and all after it on the list, as they
@@ -299,6 +306,7 @@ struct prqd_abandoned_step {
 };
 
 struct prqd_iommu {
+	/* Set at open, read by every thread. */
 	struct prqd_ctx *ctx;
 	const struct prqd_backend *be;
 	struct prqd_backend_ops ops; /* stubs filled in */
@@ -309,22 +317,45 @@ struct prqd_iommu {
 	unsigned nparams;
 	void *queue_lock;
 	void *abandoned_lock;
+	size_t drain_step_size;
+	atomic_uint nabandoned;                /* abandoned steps: pollers look without the lock */
+
+	/*
+	 * The groups below are kept apart (a 64-byte gap between each), so a thread that writes
+	 * one never takes a cache line another thread reads or writes on its own path: the
+	 * consumer's fast path, the queue's published progress that control-path callers poll,
+	 * the control path's own lists, and the two counter arrays.
+	 */
+	unsigned char consumer_gap[64];
+	/* The consumer's (queue lock). */
 	struct prqd_dev *dev_hash[PRQD_SOURCE_HASH]; /* by source ID */
-	struct prqd_dev *last_dev; /* the device prqd__dev_lookup() found last (queue lock) */
+	struct prqd_dev *last_dev; /* the device prqd__dev_lookup() found last */
 	uint32_t ndevs;
 	struct prqd_hw_req *batch;
 	uint32_t batch_size;
-	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed */
+
+	atomic_uint_least64_t consumed_seq; /* every queue position below it was consumed and
+					       its responses committed (release, per batch) */
+
+	unsigned char progress_gap[64];
+	/* Written by the queue lock's holder a few times per hold, polled by threads that want
+	 * the lock or wait for the queue's progress (iommu.c, "queue progress"): kept off the
+	 * line of consumed_seq, which the consumer writes at every batch. */
+	atomic_bool queue_held;              /* a thread holds the queue lock (a hint) */
+	atomic_uint overflow_checks;         /* overflow checks completed (see iommu.c) */
 	atomic_uint overflow_epoch;          /* bumped at each acknowledged overflow */
+
+	unsigned char control_gap[64];
+	/* The control path's (abandoned_lock, but for spare_step). */
+	/* One finished step kept for the next drain without the lock: a drain at a time, the
+	 * common case, takes and gives back this one. */
+	_Atomic(struct prqd_drain_step *) spare_step;
 	struct prqd_abandoned_step *abandoned;  /* hardware steps given up on, still tracked */
-	atomic_uint nabandoned;                /* their number: pollers look without the lock */
-	/* Finished steps kept for the next drain (abandoned_lock), linked through their
-	 * tracking record: a drain round allocates nothing. */
+	/* Finished steps kept for the next drain, linked through their tracking record: a drain
+	 * round allocates nothing. */
 	struct prqd_abandoned_step *spare_steps;
 	uint32_t nspare_steps;
-	size_t drain_step_size;
-	/* The two counter arrays apart from each other and from the fields above, so the
-	 * consumer's writes and the responders' adds never share a cache line. */
+
 	unsigned char stats_gap0[64];
 	/* What the consumer's common path counted in the batch it is handling (queue lock),
 	 * added to consumer_stats at the batch's end: a plain add per event there. */
@@ -336,6 +367,18 @@ struct prqd_iommu {
 	unsigned char stats_gap1[64];
 	struct prqd_istats stats;          /* any thread */
 };
+
+/* The queue lock, for every caller. Taking it waits a little (iommu.c) while another thread
+ * holds it before queueing on the platform lock; the holder flag tells such waiters, and
+ * drains polling the queue's progress, that someone is at the queue. */
+void prqd__queue_lock(struct prqd_iommu *iommu);
+/* The flag is cleared after the platform lock is released: a thread that claims it next
+ * finds the platform lock free. */
+static inline void prqd__queue_unlock(struct prqd_iommu *iommu)
+{
+	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	atomic_store_explicit(&iommu->queue_held, false, memory_order_relaxed);
+}
 
 /* ---- internal functions ---------------------------------------------------------------------- */
 
@@ -374,6 +417,13 @@ int prqd__consume_queued(struct prqd_iommu *iommu, uint64_t deadline);
  * read: 0; 1 when the queue ran empty first; -ETIMEDOUT at @deadline; or the backend's
  * error. */
 int prqd__consume_to(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline);
+/* For a drain: return once every position below @end was read and an overflow check made
+ * after that found none pending (or acknowledged one, the queue read until empty). While
+ * another thread holds the queue lock and makes progress, its published progress is waited
+ * for (spinning with the CPU's pause hint) instead of the lock; otherwise this thread reads,
+ * one batch per lock hold. 0; 1 when the queue ran empty before @end; -ETIMEDOUT at
+ * @deadline; or the backend's error. */
+int prqd__consume_settled(struct prqd_iommu *iommu, uint64_t end, uint64_t deadline);
 /* If the queue overflowed, read until it is empty so the overflow is acknowledged (and the
  * partial groups it made hopeless discarded), one batch per queue lock hold. 0, -ETIMEDOUT
  * at @deadline, or the backend's error. */
@@ -463,7 +513,8 @@ void prqd__partial_remove(struct prqd_dev *dev, struct prqd_group *g);
 uint32_t prqd__partial_discard_all(struct prqd_dev *dev);
 
 /* prg.c (consumer side, queue lock held) */
-/* Handle @n fetched requests in order, moving consumed_seq past each. */
+/* Handle @n fetched requests in order (the caller commits their responses and then moves
+ * consumed_seq past them). */
 void prqd__handle_batch(struct prqd_iommu *iommu, const struct prqd_hw_req *batch, unsigned n);
 /* Discard partial groups: of one bond, or every one of the device (@bond NULL). */
 uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond);
@@ -498,8 +549,15 @@ void prqd__bond_free(struct prqd_dev *dev, struct prqd_bond *b);
 /* Bond lock held: change state and trace it. */
 void prqd__bond_set_state(struct prqd_bond *b, int state);
 /* Bring the backend's gate in line with the bond's state (open only while ACTIVE), under the
- * device's gate lock: returns once any gate call already in progress for the device is over. */
-void prqd__gate_sync(struct prqd_bond *b);
+ * device's gate lock: returns once any gate call already in progress for the device is over.
+ * Nothing on an instance that cannot gate, where the drain alone stops the PASID (the check
+ * inline: every state change asks). prqd__gate_apply() is the rest, for an instance that can. */
+void prqd__gate_apply(struct prqd_bond *b);
+static inline void prqd__gate_sync(struct prqd_bond *b)
+{
+	if (b->dev->iommu->caps.flags & PRQD_CAP_GATE)
+		prqd__gate_apply(b);
+}
 /* Device lock held: clear the bond's PASID slot, discard its partials, hand over a step in
  * flight, and free it (a quarantine included). Nothing else may own it. */
 void prqd__bond_release(struct prqd_bond *b);
@@ -523,6 +581,10 @@ void prqd__quarantine_drop_all(struct prqd_dev *dev);
  * drain it is not looked at. */
 #define PRQD__DRAIN_WAIT_MARKER (1u << 16)
 #define PRQD__DRAIN_MARKER_PROOF (1u << 17)
+/* RELEASE: the caller releases @bond (prqd__bond_release()) once the drain succeeded, which
+ * discards its partial groups under the same queue lock hold as its PASID slot; step 7 is
+ * left to it. */
+#define PRQD__DRAIN_RELEASE (1u << 18)
 /* Drain @bond, or every bond of @dev marked busy by the caller when @bond is NULL. The
  * caller owns the bond(s) through their busy flag. */
 int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, uint32_t timeout_ms);
@@ -533,8 +595,16 @@ static inline bool prqd__tracing(const struct prqd_iommu *iommu)
 	return iommu->ctx->trace_fn != NULL;
 }
 void prqd__trace(struct prqd_iommu *iommu, struct prqd_trace_event *ev);
-void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to, int result,
-		      uint64_t value);
+/* An event about @b (tracing on). */
+void prqd__trace_bond_event(struct prqd_bond *b, uint32_t type, int from, int to, int result,
+			    uint64_t value);
+/* An event about @b if tracing is on: the check inline, since every state change asks. */
+static inline void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to,
+				    int result, uint64_t value)
+{
+	if (prqd__tracing(b->dev->iommu))
+		prqd__trace_bond_event(b, type, from, to, result, value);
+}
 
 /* string helpers (freestanding) */
 int prqd__strcmp(const char *a, const char *b);

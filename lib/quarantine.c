@@ -21,9 +21,9 @@ void prqd__quarantine_enter(struct prqd_bond *b)
 	struct prqd_iommu *iommu = dev->iommu;
 	/* Partial groups of the old generation go now; the groups it still completes find a
 	 * bond that is not ACTIVE and are answered Invalid. */
-	prqd__lock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_lock(iommu);
 	prqd__discard_partials(dev, b);
-	prqd__unlock(&iommu->plat, iommu->queue_lock);
+	prqd__queue_unlock(iommu);
 	prqd__bond_unlink(&dev->bonds, b);
 	dev->nbonds--;
 	b->prev = NULL;
@@ -50,7 +50,8 @@ int prqd__quarantine_lift(struct prqd_dev *dev, struct prqd_bond *q)
 	if (taken)
 		return -PRQD_EBUSY;
 	prqd__unlock(pl, dev->lock);
-	unsigned flags = dev->info.uses_stop_markers ? PRQD__DRAIN_MARKER_PROOF : 0;
+	unsigned flags = PRQD__DRAIN_RELEASE |
+			 (dev->info.uses_stop_markers ? PRQD__DRAIN_MARKER_PROOF : 0u);
 	int rc = prqd__drain(dev, q, flags, 0);
 	prqd__lock(pl, dev->lock);
 	if (rc < 0) {

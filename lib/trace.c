@@ -11,12 +11,10 @@ void prqd__trace(struct prqd_iommu *iommu, struct prqd_trace_event *ev)
 	ctx->trace_fn(ctx->trace_user, ev);
 }
 
-void prqd__trace_bond(struct prqd_bond *b, uint32_t type, int from, int to, int result,
-		      uint64_t value)
+void prqd__trace_bond_event(struct prqd_bond *b, uint32_t type, int from, int to, int result,
+			    uint64_t value)
 {
 	struct prqd_iommu *iommu = b->dev->iommu;
-	if (!prqd__tracing(iommu))
-		return;
 	struct prqd_trace_event ev = {
 		.type = type,
 		.rid = b->dev->info.rid,
