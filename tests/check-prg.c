@@ -882,12 +882,169 @@ START_TEST(many_partials)
 }
 END_TEST
 
+/* The pool's books: every group and request node is in exactly one place (free, returned by
+ * another thread, partial, or held by the handler / abandoned and not yet answered), and
+ * held_reqs is exactly the requests of the groups not back in the free lists. */
+static void check_pool_books(const struct rec *r)
+{
+	const struct prqd_pool *p = &dev->pool;
+	uint32_t free_groups = 0, free_nodes = 0;
+	for (const struct prqd_group *g = p->groups; g; g = g->free_next) {
+		ck_assert_uint_le(++free_groups, p->groups_allocated);
+		ck_assert_ptr_null(g->head.next);
+		ck_assert_uint_eq(atomic_load(&g->state), PRQD_G_FREE);
+	}
+	for (const struct prqd_req_node *n = p->nodes; n; n = n->next)
+		ck_assert_uint_le(++free_nodes, p->nodes_allocated);
+	uint32_t groups = free_groups, nodes = free_nodes, reqs = 0;
+	for (const struct prqd_group *g = atomic_load(&((struct prqd_pool *)p)->returned); g;
+	     g = g->free_next) {
+		ck_assert_uint_le(++groups, p->groups_allocated);
+		reqs += g->count;
+		nodes += g->count - 1;
+	}
+	for (uint32_t slot = 0; slot <= dev->partial_mask; slot++)
+		for (const struct prqd_group *g = dev->partial_hash[slot]; g; g = g->hnext) {
+			ck_assert_uint_eq(atomic_load(&g->state), PRQD_G_PARTIAL);
+			groups++;
+			reqs += g->count;
+			nodes += g->count - 1;
+		}
+	for (unsigned i = 0; i < r->ndeferred; i++) {
+		const struct prqd_group *g = r->deferred[i];
+		ck_assert_uint_ne(atomic_load(&g->state), PRQD_G_FREE);
+		groups++;
+		reqs += g->count;
+		nodes += g->count - 1;
+	}
+	ck_assert_uint_eq(groups, p->groups_allocated);
+	ck_assert_uint_eq(nodes, p->nodes_allocated);
+	ck_assert_uint_eq(reqs, p->held_reqs);
+	ck_assert_uint_le(p->held_reqs, p->size);
+}
+
+/* Random traffic of groups of 1 to 3 requests, some left partial, some stale, deferred
+ * answers from outside the handler, unbinds that abandon held groups answered late, and a
+ * pool driven to its limit or refused memory to grow: the books balance after every step,
+ * every Last is answered once, and when everything is answered and the queue read, a full
+ * pool's worth of groups fits again. */
+static void ignore_trace(void *user, const struct prqd_trace_event *ev)
+{
+	(void)user;
+	(void)ev;
+}
+
+START_TEST(pool_books_balance)
+{
+	/* Odd runs trace: the consumer then counts each answer at once, not per batch. */
+	if (_i & 1)
+		prqd_ctx_set_trace_fn(w.ctx, ignore_trace, NULL);
+	struct prqd_bond *b1 = tw_bind(dev, 1, &rec);
+	struct prqd_bond *b2 = tw_bind(dev, 2, &rec);
+	uint32_t seed = 0x1234567u + (uint32_t)_i;
+	uint64_t lasts = 0;
+	for (unsigned step = 0; step < 4000; step++) {
+		uint32_t x = xorshift(&seed);
+		switch (x % 12) {
+		case 0: case 1: case 2: case 3: {
+			uint32_t pasid = 1 + (x >> 4) % 3; /* 3: never bound */
+			uint16_t index = (uint16_t)((x >> 8) % 24);
+			unsigned n = 1 + (x >> 16) % 3;
+			bool close = (x >> 20) % 4 != 0;
+			for (unsigned i = 0; i < n; i++) {
+				bool last = close && i + 1 == n;
+				tq_push(w.t, rq(RID, pasid, index, last, 0x1000 * (i + 1)));
+				lasts += last;
+			}
+			break;
+		}
+		case 4:
+			tw_process(&w);
+			break;
+		case 5:
+			/* The pool or the partial hash can't grow this time. */
+			tp_fail_nth(&w.tp, 1 + (x >> 4) % 2);
+			tw_process(&w);
+			tp_fail_nth(&w.tp, 0);
+			break;
+		case 6: case 7: {
+			struct prqd_group *g = rec_pop_deferred(&rec);
+			if (g)
+				prqd_respond(g, PRQD_RESP_SUCCESS);
+			break;
+		}
+		case 8:
+			rec.code = (x >> 4) % 3 ? PRQD_RESP_DEFER : PRQD_RESP_SUCCESS;
+			break;
+		case 9:
+			tw_process(&w);
+			if (b2) {
+				ck_assert_int_eq(prqd_unbind(b2, PRQD_UNBIND_FORCE | PRQD_UNBIND_NO_DRAIN),
+						 0);
+				b2 = NULL;
+			} else {
+				b2 = tw_bind(dev, 2, &rec);
+			}
+			break;
+		case 10: {
+			/* A Last alone: closes whatever partial its index has. */
+			uint16_t index = (uint16_t)((x >> 8) % 24);
+			tq_push(w.t, rq(RID, 1 + (x >> 4) % 2, index, true, 0x9000));
+			lasts++;
+			break;
+		}
+		default:
+			break;
+		}
+		check_pool_books(&rec);
+	}
+	tw_process(&w);
+	check_pool_books(&rec);
+	rec_answer_all(&rec, PRQD_RESP_SUCCESS);
+	check_pool_books(&rec);
+	ck_assert_uint_eq(tl_count(w.t), lasts);
+	/* The counters agree with what the handler saw and the backend sent. */
+	struct prqd_stats st = tw_stats(&w);
+	ck_assert_uint_lt(rec.n, REC_MAX);
+	ck_assert_uint_eq(st.delivered, rec.n);
+	uint64_t sent = 0, answered = 0;
+	for (unsigned i = 0; i < PRQD_ARRAY_SIZE(st.responses); i++)
+		sent += st.responses[i];
+	for (unsigned i = 0; i < PRQD_NR_RESPONDERS; i++)
+		answered += st.by[i];
+	ck_assert_uint_eq(sent, lasts);
+	ck_assert_uint_eq(answered, lasts);
+	ck_assert_uint_eq(st.requests, tq_tail(w.t));
+
+	/* Nothing is held any more: after the partials go, a pool's worth of one-request
+	 * groups is delivered, none refused. */
+	(void)b1;
+	rec.code = PRQD_RESP_DEFER;
+	for (uint16_t i = 0; i < 24; i++)
+		tq_push(w.t, rq(RID, 1, i, true, 0x7000)), tq_push(w.t, rq(RID, 2, i, true, 0x7000)),
+			tq_push(w.t, rq(RID, 3, i, true, 0x7000));
+	tw_process(&w);
+	rec_answer_all(&rec, PRQD_RESP_SUCCESS);
+	check_pool_books(&rec);
+	uint64_t exhausted = tw_stats(&w).pool_exhausted;
+	unsigned before = rec.ndeferred;
+	for (unsigned i = 0; i < dev->pool.size; i++)
+		tq_push(w.t, rq(RID, 1, (uint16_t)(100 + i), true, 0x8000));
+	tw_process(&w);
+	check_pool_books(&rec);
+	ck_assert_uint_eq(tw_stats(&w).pool_exhausted, exhausted);
+	ck_assert_uint_eq(rec.ndeferred - before, dev->pool.size);
+	rec_answer_all(&rec, PRQD_RESP_SUCCESS);
+}
+END_TEST
+
 static Suite *prg_suite(void)
 {
 	Suite *s = suite_create("prg");
 	TCase *tc = tcase_create("assembly");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, multi_page_in_order);
+	tcase_add_loop_test(tc, pool_books_balance, 0, 8);
 	tcase_add_test(tc, interleaved_groups);
 	tcase_add_test(tc, index_reuse_after_response);
 	tcase_add_test(tc, last_before_members);
