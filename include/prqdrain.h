@@ -588,7 +588,10 @@ struct prqd_stats {
  * @brief Copy the IOMMU's counters.
  *
  * Counters are read without a global lock and may be mutually a little out of date under
- * concurrency.
+ * concurrency. The consumer adds what it counts on its common path (groups, deliveries, the
+ * handler's own answers) at the end of each batch it reads, and its requests at the start:
+ * a reader during a prqd_iommu_process() call (a handler included) may see requests ahead of
+ * groups, or a deferred answer counted before its delivery.
  *
  * - Ownership: @p out is the caller's.
  * - Locking: none; thread-safe.

@@ -12,9 +12,9 @@
 /* respond.c: resume (Success) or terminate a stall; the backend's result. */
 int prqd__send_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_hw_req *hw,
 		     int code);
-/* respond.c: what follows a sent answer when it failed (@result < 0: said, completed
- * locally) or is traced: count it as prqd__answer() does, and trace it. */
-void prqd__answer_settle(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
+/* respond.c: what follows a sent answer when it failed (@result < 0: logged, and counted as
+ * completed locally) or when tracing is on: count it as prqd__answer() does, and trace it. */
+void prqd__answer_record(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
 			 int code, int responder, bool consumer, int result);
 
 /* Count a sent response (@code) or, with @code < 0, a local completion, and who answered.
@@ -76,7 +76,7 @@ prqd__answer(struct prqd_iommu *iommu, struct prqd_dev *dev, const struct prqd_h
 {
 	int result = prqd__send_answer(iommu, dev, hw, code, consumer);
 	if (result < 0 || prqd__tracing(iommu))
-		prqd__answer_settle(iommu, hw, gen, code, responder, consumer, result);
+		prqd__answer_record(iommu, hw, gen, code, responder, consumer, result);
 	else
 		prqd__count_answer(iommu, code, responder, consumer);
 	return result;

@@ -10,8 +10,11 @@
  * front. The pools grow on demand, in chunks that double from POOL_CHUNK_MIN to
  * POOL_CHUNK_MAX objects, and keep what they grew until the device goes, so a device's
  * steady traffic allocates nothing. Growth happens only on the consumer's side (queue lock
- * held); a failed allocation counts as an exhausted pool, which answers the request's group
- * and loses nothing.
+ * held); a failed allocation counts as an exhausted pool (pool_exhausted), as a device over
+ * its allocation does: a Last (or stall) that finds no room is answered Invalid; a request
+ * before the Last that finds none is dropped with the partial group it would have joined,
+ * so the group's later requests make a smaller group. Every group the device closes gets
+ * its one answer either way.
  *
  * The limit is the device's pool size (its PRI allocation, capped by core.pool_max, plus
  * core.pool_slack): at most that many requests are held at once, in at most that many
@@ -39,7 +42,8 @@ static void *chunk_items(struct prqd_pool_chunk *c)
 	return (unsigned char *)c + ((sizeof(*c) + 63) & ~(size_t)63);
 }
 
-/* A new chunk's size in objects: double the last one's, within what the limit leaves. */
+/* A new chunk's size in objects: double the last one's (*@last, updated), within what the
+ * limit leaves. */
 static uint32_t chunk_count(uint32_t *last, uint32_t allocated, uint32_t limit)
 {
 	uint32_t count = *last ? *last * 2 : POOL_CHUNK_MIN;
@@ -213,16 +217,21 @@ struct prqd_group *prqd__partial_find(struct prqd_dev *dev, const struct prqd_re
 }
 
 /* More than two partials a bucket: a table twice the size, if memory allows (the old one
- * keeps working otherwise). No larger than the pool can fill. */
+ * keeps working otherwise, and growth is tried again only once the partials have doubled,
+ * not at every insert). No larger than the pool can fill. */
 static void partial_hash_grow(struct prqd_dev *dev)
 {
 	uint32_t buckets = (dev->partial_mask + 1) * 2;
-	if (dev->npartial <= 2 * (dev->partial_mask + 1) || buckets > 2 * dev->pool.size)
+	if (dev->npartial <= 2 * (dev->partial_mask + 1) || buckets > 2 * dev->pool.size ||
+	    dev->npartial < dev->partial_grow_retry)
 		return;
 	const struct prqd_plat *pl = &dev->iommu->plat;
 	struct prqd_group **table = prqd__plat_alloc(pl, buckets * sizeof(*table));
-	if (!table)
+	if (!table) {
+		dev->partial_grow_retry = 2 * dev->npartial;
 		return;
+	}
+	dev->partial_grow_retry = 0;
 	struct prqd_group **old = dev->partial_hash;
 	uint32_t old_buckets = dev->partial_mask + 1;
 	dev->partial_hash = table;

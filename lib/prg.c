@@ -15,7 +15,6 @@
 #define PRQD_HOT static inline __attribute__((always_inline))
 #define PRQD_COLD static __attribute__((noinline, cold))
 
-
 uint32_t prqd__discard_partials(struct prqd_dev *dev, struct prqd_bond *bond)
 {
 	uint32_t n = 0;
@@ -157,7 +156,7 @@ PRQD_HOT void answer_returned(struct prqd_iommu *iommu, struct prqd_dev *dev, st
 	const struct prqd_hw_req *last = &g->last->hw;
 	int result = prqd__send_answer(iommu, dev, last, code, true);
 	if (result < 0 || prqd__tracing(iommu))
-		prqd__answer_settle(iommu, last, gen, code, PRQD_BY_HANDLER, true, result);
+		prqd__answer_record(iommu, last, gen, code, PRQD_BY_HANDLER, true, result);
 	else
 		iommu->batch_counts.handler_answers[code]++;
 	atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);

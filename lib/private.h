@@ -232,7 +232,9 @@ struct prqd_pool {
 	struct prqd_req_node *nodes;           /* free request nodes (consumer) */
 	_Atomic(struct prqd_group *) returned; /* groups given back by other threads */
 	uint32_t size;                         /* most requests held at once */
-	uint32_t held_reqs;                    /* requests in groups not yet back (consumer) */
+	/* Requests in groups not free (consumer): a group returned by another thread counts
+	 * until the consumer takes it back. */
+	uint32_t held_reqs;
 	uint32_t groups_allocated, nodes_allocated;
 	uint32_t group_chunk, node_chunk;      /* objects in the last chunk of each */
 	struct prqd_pool_chunk *chunks;        /* every chunk, for the device's removal */
@@ -279,6 +281,7 @@ struct prqd_dev {
 	struct prqd_group **partial_hash; /* partial groups; grows with their number */
 	uint32_t partial_mask;
 	uint32_t npartial;
+	uint32_t partial_grow_retry; /* after a failed growth, the npartial to try again at */
 
 	unsigned char control_gap[64];
 	/* The control path's (device lock). */
@@ -466,7 +469,9 @@ void prqd__pasid_set(const struct prqd_plat *pl, struct prqd_pasid_table *t, uin
 int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size);
 void prqd__pools_fini(struct prqd_dev *dev);
 struct prqd_group *prqd__group_get_slow(struct prqd_dev *dev);
-/* Pop a free group (the pool's list non-empty) for one request, stored in its head. */
+/* Pop a free group (the pool's list non-empty) for one request, stored in its head. Its
+ * hash and bond links need no reset: whatever took it off a list cleared them, and they are
+ * written before they are read again (partial insert, delivery). */
 static inline struct prqd_group *prqd__group_take(struct prqd_pool *p)
 {
 	struct prqd_group *g = p->groups;

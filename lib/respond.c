@@ -21,7 +21,7 @@ int prqd__send_stall(struct prqd_iommu *iommu, struct prqd_dev *dev, const struc
 	return iommu->ops.stall_resume(iommu->priv, dev ? dev->be_priv : NULL, &resp);
 }
 
-void prqd__answer_settle(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
+void prqd__answer_record(struct prqd_iommu *iommu, const struct prqd_hw_req *hw, uint32_t gen,
 			 int code, int responder, bool consumer, int result)
 {
 	const struct prqd_request *last = &hw->req;

@@ -299,8 +299,9 @@ static void note_errors(struct vtd_priv *vp);
  * write and one PQT read, however many fetches it takes to read them. */
 static void refresh_tail(struct vtd_priv *vp)
 {
-	/* The consumer runs often, drains may not: an invalidation queue error (IQE, ITE)
-	 * that holds the queue, and with it every response, is handled here too. */
+	/* Drains may not run, the consumer does: an invalidation queue error (IQE, ITE) that
+	 * holds the queue, and with it every response, is handled here too, at each look at
+	 * the tail (a long backlog is read first; a full invalidation queue handles it too). */
 	note_errors(vp);
 	/* Clear PPR before reading the tail: an entry written after this sets it again. */
 	reg_write32(vp, VTD_REG_PRS, VTD_PRS_PPR);
