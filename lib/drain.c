@@ -400,8 +400,14 @@ int prqd__drain(struct prqd_dev *dev, struct prqd_bond *bond, unsigned flags, ui
 			wait_a_little(&run);
 	}
 	if (rc == 0) {
-		/* Unless the caller releases the bond next, which discards them with the slot. */
-		if (!(flags & PRQD__DRAIN_RELEASE)) {
+		/* The drained bonds' partial groups go, unless the caller releases the bond next
+		 * (which discards them with the slot) or the device has none: make_visible()
+		 * synchronised with the consumer past the drain point, so its count shows every
+		 * partial made from a request up to there, without taking the queue lock; one
+		 * made later comes from a request after the drain point, which a discard under
+		 * the lock could as well have come before. */
+		if (!(flags & PRQD__DRAIN_RELEASE) &&
+		    atomic_load_explicit(&dev->npartial, memory_order_acquire)) {
 			prqd__queue_lock(iommu);
 			prqd__discard_partials(dev, bond); /* NULL: all of the device's */
 			prqd__queue_unlock(iommu);

@@ -111,6 +111,7 @@ int prqd__pools_init(struct prqd_dev *dev, uint32_t pool_size)
 	struct prqd_pool *p = &dev->pool;
 	p->size = pool_size;
 	atomic_init(&p->returned, NULL);
+	atomic_init(&dev->npartial, 0);
 	dev->partial_mask = PARTIAL_BUCKETS_MIN - 1;
 	dev->partial_hash = prqd__plat_alloc(&dev->iommu->plat,
 					     PARTIAL_BUCKETS_MIN * sizeof(*dev->partial_hash));
@@ -205,6 +206,14 @@ static uint32_t partial_slot(const struct prqd_dev *dev, const struct prqd_group
 	return (partial_key(g->pasid_valid, g->pasid, g->index) >> 7) & dev->partial_mask;
 }
 
+/* Queue lock held: the count changes under it only, so a relaxed load and store do; a
+ * reader without the lock sees each value whole. */
+static void partial_count_add(struct prqd_dev *dev, int delta)
+{
+	unsigned n = atomic_load_explicit(&dev->npartial, memory_order_relaxed);
+	atomic_store_explicit(&dev->npartial, n + (unsigned)delta, memory_order_relaxed);
+}
+
 struct prqd_group *prqd__partial_find(struct prqd_dev *dev, const struct prqd_request *r)
 {
 	uint32_t slot = (partial_key(r->pasid_valid, r->pasid, r->prg_index) >> 7) &
@@ -222,13 +231,14 @@ struct prqd_group *prqd__partial_find(struct prqd_dev *dev, const struct prqd_re
 static void partial_hash_grow(struct prqd_dev *dev)
 {
 	uint32_t buckets = (dev->partial_mask + 1) * 2;
-	if (dev->npartial <= 2 * (dev->partial_mask + 1) || buckets > 2 * dev->pool.size ||
-	    dev->npartial < dev->partial_grow_retry)
+	uint32_t npartial = atomic_load_explicit(&dev->npartial, memory_order_relaxed);
+	if (npartial <= 2 * (dev->partial_mask + 1) || buckets > 2 * dev->pool.size ||
+	    npartial < dev->partial_grow_retry)
 		return;
 	const struct prqd_plat *pl = &dev->iommu->plat;
 	struct prqd_group **table = prqd__plat_alloc(pl, buckets * sizeof(*table));
 	if (!table) {
-		dev->partial_grow_retry = 2 * dev->npartial;
+		dev->partial_grow_retry = 2 * npartial;
 		return;
 	}
 	dev->partial_grow_retry = 0;
@@ -253,7 +263,7 @@ void prqd__partial_insert(struct prqd_dev *dev, struct prqd_group *g)
 	uint32_t slot = partial_slot(dev, g);
 	g->hnext = dev->partial_hash[slot];
 	dev->partial_hash[slot] = g;
-	dev->npartial++;
+	partial_count_add(dev, 1);
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
 	if (b) {
 		g->bprev = NULL;
@@ -271,7 +281,7 @@ void prqd__partial_remove(struct prqd_dev *dev, struct prqd_group *g)
 	     pp = &(*pp)->hnext) {
 		if (*pp == g) {
 			*pp = g->hnext;
-			dev->npartial--;
+			partial_count_add(dev, -1);
 			break;
 		}
 	}

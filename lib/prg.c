@@ -362,7 +362,9 @@ PRQD_HOT void handle_request(struct prqd_iommu *iommu, const struct prqd_hw_req 
 		return;
 	}
 	struct prqd_bond *bond = bond_lookup(iommu, dev, hw);
-	struct prqd_group *g = dev->npartial ? prqd__partial_find(dev, r) : NULL;
+	struct prqd_group *g = atomic_load_explicit(&dev->npartial, memory_order_relaxed)
+				       ? prqd__partial_find(dev, r)
+				       : NULL;
 	if (g)
 		extend_group(iommu, dev, bond, g, hw);
 	else

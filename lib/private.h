@@ -280,7 +280,9 @@ struct prqd_dev {
 	struct prqd_pool pool;
 	struct prqd_group **partial_hash; /* partial groups; grows with their number */
 	uint32_t partial_mask;
-	uint32_t npartial;
+	/* Partial groups of the device: the consumer's count (queue lock to change), which a
+	 * drain may read without the lock (lib/drain.c). */
+	atomic_uint npartial;
 	uint32_t partial_grow_retry; /* after a failed growth, the npartial to try again at */
 
 	unsigned char control_gap[64];
