@@ -5,8 +5,9 @@
  * Lock order (outer to inner): device lock -> IOMMU queue lock -> bond spinlock.
  *  - The queue lock (platform lock) is held by whoever consumes the hardware queue
  *    (prqd_iommu_process or a drain). It also guards the device hash, every device's PASID
- *    table and partial-group hash, and per-bond partial lists: all of them are read on the
- *    fast path by the consumer only, so they need no other lock. It is taken through
+ *    table, pool (but its stack of returned groups) and partial-group hash, per-bond partial
+ *    lists and the batch's counts: all of them are used on the fast path by the consumer
+ *    only, so they need no other lock. It is taken through
  *    prqd__queue_lock() only, which claims a holder flag first and polls it rather than
  *    sleep on the platform lock while a consumer cycles; the holder publishes its progress
  *    (consumed_seq, overflow_checks), which a drain waits on instead of taking the lock
