@@ -395,11 +395,8 @@ static struct prqd_bond **bind_many(struct prqd_dev *dev, uint32_t first, uint32
 
 static void unbind_many(struct prqd_bond **v, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		int rc = prqd_unbind(v[i], 0);
-		if (rc < 0)
-			die("prqd_unbind", rc);
-	}
+	for (uint32_t i = 0; i < n; i++)
+		unbind_one(v[i]);
 	free(v);
 }
 

@@ -324,7 +324,7 @@ int prqd__consume_locked(struct prqd_iommu *iommu, unsigned budget, uint64_t end
 		int got = iommu->ops.fetch(iommu->priv, iommu->batch, want);
 		if (got < 0)
 			return total ? (int)total : got;
-		prqd__handle_batch(iommu, iommu->batch, (unsigned)(got > 0 ? got : 0));
+		prqd__handle_batch(iommu, iommu->batch, (unsigned)got);
 		/* The batch's responses reach the hardware together (one doorbell), before
 		 * anyone else may consume; then the batch counts as consumed. */
 		if (got > 0) {

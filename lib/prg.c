@@ -90,21 +90,11 @@ static void handle_stop_marker(struct prqd_iommu *iommu, struct prqd_dev *dev,
 	}
 }
 
-/* The library answers a complete group in its bond's place: there is none (@b NULL), or it
- * is not ACTIVE. */
+/* The library answers a complete group in its bond's place (@responder): it has no bond
+ * (PRQD_BY_NOBOND, @gen 0), or its bond of generation @gen is not ACTIVE (PRQD_BY_STOP). */
 PRQD_COLD void answer_undelivered(struct prqd_iommu *iommu, struct prqd_dev *dev,
-				  struct prqd_group *g, struct prqd_bond *b)
+				  struct prqd_group *g, int responder, uint32_t gen)
 {
-	uint32_t gen = 0;
-	int responder = PRQD_BY_NOBOND;
-	if (b) {
-		prqd_spin_lock(&b->lock);
-		if (b->quarantined)
-			prqd_cstat_inc(iommu, stale_groups);
-		gen = b->gen;
-		prqd_spin_unlock(&b->lock);
-		responder = PRQD_BY_STOP;
-	}
 	prqd__answer(iommu, dev, &g->last->hw, gen, PRQD_RESP_INVALID, responder, true);
 	atomic_store_explicit(&g->bond, NULL, memory_order_relaxed);
 	prqd__group_free_local(dev, g);
@@ -169,13 +159,16 @@ PRQD_HOT void complete_group(struct prqd_iommu *iommu, struct prqd_dev *dev, str
 	iommu->batch_counts.groups++;
 	struct prqd_bond *b = atomic_load_explicit(&g->bond, memory_order_relaxed);
 	if (!b) {
-		answer_undelivered(iommu, dev, g, NULL);
+		answer_undelivered(iommu, dev, g, PRQD_BY_NOBOND, 0);
 		return;
 	}
 	prqd_spin_lock(&b->lock);
 	if (atomic_load_explicit(&b->state, memory_order_relaxed) != PRQD_BOND_ACTIVE) {
+		if (b->quarantined)
+			prqd_cstat_inc(iommu, stale_groups);
+		uint32_t gen = b->gen;
 		prqd_spin_unlock(&b->lock);
-		answer_undelivered(iommu, dev, g, b);
+		answer_undelivered(iommu, dev, g, PRQD_BY_STOP, gen);
 		return;
 	}
 	atomic_store_explicit(&g->state, PRQD_G_HANDLER, memory_order_release);
