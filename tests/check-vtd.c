@@ -654,8 +654,9 @@ static uint64_t iqt_tap_read64(void *user, uint64_t offset)
 
 /* @groups one-request groups queued on the VT-d model, then one process() call with
  * core.fetch_batch @batch: every group must be answered and reach the device. Counts the
- * IQ doorbells (IQT writes) and PQT reads of that call into iqt_tap. */
-static void answer_backlog(unsigned groups, const char *batch)
+ * IQ doorbells (IQT writes) and PQT reads of that call into *@doorbells and *@tail_reads. */
+static void answer_backlog(unsigned groups, const char *batch, unsigned *doorbells,
+			   unsigned *tail_reads)
 {
 	struct sim_world *w;
 	ck_assert_int_eq(sim_world_new(NULL, 3, NULL, &w), 0);
@@ -690,7 +691,8 @@ static void answer_backlog(unsigned groups, const char *batch)
 	sim_run_until(w, sim_now(w) + 100000);
 	iqt_tap.iqt_writes = iqt_tap.pqt_reads = 0;
 	ck_assert_int_eq(prqd_iommu_process(io, 0), (int)groups);
-	unsigned iqt_writes = iqt_tap.iqt_writes, pqt_reads = iqt_tap.pqt_reads;
+	*doorbells = iqt_tap.iqt_writes;
+	*tail_reads = iqt_tap.pqt_reads;
 	sim_run_until(w, sim_now(w) + 100000);
 	struct sim_dev_stats ds;
 	sim_dev_stats(sd, &ds);
@@ -701,8 +703,6 @@ static void answer_backlog(unsigned groups, const char *batch)
 	ck_assert_int_eq(prqd_iommu_close(io), 0);
 	prqd_ctx_unref(ctx);
 	sim_world_free(w);
-	iqt_tap.iqt_writes = iqt_writes;
-	iqt_tap.pqt_reads = pqt_reads;
 }
 
 /*
@@ -716,12 +716,13 @@ static void answer_backlog(unsigned groups, const char *batch)
  */
 START_TEST(a_backlog_costs_a_doorbell_a_batch_and_three_tail_reads)
 {
-	answer_backlog(24, "32");
-	ck_assert_uint_eq(iqt_tap.iqt_writes, 1);
-	ck_assert_uint_eq(iqt_tap.pqt_reads, 3);
-	answer_backlog(24, "8");
-	ck_assert_uint_eq(iqt_tap.iqt_writes, 3);
-	ck_assert_uint_eq(iqt_tap.pqt_reads, 3);
+	unsigned doorbells, tail_reads;
+	answer_backlog(24, "32", &doorbells, &tail_reads);
+	ck_assert_uint_eq(doorbells, 1);
+	ck_assert_uint_eq(tail_reads, 3);
+	answer_backlog(24, "8", &doorbells, &tail_reads);
+	ck_assert_uint_eq(doorbells, 3);
+	ck_assert_uint_eq(tail_reads, 3);
 }
 END_TEST
 
